@@ -1,0 +1,45 @@
+"""reserve_service: emergency-materials reserve network and logistics optimisation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, g, request
+
+from reserve_service.config import INSTANCE_DIR, Config
+
+
+def create_app(config: dict[str, Any] | type | None = None) -> Flask:
+    """Application factory: config, database, API blueprints, auth and error handlers."""
+    from reserve_service import cli
+    from reserve_service.auth import authenticate
+    from reserve_service.errors import register_error_handlers
+    from reserve_service.extensions import Database, api, session
+    from reserve_service.inventory.api import blueprints as inventory_blueprints
+
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    app.config.from_object(Config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    Database().init_app(app)
+    api.init_app(app)
+    for blueprint in inventory_blueprints:
+        api.register_blueprint(blueprint)
+    register_error_handlers(app)
+    cli.register(app)
+
+    @app.before_request
+    def _authenticate() -> None:
+        if request.path.startswith("/api/"):
+            g.principal = authenticate(session(), request.headers.get("Authorization"))
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,84 @@
+"""``flask --app wsgi ...`` commands: migrate, seed, tokens."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from reserve_service import migrate
+from reserve_service.auth import ROLES, create_token
+from reserve_service.db import transaction
+from reserve_service.extensions import database
+
+
+def _regions_by_adcode(session, adcode: str | None) -> int | None:
+    from reserve_service.inventory.services import get_region
+
+    return get_region(session, adcode).id if adcode else None
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("db-upgrade")
+    def db_upgrade() -> None:
+        """Apply Alembic migrations up to head."""
+        migrate.upgrade(current_app.config["DATABASE_URL"])
+        click.echo("database at head")
+
+    @app.cli.command("seed")
+    @click.option("--if-empty", is_flag=True, help="do nothing when regions already exist")
+    def seed(if_empty: bool) -> None:
+        """Load the 宿州 seed data from seed_data/."""
+        from reserve_service.seed import is_empty, load_seed
+
+        with transaction(database().session_factory) as session:
+            if not is_empty(session):
+                if if_empty:
+                    click.echo("seed: database already has data, left as is")
+                    return
+                raise click.ClickException("database is not empty")
+            counts = load_seed(session)
+        click.echo("seed: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+    @app.cli.command("create-token")
+    @click.option("--name", required=True)
+    @click.option("--role", required=True, type=click.Choice(ROLES))
+    @click.option("--region", "region_adcode", help="manager scope: region adcode (whole subtree)")
+    @click.option("--depot", "depots", multiple=True, help="manager scope: depot code (repeatable)")
+    def create_token_command(name: str, role: str, region_adcode: str | None, depots: tuple[str, ...]) -> None:
+        """Create an API token and print it (it is stored hashed and never shown again)."""
+        with transaction(database().session_factory) as session:
+            try:
+                token = create_token(session, name, role, _regions_by_adcode(session, region_adcode), list(depots))
+            except ValueError as exc:
+                raise click.ClickException(str(exc)) from exc
+        click.echo(token)
+
+    @app.cli.command("demo-tokens")
+    def demo_tokens() -> None:
+        """Create one demo token per role (once) and print `demo token <role>: <token>`.
+
+        The plain tokens are kept in instance/demo_tokens.json for the demo only; the manager
+        is scoped to 埇桥区 (341302000000) when the seed data is loaded.
+        """
+        path = current_app.instance_path + "/demo_tokens.json"
+        try:
+            with open(path, encoding="utf-8") as handle:
+                tokens = json.load(handle)
+        except FileNotFoundError:
+            tokens = {}
+        from reserve_service.auth import ApiToken, hash_token
+
+        with transaction(database().session_factory) as session:
+            for role in ROLES:
+                known = tokens.get(role)
+                if known and session.scalar(select(ApiToken.id).where(ApiToken.token_hash == hash_token(known))):
+                    continue
+                region = _regions_by_adcode(session, "341302000000") if role == "manager" else None
+                tokens[role] = create_token(session, f"demo-{role}", role, region)
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(tokens, handle, indent=1)
+        for role in ROLES:
+            click.echo(f"demo token {role}: {tokens[role]}")

@@ -1,0 +1,252 @@
+"""Read-side views managers use: stock summaries, availability by lead time, alerts, history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from reserve_service.errors import InvalidInput
+from reserve_service.inventory.domain import (
+    ReliefNorm,
+    SupplySource,
+    available_within,
+    tier_norm,
+)
+from reserve_service.inventory.services import get_item, get_region, region_subtree_ids, today
+from reserve_service.inventory.tables import (
+    AgreementReserve,
+    CapacityReserve,
+    Depot,
+    Item,
+    Region,
+    StockLot,
+)
+
+GROUPINGS = {
+    "depot": (Depot.code, Depot.name),
+    "item": (Item.code, Item.name_zh),
+    "tier": (Depot.tier, Depot.tier),
+    "region": (Region.adcode, Region.name),
+    "mode": (StockLot.mode, StockLot.mode),
+}
+
+
+@dataclass(frozen=True)
+class StockFilter:
+    depot: str | None = None
+    item: str | None = None
+    tier: str | None = None
+    region: str | None = None  # adcode: the region and everything below it
+    mode: str | None = None
+
+
+def _filtered(session: Session, query: Select, flt: StockFilter) -> Select:
+    if flt.depot:
+        query = query.where(Depot.code == flt.depot)
+    if flt.item:
+        query = query.where(Item.code == flt.item)
+    if flt.tier:
+        query = query.where(Depot.tier == flt.tier)
+    if flt.mode:
+        query = query.where(StockLot.mode == flt.mode)
+    if flt.region:
+        region = get_region(session, flt.region)
+        query = query.where(Depot.region_id.in_(region_subtree_ids(session, region.id)))
+    return query
+
+
+def stock_summary(session: Session, group_by: list[str], flt: StockFilter) -> dict[str, Any]:
+    """Quantities, weight and volume grouped by any of depot/item/tier/region/mode, with totals."""
+    unknown = [g for g in group_by if g not in GROUPINGS]
+    if unknown or not group_by:
+        raise InvalidInput.field("group_by", f"choose from {', '.join(GROUPINGS)}; got {unknown or group_by}")
+    keys = [col for g in group_by for col in GROUPINGS[g]]
+    query = (
+        select(
+            *keys,
+            func.sum(StockLot.quantity),
+            func.sum(StockLot.quantity * Item.kg_per_unit),
+            func.sum(StockLot.quantity * Item.m3_per_unit),
+            func.count(StockLot.id),
+        )
+        .join(Depot, Depot.id == StockLot.depot_id)
+        .join(Item, Item.id == StockLot.item_id)
+        .join(Region, Region.id == Depot.region_id)
+        .where(StockLot.quantity > 0)
+        .group_by(*keys)
+        .order_by(*keys)
+    )
+    rows = []
+    totals = {"weight_t": 0.0, "volume_m3": 0.0, "lots": 0}
+    for row in session.execute(_filtered(session, query, flt)):
+        entry: dict[str, Any] = {}
+        for index, name in enumerate(group_by):
+            entry[name] = row[2 * index]
+            entry[f"{name}_name"] = row[2 * index + 1]
+        quantity, kg, m3, lots = row[len(keys):]
+        entry.update(quantity=int(quantity), weight_t=round(kg / 1000, 3), volume_m3=round(m3, 3), lots=lots)
+        totals["weight_t"] += kg / 1000
+        totals["volume_m3"] += m3
+        totals["lots"] += lots
+        rows.append(entry)
+    if "item" in group_by:
+        by_item: dict[str, int] = defaultdict(int)
+        for entry in rows:
+            by_item[entry["item"]] += entry["quantity"]
+        totals["quantity_by_item"] = dict(by_item)
+    totals["weight_t"] = round(totals["weight_t"], 3)
+    totals["volume_m3"] = round(totals["volume_m3"], 3)
+    return {"group_by": group_by, "rows": rows, "totals": totals}
+
+
+def availability(
+    session: Session,
+    hours: float,
+    mode_lead_hours: dict[str, float],
+    region: str | None = None,
+    item: str | None = None,
+    on: dt.date | None = None,
+) -> dict[str, Any]:
+    """Per item: what government stock, enterprise-held stock, agreements and capacity reserves
+    can release within ``hours`` (lead times only; travel is the router's business)."""
+    if hours <= 0:
+        raise InvalidInput.field("hours", f"must be > 0, got {hours}")
+    on = on or today()
+    region_ids = None
+    if region:
+        region_ids = region_subtree_ids(session, get_region(session, region).id)
+    items = session.scalars(select(Item).order_by(Item.code)).all()
+    if item:
+        items = [get_item(session, item)]
+    sources: dict[int, list[SupplySource]] = defaultdict(list)
+
+    lots = (
+        select(StockLot.item_id, StockLot.mode, func.sum(StockLot.quantity))
+        .join(Depot, Depot.id == StockLot.depot_id)
+        .where(Depot.status == "operating", (StockLot.expires_on.is_(None)) | (StockLot.expires_on >= on))
+        .group_by(StockLot.item_id, StockLot.mode)
+    )
+    if region_ids is not None:
+        lots = lots.where(Depot.region_id.in_(region_ids))
+    for item_id, mode, quantity in session.execute(lots):
+        sources[item_id].append(SupplySource(mode, int(quantity), mode_lead_hours.get(mode, 0.0)))
+
+    agreements = select(AgreementReserve).where(
+        AgreementReserve.valid_from <= on, AgreementReserve.valid_to >= on
+    )
+    capacities = select(CapacityReserve).where(
+        (CapacityReserve.valid_to.is_(None)) | (CapacityReserve.valid_to >= on)
+    )
+    if region_ids is not None:
+        agreements = agreements.where(AgreementReserve.region_id.in_(region_ids))
+        capacities = capacities.where(CapacityReserve.region_id.in_(region_ids))
+    for agreement in session.scalars(agreements):
+        sources[agreement.item_id].append(
+            SupplySource("agreement", agreement.committed_quantity, agreement.activation_lead_hours)
+        )
+    for capacity in session.scalars(capacities):
+        sources[capacity.item_id].append(
+            SupplySource("capacity", capacity.units_per_day, capacity.lead_hours, is_rate=True)
+        )
+    rows = []
+    for it in items:
+        by_mode = available_within(sources[it.id], hours)
+        rows.append({"item": it.code, "item_name": it.name_zh, "unit": it.unit, **by_mode})
+    return {"hours": hours, "region": region, "on": on.isoformat(), "lead_hours": mode_lead_hours,
+            "items": rows}
+
+
+def below_norm(
+    session: Session,
+    tier_target_people: dict[str, int],
+    household_size: float,
+    depot: str | None = None,
+    tier: str | None = None,
+    region: str | None = None,
+) -> list[dict[str, Any]]:
+    """Operating depots × items whose unexpired stock is below the tier norm."""
+    on = today()
+    depots = select(Depot).where(Depot.status == "operating", Depot.operator == "government")
+    if depot:
+        depots = depots.where(Depot.code == depot)
+    if tier:
+        depots = depots.where(Depot.tier == tier)
+    if region:
+        depots = depots.where(Depot.region_id.in_(region_subtree_ids(session, get_region(session, region).id)))
+    depot_rows = session.scalars(depots.order_by(Depot.code)).all()
+    items = session.scalars(select(Item).order_by(Item.code)).all()
+    held: dict[tuple[int, int], int] = defaultdict(int)
+    stock = (
+        select(StockLot.depot_id, StockLot.item_id, func.sum(StockLot.quantity))
+        .where((StockLot.expires_on.is_(None)) | (StockLot.expires_on >= on))
+        .group_by(StockLot.depot_id, StockLot.item_id)
+    )
+    for depot_id, item_id, quantity in session.execute(stock):
+        held[(depot_id, item_id)] = int(quantity)
+    alerts = []
+    for d in depot_rows:
+        for it in items:
+            norm = tier_norm(ReliefNorm(it.norm_basis, it.norm_quantity, it.norm_days), d.tier,
+                             tier_target_people, household_size)
+            have = held[(d.id, it.id)]
+            if norm > 0 and have < norm:
+                alerts.append({
+                    "depot": d.code, "depot_name": d.name, "tier": d.tier, "item": it.code,
+                    "item_name": it.name_zh, "unit": it.unit, "norm": norm, "quantity": have,
+                    "shortfall": norm - have, "fill_rate": round(have / norm, 4),
+                })
+    alerts.sort(key=lambda a: (a["fill_rate"], a["depot"], a["item"]))
+    return alerts
+
+
+def expiring_lots(session: Session, days: int, depot: str | None = None,
+                  region: str | None = None) -> list[dict[str, Any]]:
+    """The rotation list: lots with stock expiring within ``days`` (already expired included),
+    first-expiry-first-out."""
+    if days < 0:
+        raise InvalidInput.field("days", f"must be >= 0, got {days}")
+    on = today()
+    horizon = on + dt.timedelta(days=days)
+    query = (
+        select(StockLot)
+        .join(Depot, Depot.id == StockLot.depot_id)
+        .where(StockLot.quantity > 0, StockLot.expires_on.is_not(None), StockLot.expires_on <= horizon)
+    )
+    if depot:
+        query = query.where(Depot.code == depot)
+    if region:
+        query = query.where(Depot.region_id.in_(region_subtree_ids(session, get_region(session, region).id)))
+    lots = session.scalars(
+        query.order_by(StockLot.expires_on, StockLot.produced_on, StockLot.id)
+    ).all()
+    return [
+        {
+            "lot_id": lot.id, "depot": lot.depot.code, "item": lot.item.code, "item_name": lot.item.name_zh,
+            "lot_no": lot.lot_no, "mode": lot.mode, "quantity": lot.quantity,
+            "expires_on": lot.expires_on.isoformat(), "days_left": (lot.expires_on - on).days,
+            "expired": lot.expires_on < on,
+        }
+        for lot in lots
+    ]
+
+
+def expiring_agreements(session: Session, days: int) -> list[dict[str, Any]]:
+    if days < 0:
+        raise InvalidInput.field("days", f"must be >= 0, got {days}")
+    on = today()
+    rows = session.scalars(
+        select(AgreementReserve)
+        .where(AgreementReserve.valid_to <= on + dt.timedelta(days=days))
+        .order_by(AgreementReserve.valid_to, AgreementReserve.code)
+    ).all()
+    return [
+        {"code": a.code, "supplier": a.supplier, "item": a.item.code, "item_name": a.item.name_zh,
+         "committed_quantity": a.committed_quantity, "valid_to": a.valid_to.isoformat(),
+         "days_left": (a.valid_to - on).days, "expired": a.valid_to < on}
+        for a in rows
+    ]

@@ -1,0 +1,342 @@
+"""marshmallow schemas: the single source of request validation and of the OpenAPI document."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate, validates_schema
+from webargs.fields import DelimitedList
+
+from reserve_service.inventory.tables import (
+    DEPOT_OPERATORS,
+    DEPOT_STATUSES,
+    DEPOT_TIERS,
+    MOVEMENT_KINDS,
+    NORM_BASES,
+    REGION_LEVELS,
+    STOCK_MODES,
+)
+
+MAX_QUANTITY = 10**12
+
+
+def _with(validator, kw: dict) -> dict:
+    extra = kw.pop("validate", None)
+    kw["validate"] = [validator] + ([extra] if extra else [])
+    return kw
+
+
+def Quantity(**kw) -> fields.Integer:  # noqa: N802 - reads like a field class
+    """A whole number of units, 1 to 10^12 (strict: "5" or 5.0 is refused)."""
+    return fields.Integer(strict=True, **_with(validate.Range(min=1, max=MAX_QUANTITY), kw))
+
+
+def Code(n: int, **kw) -> fields.String:  # noqa: N802
+    """A non-empty string of at most ``n`` characters."""
+    return fields.String(**_with(validate.Length(min=1, max=n), kw))
+
+
+def Text(n: int, **kw) -> fields.String:  # noqa: N802
+    return fields.String(**_with(validate.Length(max=n), kw))
+
+
+def Lat(**kw) -> fields.Float:  # noqa: N802
+    return fields.Float(**_with(validate.Range(min=-90, max=90), kw))
+
+
+def Lng(**kw) -> fields.Float:  # noqa: N802
+    return fields.Float(**_with(validate.Range(min=-180, max=180), kw))
+
+
+class Schema(ma.Schema):
+    class Meta:
+        ordered = True
+
+
+# ----------------------------------------------------------------------- pagination
+
+
+class PageArgs(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
+    sort = fields.String(load_default=None, metadata={"description": "field name, '-' for descending"})
+
+
+class PageMeta(Schema):
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    pages = fields.Integer()
+
+
+def page_of(item_schema: type[Schema]) -> type[Schema]:
+    """A response schema ``{items: [...], total, page, per_page, pages}``."""
+    return type(
+        f"{item_schema.__name__.removesuffix('Schema')}PageSchema",
+        (PageMeta,),
+        {"items": fields.List(fields.Nested(item_schema))},
+    )
+
+
+# ----------------------------------------------------------------------- master data
+
+
+class RegionSchema(Schema):
+    adcode = Code(12, required=True, validate=validate.Regexp(r"^\d{12}$"))
+    name = Code(64, required=True)
+    level = fields.String(required=True, validate=validate.OneOf(REGION_LEVELS))
+    parent_adcode = fields.String(allow_none=True, load_default=None)
+    population = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    households = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    lat = Lat(allow_none=True, load_default=None)
+    lng = Lng(allow_none=True, load_default=None)
+    location_quality = fields.String(load_default="approximate",
+                                     validate=validate.OneOf(("surveyed", "approximate")))
+    risk_weight = fields.Float(load_default=1.0, validate=validate.Range(min=0))
+
+
+class RegionListArgs(PageArgs):
+    level = fields.String(validate=validate.OneOf(REGION_LEVELS))
+    parent = fields.String()
+    q = fields.String(metadata={"description": "name contains"})
+
+
+class DepotSchema(Schema):
+    code = Code(32, required=True)
+    name = Code(128, required=True)
+    tier = fields.String(required=True, validate=validate.OneOf(DEPOT_TIERS))
+    region_adcode = fields.String(required=True)
+    lat = Lat(required=True)
+    lng = Lng(required=True)
+    operator = fields.String(load_default="government", validate=validate.OneOf(DEPOT_OPERATORS))
+    status = fields.String(load_default="operating", validate=validate.OneOf(DEPOT_STATUSES))
+    capacity_m3 = fields.Float(load_default=0.0, validate=validate.Range(min=0))
+    capacity_t = fields.Float(allow_none=True, load_default=None, validate=validate.Range(min=0))
+    fixed_cost_yuan = fields.Float(allow_none=True, load_default=None, validate=validate.Range(min=0))
+    version = fields.Integer(dump_only=True)
+    used_m3 = fields.Float(dump_only=True)
+
+
+class DepotPatchSchema(Schema):
+    name = Code(128)
+    status = fields.String(validate=validate.OneOf(DEPOT_STATUSES))
+    operator = fields.String(validate=validate.OneOf(DEPOT_OPERATORS))
+    capacity_m3 = fields.Float(validate=validate.Range(min=0))
+    capacity_t = fields.Float(allow_none=True, validate=validate.Range(min=0))
+    fixed_cost_yuan = fields.Float(allow_none=True, validate=validate.Range(min=0))
+    lat = Lat()
+    lng = Lng()
+
+
+class DepotListArgs(PageArgs):
+    tier = fields.String(validate=validate.OneOf(DEPOT_TIERS))
+    status = fields.String(validate=validate.OneOf(DEPOT_STATUSES))
+    operator = fields.String(validate=validate.OneOf(DEPOT_OPERATORS))
+    region = fields.String(metadata={"description": "adcode; includes the whole subtree"})
+    q = fields.String(metadata={"description": "name or code contains"})
+
+
+class ItemSchema(Schema):
+    code = Code(7, required=True, validate=validate.Regexp(r"^\d{7}$", error="must be 7 digits"))
+    name_zh = Code(64, required=True)
+    name_en = Code(64, required=True)
+    category = Text(32, load_default="")
+    unit = Code(16, required=True)
+    kg_per_unit = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    m3_per_unit = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    shelf_life_days = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1))
+    norm_basis = fields.String(load_default="none", validate=validate.OneOf(NORM_BASES))
+    norm_quantity = fields.Float(load_default=0.0, validate=validate.Range(min=0))
+    norm_days = fields.Integer(load_default=1, validate=validate.Range(min=1, max=365))
+
+
+class ItemListArgs(PageArgs):
+    category = fields.String()
+    q = fields.String()
+
+
+class LotSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    depot = fields.String(attribute="depot.code")
+    item = fields.String(attribute="item.code")
+    item_name = fields.String(attribute="item.name_zh")
+    unit = fields.String(attribute="item.unit")
+    lot_no = fields.String()
+    mode = fields.String()
+    quantity = fields.Integer()
+    produced_on = fields.Date(allow_none=True)
+    expires_on = fields.Date(allow_none=True)
+    note = fields.String()
+    version = fields.Integer()
+
+
+class LotPatchSchema(Schema):
+    note = Text(500)
+    expires_on = fields.Date(allow_none=True)
+    produced_on = fields.Date(allow_none=True)
+
+
+class LotListArgs(PageArgs):
+    depot = fields.String()
+    item = fields.String()
+    mode = fields.String(validate=validate.OneOf(STOCK_MODES))
+    region = fields.String()
+    expiring_within_days = fields.Integer(validate=validate.Range(min=0))
+    include_empty = fields.Boolean(load_default=False)
+
+
+class AgreementSchema(Schema):
+    code = Code(32, required=True)
+    supplier = Code(128, required=True)
+    item = fields.String(required=True, attribute="item_code")
+    committed_quantity = Quantity(required=True)
+    activation_lead_hours = fields.Float(required=True, validate=validate.Range(min=0, max=24 * 90))
+    valid_from = fields.Date(required=True)
+    valid_to = fields.Date(required=True)
+    region_adcode = fields.String(allow_none=True, load_default=None)
+    lat = Lat(allow_none=True, load_default=None)
+    lng = Lng(allow_none=True, load_default=None)
+
+    @validates_schema
+    def _window(self, data, **_kw):
+        if data["valid_to"] <= data["valid_from"]:
+            raise ma.ValidationError("must be after valid_from", "valid_to")
+
+
+class CapacityReserveSchema(Schema):
+    code = Code(32, required=True)
+    producer = Code(128, required=True)
+    item = fields.String(required=True, attribute="item_code")
+    units_per_day = Quantity(required=True)
+    lead_hours = fields.Float(required=True, validate=validate.Range(min=0, max=24 * 90))
+    valid_to = fields.Date(allow_none=True, load_default=None)
+    region_adcode = fields.String(allow_none=True, load_default=None)
+    lat = Lat(allow_none=True, load_default=None)
+    lng = Lng(allow_none=True, load_default=None)
+
+
+# ----------------------------------------------------------------------- the ledger
+
+
+class _MovementBase(Schema):
+    reason = Text(500, load_default="")
+    reference = Text(128, load_default="", metadata={"description": "e.g. a dispatch plan id"})
+
+
+class ReceiptSchema(_MovementBase):
+    depot = Code(32, required=True)
+    item = Code(7, required=True)
+    lot_no = Code(64, required=True)
+    quantity = Quantity(required=True)
+    mode = fields.String(load_default="government", validate=validate.OneOf(STOCK_MODES))
+    produced_on = fields.Date(allow_none=True, load_default=None)
+    expires_on = fields.Date(allow_none=True, load_default=None)
+    force = fields.Boolean(load_default=False, metadata={"description": "admin only: exceed capacity"})
+
+
+class IssueSchema(_MovementBase):
+    depot = Code(32, required=True)
+    item = Code(7, required=True)
+    quantity = Quantity(required=True)
+    lot_id = fields.Integer(allow_none=True, load_default=None,
+                            metadata={"description": "omit to pick lots first-expiry-first-out"})
+
+
+class TransferSchema(_MovementBase):
+    from_depot = Code(32, required=True)
+    to_depot = Code(32, required=True)
+    item = Code(7, required=True)
+    quantity = Quantity(required=True)
+    lot_id = fields.Integer(allow_none=True, load_default=None)
+    force = fields.Boolean(load_default=False)
+
+
+class AdjustmentSchema(_MovementBase):
+    lot_id = fields.Integer(required=True)
+    counted_quantity = fields.Integer(strict=True, required=True,
+                                      validate=validate.Range(min=0, max=MAX_QUANTITY))
+
+
+class RotationSchema(_MovementBase):
+    lot_id = fields.Integer(required=True)
+    quantity_out = Quantity(required=True)
+    new_lot_no = Code(64, required=True)
+    new_quantity = Quantity(required=True)
+    new_produced_on = fields.Date(allow_none=True, load_default=None)
+    new_expires_on = fields.Date(allow_none=True, load_default=None)
+    force = fields.Boolean(load_default=False)
+
+
+class WriteOffSchema(_MovementBase):
+    lot_id = fields.Integer(required=True)
+    quantity = Quantity(required=True)
+    reason = Code(500, required=True)
+
+
+class MovementSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String(validate=validate.OneOf(MOVEMENT_KINDS))
+    lot_id = fields.Integer()
+    lot_no = fields.String(attribute="lot.lot_no")
+    depot = fields.String(attribute="depot.code")
+    item = fields.String(attribute="item.code")
+    quantity = fields.Integer()
+    balance_after = fields.Integer()
+    actor = fields.String()
+    reason = fields.String()
+    reference = fields.String()
+    group_id = fields.String()
+    created_at = fields.DateTime()
+
+
+class MovementListArgs(PageArgs):
+    depot = fields.String()
+    item = fields.String()
+    kind = fields.String(validate=validate.OneOf(MOVEMENT_KINDS))
+    reference = fields.String()
+    group_id = fields.String()
+    since = fields.DateTime()
+    until = fields.DateTime()
+
+
+class BookingSchema(Schema):
+    group_id = fields.String()
+    movements = fields.List(fields.Nested(MovementSchema))
+    lots = fields.List(fields.Nested(LotSchema))
+    balances = fields.List(fields.Dict(), metadata={"description": "depot × item balance after"})
+    alerts = fields.List(fields.Dict(), metadata={"description": "below-norm / expiring for the touched stock"})
+
+
+# ----------------------------------------------------------------------- views
+
+
+class StockArgs(Schema):
+    group_by = DelimitedList(fields.String(), load_default=["depot", "item"])
+    depot = fields.String()
+    item = fields.String()
+    tier = fields.String(validate=validate.OneOf(DEPOT_TIERS))
+    region = fields.String()
+    mode = fields.String(validate=validate.OneOf(STOCK_MODES))
+
+
+class AvailabilityArgs(Schema):
+    hours = fields.Float(load_default=10.0, validate=validate.Range(min=0, min_inclusive=False, max=24 * 30))
+    region = fields.String()
+    item = fields.String()
+
+
+class BelowNormArgs(Schema):
+    depot = fields.String()
+    tier = fields.String(validate=validate.OneOf(DEPOT_TIERS))
+    region = fields.String()
+
+
+class ExpiringArgs(Schema):
+    days = fields.Integer(load_default=60, validate=validate.Range(min=0, max=3650))
+    depot = fields.String()
+    region = fields.String()
+
+
+class ImportArgs(Schema):
+    dry_run = fields.Boolean(load_default=False)
+    encoding = fields.String(load_default="utf-8",
+                             validate=validate.OneOf(("utf-8", "utf-8-sig", "gb18030", "gbk")))
