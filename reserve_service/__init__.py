@@ -14,7 +14,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     from reserve_service import cli
     from reserve_service.auth import authenticate
     from reserve_service.errors import register_error_handlers
-    from reserve_service.extensions import Database, api, session
+    from reserve_service.extensions import Database, ProblemApi, session
     from reserve_service.inventory.api import blueprints as inventory_blueprints
 
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
@@ -27,7 +27,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     Database().init_app(app)
-    api.init_app(app)
+    api = ProblemApi(app)
     for blueprint in inventory_blueprints:
         api.register_blueprint(blueprint)
     register_error_handlers(app)

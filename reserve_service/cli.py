@@ -33,7 +33,7 @@ def register(app: Flask) -> None:
         """Load the 宿州 seed data from seed_data/."""
         from reserve_service.seed import is_empty, load_seed
 
-        with transaction(database().session_factory) as session:
+        with transaction(database().writer_factory) as session:
             if not is_empty(session):
                 if if_empty:
                     click.echo("seed: database already has data, left as is")
@@ -49,7 +49,7 @@ def register(app: Flask) -> None:
     @click.option("--depot", "depots", multiple=True, help="manager scope: depot code (repeatable)")
     def create_token_command(name: str, role: str, region_adcode: str | None, depots: tuple[str, ...]) -> None:
         """Create an API token and print it (it is stored hashed and never shown again)."""
-        with transaction(database().session_factory) as session:
+        with transaction(database().writer_factory) as session:
             try:
                 token = create_token(session, name, role, _regions_by_adcode(session, region_adcode), list(depots))
             except ValueError as exc:
@@ -71,7 +71,7 @@ def register(app: Flask) -> None:
             tokens = {}
         from reserve_service.auth import ApiToken, hash_token
 
-        with transaction(database().session_factory) as session:
+        with transaction(database().writer_factory) as session:
             for role in ROLES:
                 known = tokens.get(role)
                 if known and session.scalar(select(ApiToken.id).where(ApiToken.token_hash == hash_token(known))):

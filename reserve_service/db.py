@@ -1,8 +1,9 @@
 """Database engine, sessions and the declarative base.
 
-One engine per app. A request gets one session (``get_session``), closed at teardown.
-On SQLite every transaction starts with ``BEGIN IMMEDIATE`` so that two writers queue on the
-busy timeout instead of failing when a read lock is upgraded; WAL lets readers proceed.
+One engine per app. A request gets one session, closed at teardown. On SQLite, sessions made
+by the *writer* factory start with ``BEGIN IMMEDIATE`` so that two writers queue on the busy
+timeout instead of failing when a read lock is upgraded; readers use plain ``BEGIN`` and, with
+WAL, never wait for a writer.
 """
 
 from __future__ import annotations
@@ -44,14 +45,19 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # pragma: no cover - driver glue
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            options = conn.get_execution_options()
+            if options.get("isolation_level") == "AUTOCOMMIT":
+                return
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("sqlite_immediate") else "BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+def make_session_factory(engine: Engine, writer: bool = False) -> sessionmaker[Session]:
+    """Sessions on ``engine``; ``writer`` sessions take SQLite's write lock when they begin."""
+    bind = engine.execution_options(sqlite_immediate=True) if writer else engine
+    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
 
 
 @contextmanager

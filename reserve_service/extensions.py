@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from flask_smorest import Api
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,19 +18,18 @@ class ProblemApi(Api):
         return http_exception_to_problem(error)
 
 
-api = ProblemApi()
-
-
 class Database:
     """The app's engine and session factory; one session per request in ``g``."""
 
     def __init__(self) -> None:
         self.engine: Engine | None = None
         self.session_factory: sessionmaker[Session] | None = None
+        self.writer_factory: sessionmaker[Session] | None = None
 
     def init_app(self, app: Flask) -> None:
         self.engine = make_engine(app.config["DATABASE_URL"])
         self.session_factory = make_session_factory(self.engine)
+        self.writer_factory = make_session_factory(self.engine, writer=True)
         app.extensions["database"] = self
         app.teardown_appcontext(_close_session)
 
@@ -40,9 +39,11 @@ def database() -> Database:
 
 
 def session() -> Session:
-    """The request's session (created on first use)."""
+    """The request's session (created on first use); a writer unless the method is safe."""
     if "db_session" not in g:
-        g.db_session = database().session_factory()
+        db = database()
+        safe = request.method in ("GET", "HEAD", "OPTIONS")
+        g.db_session = (db.session_factory if safe else db.writer_factory)()
     return g.db_session
 
 

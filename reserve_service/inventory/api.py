@@ -126,7 +126,7 @@ class Regions(MethodView):
 @regions_blp.response(200, RegionSchema)
 def get_region(adcode: str):
     """One region."""
-    return region_dump(services.get_region(session(), adcode, "adcode"))
+    return region_dump(services.get_region(session(), adcode, "adcode", in_path=True))
 
 
 # ----------------------------------------------------------------------- depots
@@ -184,7 +184,7 @@ class DepotResource(MethodView):
     def get(self, code: str):
         """One depot with its used volume; the ETag is its version."""
         db = session()
-        depot = services.get_depot(db, code, "code")
+        depot = services.get_depot(db, code, "code", in_path=True)
         return depot_dump(depot, round(services.used_volume_m3(db, depot.id), 3)), 200, {
             "ETag": etag_of(depot.version)}
 
@@ -193,7 +193,7 @@ class DepotResource(MethodView):
     def patch(self, data, code: str):
         """Change a depot; needs If-Match with its ETag (412 when stale). Admin, or its manager."""
         db = session()
-        depot = services.get_depot(db, code, "code")
+        depot = services.get_depot(db, code, "code", in_path=True)
         services.ensure_may_change(db, current_principal(), depot)
         require_if_match(depot.version)
         if "capacity_m3" in data:
@@ -255,7 +255,7 @@ class Items(MethodView):
 @items_blp.response(200, ItemSchema)
 def get_item(code: str):
     """One item."""
-    return services.get_item(session(), code, "code")
+    return services.get_item(session(), code, "code", in_path=True)
 
 
 # ----------------------------------------------------------------------- lots
@@ -291,7 +291,7 @@ class LotResource(MethodView):
     @lots_blp.response(200, LotSchema)
     def get(self, lot_id: int):
         """One lot; the ETag is its version (it changes with every movement too)."""
-        lot = services.get_lot(session(), lot_id)
+        lot = services.get_lot(session(), lot_id, in_path=True)
         return lot, 200, {"ETag": etag_of(lot.version)}
 
     @lots_blp.arguments(LotPatchSchema)
@@ -299,7 +299,7 @@ class LotResource(MethodView):
     def patch(self, data, lot_id: int):
         """Correct a lot's dates or note (not its quantity: that is a count). Needs If-Match."""
         db = session()
-        lot = services.get_lot(db, lot_id)
+        lot = services.get_lot(db, lot_id, in_path=True)
         services.ensure_may_change(db, current_principal(), lot.depot)
         require_if_match(lot.version)
         produced = data.get("produced_on", lot.produced_on)
@@ -318,7 +318,7 @@ class LotResource(MethodView):
 
 def _reserve_dump(row, quantity_field: str) -> dict[str, Any]:
     out = {c: getattr(row, c) for c in row.__table__.columns.keys() if c not in ("id", "item_id", "region_id")}
-    out["item"] = row.item.code
+    out["item_code"] = row.item.code
     out["region_adcode"] = row.region.adcode if row.region else None
     return out
 

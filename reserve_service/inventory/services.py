@@ -41,31 +41,37 @@ def today() -> dt.date:
 # --------------------------------------------------------------------------- lookups
 
 
-def get_depot(session: Session, code: str, field: str = "depot") -> Depot:
+def _missing(kind: str, key: object, field: str, in_path: bool) -> Exception:
+    """A reference in the URL that does not exist is a 404; one in a request body is a 422."""
+    error = NotFound if in_path else InvalidInput
+    return error(f"no {kind} {key!r}", {field: [f"unknown {kind} {key!r}"]})
+
+
+def get_depot(session: Session, code: str, field: str = "depot", in_path: bool = False) -> Depot:
     depot = session.scalar(select(Depot).where(Depot.code == code))
     if depot is None:
-        raise NotFound(f"no depot with code {code!r}", {field: [f"unknown depot {code!r}"]})
+        raise _missing("depot", code, field, in_path)
     return depot
 
 
-def get_item(session: Session, code: str, field: str = "item") -> Item:
+def get_item(session: Session, code: str, field: str = "item", in_path: bool = False) -> Item:
     item = session.scalar(select(Item).where(Item.code == code))
     if item is None:
-        raise NotFound(f"no item with code {code!r}", {field: [f"unknown item {code!r}"]})
+        raise _missing("item", code, field, in_path)
     return item
 
 
-def get_region(session: Session, adcode: str, field: str = "region") -> Region:
+def get_region(session: Session, adcode: str, field: str = "region", in_path: bool = False) -> Region:
     region = session.scalar(select(Region).where(Region.adcode == adcode))
     if region is None:
-        raise NotFound(f"no region with adcode {adcode!r}", {field: [f"unknown region {adcode!r}"]})
+        raise _missing("region", adcode, field, in_path)
     return region
 
 
-def get_lot(session: Session, lot_id: int, field: str = "lot_id") -> StockLot:
+def get_lot(session: Session, lot_id: int, field: str = "lot_id", in_path: bool = False) -> StockLot:
     lot = session.get(StockLot, lot_id)
     if lot is None:
-        raise NotFound(f"no stock lot {lot_id}", {field: [f"unknown lot {lot_id}"]})
+        raise _missing("stock lot", lot_id, field, in_path)
     return lot
 
 

@@ -1,0 +1,139 @@
+"""Shared fixtures: a migrated database (SQLite, or PostgreSQL via TEST_DATABASE_URL), the app,
+a client, tokens of every role, and a small named reserve network.
+
+With pytest-xdist each worker gets its own database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from reserve_service import create_app, migrate
+from reserve_service.auth import create_token
+from reserve_service.db import transaction
+from reserve_service.inventory.tables import Depot, Item, Movement, Region, StockLot
+from reserve_service.metadata import target_metadata
+
+TODAY = dt.date.today()
+
+
+def _postgres_database(base_url: str, name: str) -> str:
+    url = make_url(base_url)
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory, worker_id) -> str:
+    """A freshly migrated database for this test worker."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if base:
+        url = _postgres_database(base, f"reserve_test_{worker_id}")
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def is_postgres(database_url) -> bool:
+    return database_url.startswith("postgresql")
+
+
+@pytest.fixture
+def app(database_url):
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url})
+    engine = app.extensions["database"].engine
+    with engine.begin() as conn:
+        for table in reversed(target_metadata.sorted_tables):
+            conn.execute(table.delete())
+    yield app
+    engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app):
+    """A session for checking what the service wrote: autocommit, so every query sees the
+    latest committed state and no lock is held between requests."""
+    engine = app.extensions["database"].engine.execution_options(isolation_level="AUTOCOMMIT")
+    session = Session(bind=engine)
+    yield session
+    session.rollback()
+    session.close()
+
+
+@dataclass
+class Network:
+    """Two counties of one city, a county depot in each, a township point, two items."""
+
+    tokens: dict[str, str]
+
+    def headers(self, role: str, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}", **extra}
+
+
+@pytest.fixture
+def network(app) -> Network:
+    """Small named network used by the API tests.
+
+    Regions: city 341300000000 > county A 341302000000 > township 341302001000;
+    county B 341321000000. Depots: DEP-A (county A, 100 m³), DEP-T (township, 10 m³),
+    DEP-B (county B, 100 m³), DEP-C (candidate). Items: 1010101 tent (0.2 m³), 1030101
+    water (0.001 m³, per_person_day 3 L × 3 days). Lots: tents 100 at DEP-A (LOT-A1),
+    water 1000 at DEP-A expiring in 20 days (LOT-W1) and 500 expiring in 200 days (LOT-W2).
+    Tokens: one per role; the manager is scoped to county A's subtree.
+    """
+    factory = app.extensions["database"].writer_factory
+    with transaction(factory) as s:
+        city = Region(adcode="341300000000", name="宿州市", level="city", population=1_000_000)
+        county_a = Region(adcode="341302000000", name="埇桥区", level="county", parent=city,
+                          population=600_000, lat=33.64, lng=116.98)
+        town = Region(adcode="341302001000", name="埇桥街道", level="township", parent=county_a,
+                      population=50_000, lat=33.65, lng=116.97)
+        county_b = Region(adcode="341321000000", name="砀山县", level="county", parent=city,
+                          population=400_000, lat=34.44, lng=116.37)
+        tent = Item(code="1010101", name_zh="救灾帐篷", name_en="tent", unit="顶", kg_per_unit=38,
+                    m3_per_unit=0.2, norm_basis="per_person", norm_quantity=0.33)
+        water = Item(code="1030101", name_zh="瓶装水", name_en="water", unit="L", kg_per_unit=1,
+                     m3_per_unit=0.001, shelf_life_days=365, norm_basis="per_person_day",
+                     norm_quantity=3, norm_days=3)
+        dep_a = Depot(code="DEP-A", name="A库", tier="county", region=county_a, lat=33.64, lng=116.98,
+                      capacity_m3=100)
+        dep_t = Depot(code="DEP-T", name="T点", tier="township", region=town, lat=33.65, lng=116.97,
+                      capacity_m3=10)
+        dep_b = Depot(code="DEP-B", name="B库", tier="county", region=county_b, lat=34.44, lng=116.37,
+                      capacity_m3=100)
+        dep_c = Depot(code="DEP-C", name="候选", tier="county", region=county_b, lat=34.4, lng=116.4,
+                      status="candidate", capacity_m3=100, fixed_cost_yuan=1e6)
+        s.add_all([city, county_a, town, county_b, tent, water, dep_a, dep_t, dep_b, dep_c])
+        s.flush()
+        for lot_no, item, qty, expires in (
+            ("LOT-A1", tent, 100, None),
+            ("LOT-W1", water, 1000, TODAY + dt.timedelta(days=20)),
+            ("LOT-W2", water, 500, TODAY + dt.timedelta(days=200)),
+        ):
+            lot = StockLot(depot=dep_a, item=item, lot_no=lot_no, quantity=qty,
+                           produced_on=TODAY - dt.timedelta(days=30), expires_on=expires)
+            s.add(lot)
+            s.add(Movement(kind="receipt", lot=lot, depot=dep_a, item=item, quantity=qty,
+                           balance_after=qty, actor="fixture", group_id="fixture"))
+        tokens = {role: create_token(s, f"test-{role}", role,
+                                     county_a.id if role == "manager" else None)
+                  for role in ("admin", "planner", "dispatcher", "manager", "viewer")}
+    return Network(tokens)
