@@ -1,0 +1,664 @@
+"""Readers that turn road-network files into column tables for :class:`RoadGraph`.
+
+Three inputs are supported, each returning :class:`NetworkTables`:
+
+* CSV node and edge lists (``read_csv``) — the format of ``seed_data/roads/``;
+* GeoJSON LineStrings with road properties (``read_geojson``) — nodes are identified by coordinate;
+* OpenStreetMap ``.osm`` / ``.osm.pbf`` (``read_osm``, via pyosmium) — highway tags mapped to classes.
+
+Malformed input raises :class:`NetworkFileError` (a ``RoutingInputError``) naming the field.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from reserve_service.routing.errors import NetworkFileError
+from reserve_service.routing.policy import ROAD_CLASSES
+
+Source = str | Path | IO[str] | IO[bytes]
+LngLat = tuple[float, float]
+
+EARTH_RADIUS_M = 6_371_008.8
+# Free speed (km/h) used when a file gives none; design speeds of Chinese road classes (A).
+DEFAULT_FREE_SPEED_KMH: dict[str, float] = {
+    "expressway": 120.0,
+    "national": 80.0,
+    "provincial": 80.0,
+    "county": 60.0,
+    "township": 40.0,
+    "village": 30.0,
+}
+DEFAULT_LANES: dict[str, int] = {
+    "expressway": 4,
+    "national": 4,
+    "provincial": 2,
+    "county": 2,
+    "township": 2,
+    "village": 1,
+}
+# OSM highway=* → road class. Footways, tracks, service aisles and construction are not roads
+# a relief lorry should be routed over, so they are skipped.
+OSM_HIGHWAY_CLASS: dict[str, str] = {
+    "motorway": "expressway",
+    "motorway_link": "expressway",
+    "trunk": "national",
+    "trunk_link": "national",
+    "primary": "provincial",
+    "primary_link": "provincial",
+    "secondary": "county",
+    "secondary_link": "county",
+    "tertiary": "township",
+    "tertiary_link": "township",
+    "unclassified": "village",
+    "residential": "village",
+    "living_street": "village",
+    "road": "village",
+}
+# Chinese route numbers (GB/T 917): G### national, S### provincial, X county, Y township, C village.
+_REF_CLASS = (
+    (re.compile(r"^G\d{3}$"), "national"),
+    (re.compile(r"^S\d{3}$"), "provincial"),
+    (re.compile(r"^X\d+$"), "county"),
+    (re.compile(r"^Y\d+$"), "township"),
+    (re.compile(r"^C\d+$"), "village"),
+)
+_TRUE = {"1", "true", "yes", "y", "t"}
+_FALSE = {"", "0", "false", "no", "n", "f"}
+_NUMBER_WITH_UNIT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z/]*)\s*$", re.IGNORECASE)
+
+
+@dataclass
+class NetworkTables:
+    """Column tables of a road network; row ``i`` of the edge columns is one road segment.
+
+    ``u``/``v`` are node positions (indices into ``node_ids``); a two-way segment is one row.
+    ``geometry[i]`` holds the interior (lng, lat) vertices between ``u`` and ``v``, or None.
+    """
+
+    node_ids: list[Any]
+    lat: np.ndarray
+    lng: np.ndarray
+    edge_id: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    length_m: np.ndarray
+    road_class: np.ndarray
+    speed_kmh: np.ndarray
+    oneway: np.ndarray
+    toll: np.ndarray
+    toll_plaza: np.ndarray
+    bridge: np.ndarray
+    lanes: np.ndarray
+    max_weight_t: np.ndarray
+    name: list[str]
+    ref: list[str]
+    geometry: list[list[LngLat] | None]
+
+
+class _EdgeRows:
+    """Accumulates edge rows and converts them to arrays."""
+
+    def __init__(self) -> None:
+        self.cols: dict[str, list[Any]] = {
+            k: []
+            for k in (
+                "edge_id",
+                "u",
+                "v",
+                "length_m",
+                "road_class",
+                "speed_kmh",
+                "oneway",
+                "toll",
+                "toll_plaza",
+                "bridge",
+                "lanes",
+                "max_weight_t",
+                "name",
+                "ref",
+                "geometry",
+            )
+        }
+
+    def add(self, **row: Any) -> None:
+        for key, column in self.cols.items():
+            column.append(row[key])
+
+    def tables(
+        self, node_ids: list[Any], lat: Iterable[float], lng: Iterable[float]
+    ) -> NetworkTables:
+        c = self.cols
+        edge_id = np.asarray(c["edge_id"], dtype=np.int64)
+        if len(np.unique(edge_id)) != len(edge_id):
+            dup = Counter(c["edge_id"]).most_common(1)[0][0]
+            raise NetworkFileError(f"edge id {dup} is used more than once", "id")
+        return NetworkTables(
+            node_ids=node_ids,
+            lat=np.asarray(list(lat), dtype=np.float64),
+            lng=np.asarray(list(lng), dtype=np.float64),
+            edge_id=edge_id,
+            u=np.asarray(c["u"], dtype=np.int64),
+            v=np.asarray(c["v"], dtype=np.int64),
+            length_m=np.asarray(c["length_m"], dtype=np.float64),
+            road_class=np.asarray([ROAD_CLASSES.index(x) for x in c["road_class"]], dtype=np.int8),
+            speed_kmh=np.asarray(c["speed_kmh"], dtype=np.float64),
+            oneway=np.asarray(c["oneway"], dtype=bool),
+            toll=np.asarray(c["toll"], dtype=bool),
+            toll_plaza=np.asarray(c["toll_plaza"], dtype=bool),
+            bridge=np.asarray(c["bridge"], dtype=bool),
+            lanes=np.asarray(c["lanes"], dtype=np.int64),
+            max_weight_t=np.asarray(c["max_weight_t"], dtype=np.float64),
+            name=list(c["name"]),
+            ref=list(c["ref"]),
+            geometry=list(c["geometry"]),
+        )
+
+
+def haversine_m(lat1: Any, lng1: Any, lat2: Any, lng2: Any) -> Any:
+    """Great-circle distance in metres (works on scalars and numpy arrays)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(np.asarray(lng2) - np.asarray(lng1))
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def polyline_length_m(coords: list[LngLat]) -> float:
+    """Length in metres of a (lng, lat) polyline."""
+    arr = np.asarray(coords, dtype=np.float64)
+    return float(np.sum(haversine_m(arr[:-1, 1], arr[:-1, 0], arr[1:, 1], arr[1:, 0])))
+
+
+# ---------------------------------------------------------------------------------------------
+# value parsing shared by the readers
+
+
+def _flag(value: Any, field: str, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise NetworkFileError(f"{where}: {field} must be 0/1 (or true/false), got {value!r}", field)
+
+
+def _float(value: Any, field: str, where: str, *, minimum: float, strict: bool) -> float:
+    """Parse a finite number >= minimum (> minimum when ``strict``)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if (
+        isinstance(value, bool)
+        or not math.isfinite(number)
+        or number < minimum
+        or (strict and number == minimum)
+    ):
+        bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
+        raise NetworkFileError(f"{where}: {field} must be a number {bound}, got {value!r}", field)
+    return number
+
+
+def _optional_float(value: Any, field: str, where: str, default: float) -> float:
+    if value is None or str(value).strip() == "":
+        return default
+    return _float(value, field, where, minimum=0.0, strict=True)
+
+
+def _optional_int(value: Any, field: str, where: str, default: int) -> int:
+    if value is None or str(value).strip() == "":
+        return default
+    number = _float(value, field, where, minimum=1.0, strict=False)
+    if number != int(number):
+        raise NetworkFileError(f"{where}: {field} must be a whole number, got {value!r}", field)
+    return int(number)
+
+
+def _road_class(value: Any, where: str) -> str:
+    text = str(value or "").strip().lower()
+    if text not in ROAD_CLASSES:
+        raise NetworkFileError(
+            f"{where}: road_class must be one of {', '.join(ROAD_CLASSES)}, got {value!r}",
+            "road_class",
+        )
+    return text
+
+
+def _latlng(lat: Any, lng: Any, where: str) -> tuple[float, float]:
+    lat_f = _float(lat, "lat", where, minimum=-90.0, strict=False)
+    lng_f = _float(lng, "lng", where, minimum=-180.0, strict=False)
+    if lat_f > 90.0:
+        raise NetworkFileError(f"{where}: lat must be within [-90, 90], got {lat!r}", "lat")
+    if lng_f > 180.0:
+        raise NetworkFileError(f"{where}: lng must be within [-180, 180], got {lng!r}", "lng")
+    return lat_f, lng_f
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV
+
+
+def _open_text(source: Source) -> Iterator[str] | IO[str]:
+    """Open a path or wrap a file object as text (UTF-8, BOM tolerated)."""
+    if isinstance(source, str | Path):
+        try:
+            return open(source, encoding="utf-8-sig", newline="")  # noqa: SIM115 - caller closes
+        except OSError as exc:
+            raise NetworkFileError(f"cannot open {source}: {exc.strerror}", "file") from exc
+    if isinstance(source, io.TextIOBase):
+        return source
+    return io.TextIOWrapper(source, encoding="utf-8-sig", newline="")  # type: ignore[arg-type]
+
+
+def _csv_rows(source: Source, label: str, required: tuple[str, ...]) -> list[dict[str, str]]:
+    stream = _open_text(source)
+    try:
+        reader = csv.DictReader(stream)
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise NetworkFileError(f"{label} lacks column(s) {', '.join(missing)}", missing[0])
+        reader.fieldnames = header
+        rows = list(reader)
+    except UnicodeDecodeError as exc:
+        raise NetworkFileError(f"{label} is not UTF-8 text: {exc}", "file") from exc
+    except csv.Error as exc:
+        raise NetworkFileError(f"{label} is not valid CSV: {exc}", "file") from exc
+    finally:
+        if isinstance(source, str | Path):
+            stream.close()  # type: ignore[union-attr]
+        elif isinstance(stream, io.TextIOWrapper) and stream is not source:
+            stream.detach()
+    return rows
+
+
+def read_csv(nodes_csv: Source, edges_csv: Source) -> NetworkTables:
+    """Read ``nodes.csv`` (id, lat, lng) and ``edges.csv``.
+
+    ``edges.csv`` columns: u, v, length_m, road_class, speed_kmh, and optionally id, oneway,
+    toll, toll_plaza, bridge, lanes, max_weight_t, name, ref. A segment is two-way unless
+    ``oneway=1``; an empty ``max_weight_t`` means no limit; without ``id`` the ids are 0, 1, ...
+    in file order. Node ids are integers when every id is a whole number, else strings.
+    """
+    node_rows = _csv_rows(nodes_csv, "nodes.csv", ("id", "lat", "lng"))
+    if not node_rows:
+        raise NetworkFileError("nodes.csv has no rows", "id")
+    raw_ids = [(r.get("id") or "").strip() for r in node_rows]
+    integer_ids = all(re.fullmatch(r"-?\d+", i) for i in raw_ids)
+
+    def key(text: str) -> Any:
+        text = text.strip()
+        return int(text) if integer_ids and re.fullmatch(r"-?\d+", text) else text
+
+    node_ids: list[Any] = []
+    position: dict[Any, int] = {}
+    lats: list[float] = []
+    lngs: list[float] = []
+    for line, (raw, row) in enumerate(zip(raw_ids, node_rows, strict=True), start=2):
+        where = f"nodes.csv line {line}"
+        if not raw:
+            raise NetworkFileError(f"{where}: id is empty", "id")
+        node = key(raw)
+        if node in position:
+            raise NetworkFileError(f"{where}: node id {raw!r} is repeated", "id")
+        lat, lng = _latlng(row.get("lat"), row.get("lng"), where)
+        position[node] = len(node_ids)
+        node_ids.append(node)
+        lats.append(lat)
+        lngs.append(lng)
+
+    edge_rows = _csv_rows(edges_csv, "edges.csv", ("u", "v", "length_m", "road_class", "speed_kmh"))
+    edges = _EdgeRows()
+    for number, row in enumerate(edge_rows):
+        where = f"edges.csv line {number + 2}"
+        ends = []
+        for end in ("u", "v"):
+            node = key(row.get(end) or "")
+            if node not in position:
+                raise NetworkFileError(f"{where}: {end}={row.get(end)!r} is not in nodes.csv", end)
+            ends.append(position[node])
+        road_class = _road_class(row.get("road_class"), where)
+        edge_id = row.get("id")
+        edges.add(
+            edge_id=number
+            if edge_id in (None, "")
+            else int(_float(edge_id, "id", where, minimum=0.0, strict=False)),
+            u=ends[0],
+            v=ends[1],
+            length_m=_float(row.get("length_m"), "length_m", where, minimum=0.0, strict=False),
+            road_class=road_class,
+            speed_kmh=_float(row.get("speed_kmh"), "speed_kmh", where, minimum=0.0, strict=True),
+            oneway=_flag(row.get("oneway"), "oneway", where),
+            toll=_flag(row.get("toll"), "toll", where),
+            toll_plaza=_flag(row.get("toll_plaza"), "toll_plaza", where),
+            bridge=_flag(row.get("bridge"), "bridge", where),
+            lanes=_optional_int(row.get("lanes"), "lanes", where, DEFAULT_LANES[road_class]),
+            max_weight_t=_optional_float(row.get("max_weight_t"), "max_weight_t", where, math.inf),
+            name=(row.get("name") or "").strip(),
+            ref=(row.get("ref") or "").strip(),
+            geometry=None,
+        )
+    return edges.tables(node_ids, lats, lngs)
+
+
+# ---------------------------------------------------------------------------------------------
+# shared splitting of polylines at junctions (GeoJSON and OSM)
+
+
+class _Junctions:
+    """Assigns node positions to polyline vertices that must become graph nodes."""
+
+    def __init__(self) -> None:
+        self.ids: list[Any] = []
+        self.lat: list[float] = []
+        self.lng: list[float] = []
+        self.position: dict[Any, int] = {}
+
+    def node(self, key: Any, node_id: Any, lng: float, lat: float) -> int:
+        if key not in self.position:
+            self.position[key] = len(self.ids)
+            self.ids.append(node_id)
+            self.lat.append(lat)
+            self.lng.append(lng)
+        return self.position[key]
+
+
+def _split_points(lines: list[list[Any]]) -> set[Any]:
+    """Vertex keys where lines must split: line ends and vertices used more than once."""
+    uses: Counter[Any] = Counter()
+    for keys in lines:
+        uses.update(keys)
+    split = {k for k, n in uses.items() if n > 1}
+    for keys in lines:
+        split.add(keys[0])
+        split.add(keys[-1])
+    return split
+
+
+def _pieces(keys: list[Any], split: set[Any]) -> Iterator[tuple[int, int]]:
+    """Index ranges [start, end] of a vertex list between consecutive split vertices."""
+    start = 0
+    for i in range(1, len(keys)):
+        if keys[i] in split:
+            yield start, i
+            start = i
+
+
+# ---------------------------------------------------------------------------------------------
+# GeoJSON
+
+
+def _geojson_lines(feature: Any, index: int) -> list[list[LngLat]]:
+    where = f"features[{index}]"
+    if not isinstance(feature, Mapping) or feature.get("type") != "Feature":
+        raise NetworkFileError(f"{where} is not a GeoJSON Feature", "features")
+    geometry = feature.get("geometry")
+    if not isinstance(geometry, Mapping):
+        raise NetworkFileError(f"{where} has no geometry", "geometry")
+    kind, coords = geometry.get("type"), geometry.get("coordinates")
+    if kind == "LineString":
+        parts = [coords]
+    elif kind == "MultiLineString":
+        parts = coords if isinstance(coords, list) else [None]
+    else:
+        raise NetworkFileError(f"{where}: geometry must be a LineString, got {kind!r}", "geometry")
+    lines: list[list[LngLat]] = []
+    for part in parts:
+        if not isinstance(part, list) or len(part) < 2:
+            raise NetworkFileError(f"{where}: a line needs at least two positions", "geometry")
+        line: list[LngLat] = []
+        for position in part:
+            if not isinstance(position, list | tuple) or len(position) < 2:
+                raise NetworkFileError(f"{where}: bad position {position!r}", "geometry")
+            lat, lng = _latlng(position[1], position[0], where)
+            if not line or line[-1] != (lng, lat):
+                line.append((lng, lat))
+        if len(line) < 2:
+            raise NetworkFileError(f"{where}: a line has zero length", "geometry")
+        lines.append(line)
+    return lines
+
+
+def read_geojson(source: Source | Mapping[str, Any], *, precision: int = 7) -> NetworkTables:
+    """Read a FeatureCollection of LineString/MultiLineString road features.
+
+    Properties: ``road_class`` (required), ``speed_kmh`` (default: class free speed), ``oneway``,
+    ``toll``, ``toll_plaza``, ``bridge``, ``lanes``, ``max_weight_t``, ``name``, ``ref``.
+    Vertices with equal coordinates (rounded to ``precision`` decimals) are the same node; lines
+    split at their ends and at every vertex shared with another line. Lengths are geodesic.
+    """
+    if isinstance(source, Mapping):
+        document: Any = source
+    else:
+        stream = _open_text(source)
+        try:
+            document = json.load(stream)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise NetworkFileError(f"not valid GeoJSON: {exc}", "file") from exc
+        finally:
+            if isinstance(source, str | Path):
+                stream.close()  # type: ignore[union-attr]
+    if not isinstance(document, Mapping) or document.get("type") != "FeatureCollection":
+        raise NetworkFileError("GeoJSON must be a FeatureCollection", "type")
+    features = document.get("features")
+    if not isinstance(features, list):
+        raise NetworkFileError("GeoJSON 'features' must be a list", "features")
+
+    def vertex_key(point: LngLat) -> tuple[float, float]:
+        return round(point[0], precision), round(point[1], precision)
+
+    lines: list[tuple[list[LngLat], Mapping[str, Any], str]] = []
+    for index, feature in enumerate(features):
+        properties = (feature.get("properties") if isinstance(feature, Mapping) else None) or {}
+        if not isinstance(properties, Mapping):
+            raise NetworkFileError(f"features[{index}]: properties must be an object", "properties")
+        for line in _geojson_lines(feature, index):
+            lines.append((line, properties, f"features[{index}]"))
+    key_lists = [[vertex_key(p) for p in line] for line, _, _ in lines]
+    split = _split_points(key_lists)
+    nodes = _Junctions()
+    edges = _EdgeRows()
+    for (line, props, where), keys in zip(lines, key_lists, strict=True):
+        road_class = _road_class(props.get("road_class"), where)
+        attributes = {
+            "road_class": road_class,
+            "speed_kmh": _optional_float(
+                props.get("speed_kmh"), "speed_kmh", where, DEFAULT_FREE_SPEED_KMH[road_class]
+            ),
+            "oneway": _flag(props.get("oneway"), "oneway", where),
+            "toll": _flag(props.get("toll"), "toll", where),
+            "toll_plaza": _flag(props.get("toll_plaza"), "toll_plaza", where),
+            "bridge": _flag(props.get("bridge"), "bridge", where),
+            "lanes": _optional_int(props.get("lanes"), "lanes", where, DEFAULT_LANES[road_class]),
+            "max_weight_t": _optional_float(
+                props.get("max_weight_t"), "max_weight_t", where, math.inf
+            ),
+            "name": str(props.get("name") or ""),
+            "ref": str(props.get("ref") or ""),
+        }
+        for start, end in _pieces(keys, split):
+            u = nodes.node(keys[start], len(nodes.ids), *line[start])
+            v = nodes.node(keys[end], len(nodes.ids), *line[end])
+            segment = line[start : end + 1]
+            edges.add(
+                edge_id=len(edges.cols["edge_id"]),
+                u=u,
+                v=v,
+                length_m=polyline_length_m(segment),
+                geometry=segment[1:-1] or None,
+                **attributes,
+            )
+    if not nodes.ids:
+        raise NetworkFileError("GeoJSON has no road lines", "features")
+    return edges.tables(nodes.ids, nodes.lat, nodes.lng)
+
+
+# ---------------------------------------------------------------------------------------------
+# OpenStreetMap
+
+
+def _osm_class(tags: Mapping[str, str]) -> str | None:
+    """Road class of an OSM way, or None when it is not a road for vehicles."""
+    road_class = OSM_HIGHWAY_CLASS.get(tags.get("highway", ""))
+    if road_class is None or road_class == "expressway":
+        return road_class
+    ranks = [ROAD_CLASSES.index(road_class)]
+    for ref in re.split(r"[;,]", tags.get("ref", "")):
+        for pattern, ref_class in _REF_CLASS:
+            if pattern.match(ref.strip().upper()):
+                ranks.append(ROAD_CLASSES.index(ref_class))
+    return ROAD_CLASSES[min(ranks)]
+
+
+def parse_maxspeed_kmh(value: str | None) -> float | None:
+    """km/h from an OSM ``maxspeed`` value ("60", "60 km/h", "40 mph"); None when not numeric."""
+    match = _NUMBER_WITH_UNIT.match(value or "")
+    if not match or float(match.group(1)) <= 0:
+        return None
+    unit = match.group(2).lower()
+    if unit in ("", "km/h", "kmh", "kph"):
+        return float(match.group(1))
+    if unit == "mph":
+        return float(match.group(1)) * 1.609344
+    return None
+
+
+def parse_maxweight_t(value: str | None) -> float | None:
+    """Tonnes from an OSM ``maxweight`` value ("30", "30 t", "20000 kg"); None when not numeric."""
+    match = _NUMBER_WITH_UNIT.match(value or "")
+    if not match or float(match.group(1)) <= 0:
+        return None
+    unit = match.group(2).lower()
+    if unit in ("", "t"):
+        return float(match.group(1))
+    if unit == "kg":
+        return float(match.group(1)) / 1000.0
+    return None
+
+
+def _osm_direction(tags: Mapping[str, str]) -> int:
+    """+1 one-way along the way, -1 one-way against it, 0 two-way."""
+    oneway = tags.get("oneway", "").strip().lower()
+    if oneway in ("yes", "true", "1"):
+        return 1
+    if oneway in ("-1", "reverse"):
+        return -1
+    if oneway in ("no", "false", "0"):
+        return 0
+    implied = (
+        tags.get("highway") in ("motorway", "motorway_link") or tags.get("junction") == "roundabout"
+    )
+    return 1 if implied else 0
+
+
+def _osm_input(source: Source) -> Any:
+    import osmium
+
+    if isinstance(source, str | Path):
+        if not Path(source).is_file():
+            raise NetworkFileError(f"cannot open {source}: no such file", "file")
+        return str(source)
+    data = source.read()
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    fmt = "pbf" if data[:64].find(b"OSMHeader") >= 0 else "osm"
+    return osmium.io.FileBuffer(data, fmt)
+
+
+def read_osm(source: Source) -> NetworkTables:
+    """Read an OpenStreetMap ``.osm`` (XML) or ``.osm.pbf`` file, or an open file object.
+
+    Ways whose ``highway`` is in :data:`OSM_HIGHWAY_CLASS` become edges, split at junctions and at
+    toll booths (``barrier=toll_booth``, which marks the segment ending there as a toll plaza).
+    Chinese route numbers in ``ref`` refine the class (G### national, S### provincial, ...).
+    ``maxspeed`` (else the class free speed), ``oneway`` (motorways implied), ``toll``, ``bridge``,
+    ``maxweight`` and ``lanes`` are read; tag values that are not numbers fall back to defaults.
+    Node ids are OSM node ids; nodes missing from the extract split a way (their segments drop).
+    """
+    import osmium
+
+    toll_booths: set[int] = set()
+    ways: list[tuple[list[int], list[LngLat], dict[str, str], str]] = []
+    try:
+        processor = osmium.FileProcessor(
+            _osm_input(source), osmium.osm.NODE | osmium.osm.WAY
+        ).with_locations()
+        for obj in processor:
+            if obj.is_node():
+                if obj.tags.get("barrier") == "toll_booth":
+                    toll_booths.add(obj.id)
+                continue
+            tags = dict(obj.tags)
+            road_class = _osm_class(tags)
+            if road_class is None:
+                continue
+            # A way leaving the extract has nodes without locations: keep its located runs.
+            run_refs: list[int] = []
+            run_points: list[LngLat] = []
+            for n in [*obj.nodes, None]:
+                if n is not None and n.location.valid():
+                    run_refs.append(n.ref)
+                    run_points.append((n.location.lon, n.location.lat))
+                    continue
+                if len(run_refs) >= 2:
+                    ways.append((run_refs, run_points, tags, road_class))
+                run_refs, run_points = [], []
+    except RuntimeError as exc:
+        raise NetworkFileError(f"cannot read OSM data: {exc}", "file") from exc
+
+    split = _split_points([refs for refs, _, _, _ in ways]) | toll_booths
+    nodes = _Junctions()
+    edges = _EdgeRows()
+    for refs, points, tags, road_class in ways:
+        direction = _osm_direction(tags)
+        if direction == -1:
+            refs, points = refs[::-1], points[::-1]
+        max_weight = parse_maxweight_t(tags.get("maxweight"))
+        lanes = tags.get("lanes", "")
+        attributes = {
+            "road_class": road_class,
+            "speed_kmh": parse_maxspeed_kmh(tags.get("maxspeed"))
+            or DEFAULT_FREE_SPEED_KMH[road_class],
+            "oneway": direction != 0,
+            "toll": tags.get("toll", "no").lower() == "yes",
+            "bridge": tags.get("bridge", "no").lower() not in ("no", ""),
+            "lanes": int(lanes)
+            if lanes.isdigit() and int(lanes) > 0
+            else DEFAULT_LANES[road_class],
+            "max_weight_t": max_weight if max_weight is not None else math.inf,
+            "name": tags.get("name", ""),
+            "ref": tags.get("ref", ""),
+        }
+        for start, end in _pieces(refs, split):
+            if refs[start] == refs[end] and end - start < 2:
+                continue
+            coords = points[start : end + 1]
+            u = nodes.node(refs[start], refs[start], *coords[0])
+            v = nodes.node(refs[end], refs[end], *coords[-1])
+            edges.add(
+                edge_id=len(edges.cols["edge_id"]),
+                u=u,
+                v=v,
+                length_m=polyline_length_m(coords),
+                toll_plaza=refs[end] in toll_booths or (start == 0 and refs[0] in toll_booths),
+                geometry=coords[1:-1] or None,
+                **attributes,
+            )
+    if not nodes.ids:
+        raise NetworkFileError("the OSM data has no usable highway ways", "highway")
+    return edges.tables(nodes.ids, nodes.lat, nodes.lng)

@@ -1,0 +1,313 @@
+"""Road events against a NetworkX oracle: closures, slowdowns, traffic control, repairs,
+validity windows, areas, and exact restoration of travel times on removal."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import networkx as nx
+import numpy as np
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from shapely.geometry import LineString, shape
+
+from reserve_service.routing.errors import NoRouteError, RoadEventError
+from reserve_service.routing.events import EventKind, RoadEvent
+from reserve_service.routing.graph import RoadGraph
+from reserve_service.routing.policy import DEFAULT_POLICY_PATH
+
+POLICY = yaml.safe_load(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))
+CLASSES = ["expressway", "national", "provincial", "county", "township", "village"]
+T0 = datetime(2026, 7, 10, 6, 0, tzinfo=UTC)
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    u: int
+    v: int
+    length_m: float
+    road_class: str
+    speed_kmh: float
+    oneway: bool
+    toll_plaza: bool
+
+
+def oracle_hours(row: Row, profile: str, events: list[RoadEvent]) -> float | None:
+    """Hours of one edge under the events given; None when closed to this vehicle."""
+    spec = POLICY["profiles"][profile]
+    mine = [e for e in events if row.id in e.edge_ids]
+    if any(e.kind in ("closure", "repair") for e in mine):
+        return None
+    if any(e.kind == "traffic_control" for e in mine) and not spec["green_channel_approved"]:
+        return None
+    speed = min(row.speed_kmh, spec["speed_kmh"][row.road_class])
+    for e in mine:
+        if e.kind == "slowdown":
+            speed *= e.speed_factor
+    queue = 0.0 if spec["green_channel_approved"] else spec["toll_plaza_queue_minutes"] / 60
+    return row.length_m / 1000 / speed + (queue if row.toll_plaza else 0.0)
+
+
+def oracle_matrix(n: int, rows: list[Row], profile: str, events: list[RoadEvent]) -> np.ndarray:
+    g = nx.MultiDiGraph()
+    g.add_nodes_from(range(n))
+    for row in rows:
+        h = oracle_hours(row, profile, events)
+        if h is not None:
+            g.add_edge(row.u, row.v, hours=h)
+            if not row.oneway:
+                g.add_edge(row.v, row.u, hours=h)
+    out = np.full((n, n), np.inf)
+    for s in range(n):
+        for t, d in nx.single_source_dijkstra_path_length(g, s, weight="hours").items():
+            out[s, t] = d
+    return out
+
+
+def build(n: int, rows: list[Row]) -> RoadGraph:
+    nodes = "id,lat,lng\n" + "".join(
+        f"{i},{33.5 + 0.01 * (i % 5)},{117 + 0.01 * i}\n" for i in range(n)
+    )
+    edges = "id,u,v,length_m,road_class,speed_kmh,oneway,toll_plaza\n" + "".join(
+        f"{r.id},{r.u},{r.v},{r.length_m},{r.road_class},{r.speed_kmh},{int(r.oneway)},{int(r.toll_plaza)}\n"
+        for r in rows
+    )
+    return RoadGraph.from_csv(io.StringIO(nodes), io.StringIO(edges))
+
+
+@st.composite
+def networks_with_events(draw: st.DrawFn):
+    n = draw(st.integers(2, 10))
+    m = draw(st.integers(1, 3 * n))
+    rows = [
+        Row(
+            id=i,
+            u=draw(st.integers(0, n - 1)),
+            v=draw(st.integers(0, n - 1)),
+            length_m=draw(st.sampled_from([0.0, 333.3, 2500.0, 12345.6])),
+            road_class=draw(st.sampled_from(CLASSES)),
+            speed_kmh=draw(st.sampled_from([20.0, 60.0, 110.0])),
+            oneway=draw(st.booleans()),
+            toll_plaza=draw(st.booleans()),
+        )
+        for i in range(m)
+    ]
+    events = []
+    for _ in range(draw(st.integers(1, 5))):
+        kind = draw(st.sampled_from(list(EventKind)))
+        start = draw(st.sampled_from([None, 0, 2, 5]))
+        length = draw(st.sampled_from([None, 1, 3, 10]))
+        if kind is EventKind.REPAIR and length is None:
+            length = 4
+        starts_at = None if start is None else T0 + timedelta(hours=start)
+        ends_at = None if length is None else (starts_at or T0) + timedelta(hours=length)
+        events.append(
+            RoadEvent(
+                kind,
+                edge_ids=tuple(draw(st.sets(st.integers(0, m - 1), min_size=1, max_size=m))),
+                starts_at=starts_at,
+                ends_at=ends_at,
+                speed_factor=draw(st.sampled_from([0.1, 0.5, 0.77]))
+                if kind is EventKind.SLOWDOWN
+                else None,
+            )
+        )
+    return n, rows, events
+
+
+@SETTINGS
+@given(case=networks_with_events(), data=st.data())
+def test_events_match_the_oracle_and_removal_restores_times_exactly(case, data):
+    n, rows, events = case
+    graph = build(n, rows)
+    nodes = list(range(n))
+    profiles = ("relief_truck", "public_truck")
+    before = {p: graph.travel_time_matrix(nodes, nodes, profile=p) for p in profiles}
+    before_column = {p: graph.travel_time_matrix(nodes, [n - 1], profile=p) for p in profiles}
+    for event in events:
+        graph.apply_event(event)
+    for profile in (
+        "relief_truck",
+        "public_truck",
+        "van",
+    ):  # "van" is first built with events in place
+        expected = oracle_matrix(n, rows, profile, events)
+        got = graph.travel_time_matrix(nodes, nodes, profile=profile)
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+        # more sources than targets: answered on the transposed graph, which events update too
+        column = graph.travel_time_matrix(nodes, [n - 1], profile=profile)
+        np.testing.assert_allclose(column, expected[:, [n - 1]], rtol=1e-12, atol=1e-12)
+    moment = T0 + timedelta(hours=data.draw(st.sampled_from([-1, 0, 1.5, 2, 4.99, 5, 12])))
+    active = [e for e in events if e.in_force_at(moment)]
+    got = graph.travel_time_matrix(nodes, nodes, profile="public_truck", at=moment)
+    np.testing.assert_allclose(
+        got, oracle_matrix(n, rows, "public_truck", active), rtol=1e-12, atol=1e-12
+    )
+    for event in data.draw(st.permutations(events)):
+        graph.remove_event(event.id)
+    for profile, matrix in before.items():
+        assert np.array_equal(graph.travel_time_matrix(nodes, nodes, profile=profile), matrix)
+        column = graph.travel_time_matrix(nodes, [n - 1], profile=profile)
+        assert np.array_equal(column, before_column[profile])
+    assert graph.events == []
+
+
+@pytest.fixture
+def ladder() -> RoadGraph:
+    """Two parallel roads from 0 to 3: a fast national road 0-1-3 and a slower county road 0-2-3."""
+    nodes = io.StringIO(
+        "id,lat,lng\n0,33.60,117.00\n1,33.65,117.10\n2,33.55,117.10\n3,33.60,117.20\n"
+    )
+    edges = io.StringIO(
+        "id,u,v,length_m,road_class,speed_kmh,ref\n"
+        "10,0,1,10000,national,60,G343\n11,1,3,10000,national,60,G343\n"
+        "20,0,2,12000,county,60,X101\n21,2,3,12000,county,60,X101\n"
+    )
+    return RoadGraph.from_csv(nodes, edges)
+
+
+def test_closure_stops_everyone_traffic_control_only_the_public(ladder):
+    fast, slow = 20 / 60, 24 / 50
+    control = ladder.apply_event(RoadEvent("traffic_control", edge_ids=(11,)))
+    relief = ladder.route(0, 3, profile="relief_truck")
+    assert relief.eta_hours == pytest.approx(fast)
+    assert "green_channel.passes_traffic_control" in relief.rules_applied
+    assert ladder.route(0, 3, profile="public_truck").eta_hours == pytest.approx(slow)
+    ladder.remove_event(control.id)
+    ladder.apply_event(RoadEvent("closure", edge_ids=(11,), cause="flooded"))
+    assert ladder.route(0, 3, profile="relief_truck").eta_hours == pytest.approx(slow)
+    ladder.apply_event(RoadEvent("repair", edge_ids=(20,), ends_at=T0 + timedelta(days=2)))
+    with pytest.raises(NoRouteError):
+        ladder.route(0, 3, profile="relief_truck")
+    assert ladder.travel_time_matrix([0], [3])[0, 0] == np.inf
+
+
+def test_slowdown_is_reported_on_the_route(ladder):
+    event = ladder.apply_event(RoadEvent("slowdown", edge_ids=(10,), speed_factor=0.9))
+    route = ladder.route(0, 3)
+    assert [leg.edge_id for leg in route.legs] == [10, 11]
+    assert route.legs[0].speed_kmh == pytest.approx(54) and route.legs[0].event_ids == (event.id,)
+    assert route.eta_hours == pytest.approx(10 / 54 + 10 / 60)
+    assert f"slowdown:{event.id}" in route.rules_applied
+
+
+def test_validity_window_is_half_open(ladder):
+    start, end = T0, T0 + timedelta(hours=6)
+    ladder.apply_event(RoadEvent("closure", edge_ids=(10,), starts_at=start, ends_at=end))
+    eta = {
+        label: ladder.travel_time_matrix([0], [3], at=moment)[0, 0]
+        for label, moment in [
+            ("before", start - timedelta(seconds=1)),
+            ("start", start),
+            ("inside", start + timedelta(hours=3)),
+            ("end", end),
+        ]
+    }
+    assert eta["before"] == eta["end"] == pytest.approx(20 / 60)
+    assert eta["start"] == eta["inside"] == pytest.approx(24 / 50)
+    assert ladder.route(0, 3, at="2026-07-10T08:00:00+00:00").eta_hours == pytest.approx(24 / 50)
+    assert ladder.travel_time_matrix([0], [3])[0, 0] == pytest.approx(
+        24 / 50
+    )  # at=None: all events
+
+
+def test_area_event_covers_exactly_the_edges_crossing_it(ladder):
+    area = {
+        "type": "Polygon",
+        "coordinates": [
+            [[117.04, 33.50], [117.06, 33.50], [117.06, 33.61], [117.04, 33.61], [117.04, 33.50]]
+        ],
+    }
+    polygon = shape(area)
+    expected = sorted(
+        edge_id
+        for edge_id in (10, 11, 20, 21)
+        for e in [ladder.edge(edge_id)]
+        if LineString(
+            [ladder.node_latlng(e["u"])[::-1], ladder.node_latlng(e["v"])[::-1]]
+        ).intersects(polygon)
+    )
+    event = ladder.apply_event(RoadEvent("closure", area=area))
+    assert ladder.event_edge_ids(event.id) == expected == [20]
+    assert ladder.route(0, 3, profile="public_truck").eta_hours == pytest.approx(20 / 60)
+
+
+def test_an_area_that_closes_nothing_is_an_error(ladder):
+    far = {"type": "Polygon", "coordinates": [[[118, 34], [118.1, 34], [118.1, 34.1], [118, 34]]]}
+    with pytest.raises(RoadEventError) as error:
+        ladder.apply_event(RoadEvent("closure", area=far))
+    assert error.value.field == "area"
+    assert ladder.events == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"kind": "closure", "edge_ids": (1,), "starts_at": T0, "ends_at": T0}, "ends_at"),
+        (
+            {
+                "kind": "closure",
+                "edge_ids": (1,),
+                "starts_at": T0,
+                "ends_at": T0 - timedelta(hours=1),
+            },
+            "ends_at",
+        ),
+        ({"kind": "repair", "edge_ids": (1,)}, "ends_at"),
+        ({"kind": "slowdown", "edge_ids": (1,), "speed_factor": 0}, "speed_factor"),
+        ({"kind": "slowdown", "edge_ids": (1,), "speed_factor": 1.5}, "speed_factor"),
+        ({"kind": "slowdown", "edge_ids": (1,)}, "speed_factor"),
+        ({"kind": "closure", "edge_ids": (1,), "speed_factor": 0.5}, "speed_factor"),
+        ({"kind": "landslide", "edge_ids": (1,)}, "kind"),
+        ({"kind": "closure"}, "edge_ids"),
+        ({"kind": "closure", "area": {"type": "Point", "coordinates": [117, 33]}}, "area"),
+        (
+            {
+                "kind": "closure",
+                "area": {
+                    "type": "Polygon",
+                    "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]],
+                },
+            },
+            "area",
+        ),
+        ({"kind": "closure", "edge_ids": (1,), "starts_at": "yesterday"}, "starts_at"),
+    ],
+)
+def test_invalid_events_are_rejected(fields, field):
+    with pytest.raises(RoadEventError) as error:
+        RoadEvent(**fields)
+    assert error.value.field == field
+
+
+def test_unknown_edges_and_event_ids_are_rejected(ladder):
+    with pytest.raises(RoadEventError) as error:
+        ladder.apply_event(RoadEvent("closure", edge_ids=(10, 999)))
+    assert error.value.field == "edge_ids" and ladder.events == []
+    with pytest.raises(RoadEventError):
+        ladder.remove_event("no-such-event")
+    event = ladder.apply_event(RoadEvent("closure", edge_ids=(10,)))
+    with pytest.raises(RoadEventError):
+        ladder.apply_event(event)
+
+
+def test_event_dict_round_trip():
+    event = RoadEvent(
+        "slowdown",
+        edge_ids=(3, 4),
+        starts_at="2026-07-10T06:00:00",
+        ends_at=T0 + timedelta(hours=2),
+        speed_factor=0.5,
+        cause="heavy rain",
+    )
+    again = RoadEvent.from_dict(event.to_dict())
+    assert again == event and again.starts_at == T0
+    with pytest.raises(RoadEventError) as error:
+        RoadEvent.from_dict({"kind": "closure", "edge_ids": [1], "colour": "red"})
+    assert error.value.field == "colour"
