@@ -391,13 +391,10 @@ def _booking_response(booking: services.Booking) -> dict[str, Any]:
             .where(Depot.code == depot_code, Item.code == item_code)
         )
         balances.append({"depot": depot_code, "item": item_code, "quantity": int(total)})
-        for alert in queries.below_norm(db, cfg["TIER_TARGET_PEOPLE"], cfg["HOUSEHOLD_SIZE"], depot=depot_code):
-            if alert["item"] == item_code:
-                alerts.append({"kind": "below_norm", **alert})
-    touched = {lot.id for lot in booking.lots}
-    for lot in queries.expiring_lots(db, 60):
-        if lot["lot_id"] in touched:
-            alerts.append({"kind": "expiring", **lot})
+        alerts += [{"kind": "below_norm", **alert} for alert in queries.below_norm(
+            db, cfg["TIER_TARGET_PEOPLE"], cfg["HOUSEHOLD_SIZE"], depot=depot_code, item=item_code)]
+    touched = [lot.id for lot in booking.lots]
+    alerts += [{"kind": "expiring", **lot} for lot in queries.expiring_lots(db, 60, lot_ids=touched)]
     return BookingSchema().dump({"group_id": booking.group_id, "movements": booking.movements,
                                  "lots": booking.lots, "balances": balances, "alerts": alerts})
 

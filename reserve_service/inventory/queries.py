@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from reserve_service.errors import InvalidInput
 from reserve_service.inventory.domain import (
@@ -168,6 +169,7 @@ def below_norm(
     depot: str | None = None,
     tier: str | None = None,
     region: str | None = None,
+    item: str | None = None,
 ) -> list[dict[str, Any]]:
     """Operating depots × items whose unexpired stock is below the tier norm."""
     on = today()
@@ -180,12 +182,18 @@ def below_norm(
         depots = depots.where(Depot.region_id.in_(region_subtree_ids(session, get_region(session, region).id)))
     depot_rows = session.scalars(depots.order_by(Depot.code)).all()
     items = session.scalars(select(Item).order_by(Item.code)).all()
+    if item:
+        items = [it for it in items if it.code == item]
     held: dict[tuple[int, int], int] = defaultdict(int)
     stock = (
         select(StockLot.depot_id, StockLot.item_id, func.sum(StockLot.quantity))
         .where((StockLot.expires_on.is_(None)) | (StockLot.expires_on >= on))
         .group_by(StockLot.depot_id, StockLot.item_id)
     )
+    if depot:
+        stock = stock.where(StockLot.depot_id.in_([d.id for d in depot_rows]))
+    if item:
+        stock = stock.where(StockLot.item_id.in_([it.id for it in items]))
     for depot_id, item_id, quantity in session.execute(stock):
         held[(depot_id, item_id)] = int(quantity)
     alerts = []
@@ -205,7 +213,8 @@ def below_norm(
 
 
 def expiring_lots(session: Session, days: int, depot: str | None = None,
-                  region: str | None = None) -> list[dict[str, Any]]:
+                  region: str | None = None, lot_ids: Iterable[int] | None = None
+                  ) -> list[dict[str, Any]]:
     """The rotation list: lots with stock expiring within ``days`` (already expired included),
     first-expiry-first-out."""
     if days < 0:
@@ -221,6 +230,9 @@ def expiring_lots(session: Session, days: int, depot: str | None = None,
         query = query.where(Depot.code == depot)
     if region:
         query = query.where(Depot.region_id.in_(region_subtree_ids(session, get_region(session, region).id)))
+    if lot_ids is not None:
+        query = query.where(StockLot.id.in_(list(lot_ids)))
+    query = query.options(joinedload(StockLot.depot), joinedload(StockLot.item))
     lots = session.scalars(
         query.order_by(StockLot.expires_on, StockLot.produced_on, StockLot.id)
     ).all()
