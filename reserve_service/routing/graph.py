@@ -114,8 +114,8 @@ class Route:
 
     def summary(self) -> str:
         """One line for logs and dispatch notes."""
-        refs = [leg.ref for leg in self.legs if leg.ref]
-        via = " → ".join(dict.fromkeys(refs)) or "local roads"
+        roads = [leg.ref or leg.name for leg in self.legs if leg.ref or leg.name]
+        via = " → ".join(dict.fromkeys(roads)) or "local roads"
         return (
             f"{self.source} → {self.target} [{self.profile}]: {self.eta_hours:.2f} h, "
             f"{self.length_m / 1000:.1f} km via {via}; toll {self.toll_yuan:.2f} yuan "
@@ -373,10 +373,21 @@ class RoadGraph:
     # -- snapping ----------------------------------------------------------------------------
 
     @cached_property
-    def _projection(self) -> tuple[float, cKDTree]:
-        """Equirectangular metres around the mean latitude, and a KD-tree over the nodes."""
+    def _projection(self) -> tuple[float, np.ndarray, cKDTree]:
+        """Equirectangular metres around the mean latitude, and a KD-tree over snappable nodes.
+
+        Points snap to nodes on an ordinary road (an edge that is not an expressway): a depot
+        beside a motorway must join it at an interchange, not in mid-carriageway. A network with
+        no such node snaps to any node.
+        """
+        t = self._tables
+        ordinary = t.road_class != ROAD_CLASSES.index("expressway")
+        snappable = np.unique(np.concatenate([t.u[ordinary], t.v[ordinary]]))
+        if len(snappable) == 0:
+            snappable = np.arange(self.node_count)
         cos_lat = math.cos(math.radians(float(np.mean(self._lat))))
-        return cos_lat, cKDTree(self._project(self._lat, self._lng, cos_lat))
+        points = self._project(self._lat[snappable], self._lng[snappable], cos_lat)
+        return cos_lat, snappable, cKDTree(points)
 
     @staticmethod
     def _project(lat: Any, lng: Any, cos_lat: float) -> np.ndarray:
@@ -384,7 +395,7 @@ class RoadGraph:
         return np.column_stack([np.asarray(lng) * scale * cos_lat, np.asarray(lat) * scale])
 
     def snap(self, lat: float, lng: float, *, max_snap_m: float | None = None) -> SnapResult:
-        """The node nearest to (lat, lng); :class:`SnapDistanceError` when beyond the limit."""
+        """The ordinary-road node nearest to (lat, lng); :class:`SnapDistanceError` beyond the limit."""
         return self.snap_many([(lat, lng)], max_snap_m=max_snap_m)[0]
 
     def snap_many(
@@ -397,8 +408,9 @@ class RoadGraph:
         coords = np.asarray(points, dtype=np.float64)
         if coords.ndim != 2 or coords.shape[1] != 2 or not np.isfinite(coords).all():
             raise RoutingInputError("points must be finite (lat, lng) pairs", "point")
-        cos_lat, tree = self._projection
-        _, nearest = tree.query(self._project(coords[:, 0], coords[:, 1], cos_lat))
+        cos_lat, snappable, tree = self._projection
+        _, found = tree.query(self._project(coords[:, 0], coords[:, 1], cos_lat))
+        nearest = snappable[found]
         distance = loaders.haversine_m(
             coords[:, 0], coords[:, 1], self._lat[nearest], self._lng[nearest]
         )
