@@ -21,6 +21,7 @@ run: install
 	mkdir -p instance
 	$(FLASK) db-upgrade
 	$(FLASK) seed --if-empty
+	$(FLASK) load-roads --if-empty
 	$(FLASK) demo-tokens
 	$(VENV)/bin/gunicorn --workers $(WORKERS) --threads 4 --bind 127.0.0.1:$(PORT) \
 		--access-logfile - wsgi:app

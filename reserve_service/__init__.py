@@ -16,6 +16,8 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     from reserve_service.errors import register_error_handlers
     from reserve_service.extensions import Database, ProblemApi, session
     from reserve_service.inventory.api import blueprints as inventory_blueprints
+    from reserve_service.routing.api import blp as routing_blueprint
+    from reserve_service.routing.errors import RoutingInputError
 
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.config.from_object(Config)
@@ -28,9 +30,9 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
 
     Database().init_app(app)
     api = ProblemApi(app)
-    for blueprint in inventory_blueprints:
+    for blueprint in [*inventory_blueprints, routing_blueprint]:
         api.register_blueprint(blueprint)
-    register_error_handlers(app)
+    register_error_handlers(app, field_errors=(RoutingInputError,))
     cli.register(app)
 
     @app.before_request

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from reserve_service import migrate
 from reserve_service.auth import ROLES, create_token
+from reserve_service.config import PROJECT_ROOT
 from reserve_service.db import transaction
 from reserve_service.extensions import database
 
@@ -41,6 +42,31 @@ def register(app: Flask) -> None:
                 raise click.ClickException("database is not empty")
             counts = load_seed(session)
         click.echo("seed: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+    @app.cli.command("load-roads")
+    @click.option("--dir", "directory", default=str(PROJECT_ROOT / "seed_data" / "roads"),
+                  help="folder with nodes.csv and edges.csv")
+    @click.option("--name", default="宿州 seed network")
+    @click.option("--if-empty", is_flag=True, help="do nothing when a network is already loaded")
+    def load_roads(directory: str, name: str, if_empty: bool) -> None:
+        """Load a road network (nodes.csv + edges.csv) and make it the active one."""
+        from pathlib import Path
+
+        from reserve_service.routing.errors import RoutingInputError
+        from reserve_service.routing.service import store_network
+        from reserve_service.routing.tables import RoadNetwork
+
+        folder = Path(directory)
+        with transaction(database().writer_factory) as session:
+            if if_empty and session.scalar(select(RoadNetwork.id).limit(1)) is not None:
+                click.echo("load-roads: a network is already loaded, left as is")
+                return
+            try:
+                row = store_network(session, name, (folder / "nodes.csv").read_text(encoding="utf-8"),
+                                    (folder / "edges.csv").read_text(encoding="utf-8"), source=folder.name)
+            except (OSError, RoutingInputError) as exc:
+                raise click.ClickException(str(exc)) from exc
+            click.echo(f"load-roads: {row.node_count} nodes, {row.edge_count} edges active")
 
     @app.cli.command("create-token")
     @click.option("--name", required=True)

@@ -143,8 +143,17 @@ def domain_error_to_problem(error: DomainError) -> Response:
     )
 
 
-def register_error_handlers(app: Flask) -> None:
+def field_error_to_problem(error: ValueError) -> Response:
+    """Input errors of the pure engines carry a ``field``; they are 422s like any other."""
+    field = getattr(error, "field", None) or "_schema"
+    return problem(422, "Invalid input", str(error), {field: [str(error)]}, "invalid-input",
+                   **getattr(error, "details", {}))
+
+
+def register_error_handlers(app: Flask, field_errors: tuple[type[ValueError], ...] = ()) -> None:
     app.register_error_handler(DomainError, domain_error_to_problem)
+    for error_class in field_errors:
+        app.register_error_handler(error_class, field_error_to_problem)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

@@ -1,0 +1,144 @@
+"""The service's road network: stored in the database, cached per process, kept in step with
+the dispatchers' road events.
+
+Each web or job worker builds the active network's ``RoadGraph`` once and then, before every
+query, applies the events added and removes the events withdrawn since its last look, in
+place, without rebuilding. A network row is immutable: loading a new network makes a new row
+active and every worker switches to it on its next query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from reserve_service.auth import Principal
+from reserve_service.errors import Conflict, InvalidInput, NotFound
+from reserve_service.inventory.services import get_depot, get_region
+from reserve_service.routing.errors import RoutingInputError
+from reserve_service.routing.events import RoadEvent
+from reserve_service.routing.graph import RoadGraph
+from reserve_service.routing.tables import RoadEventRow, RoadNetwork
+
+
+@dataclass
+class _Cached:
+    network_uid: str
+    graph: RoadGraph
+
+
+_cache: dict[str, _Cached] = {}
+_cache_lock = threading.Lock()
+
+
+def store_network(session: Session, name: str, nodes_csv: str, edges_csv: str, source: str = "") -> RoadNetwork:
+    """Validate a network by building it, then store it as the active network."""
+    graph = RoadGraph.from_csv(io.StringIO(nodes_csv), io.StringIO(edges_csv))
+    session.execute(update(RoadNetwork).values(active=False))
+    row = RoadNetwork(name=name, source=source, nodes_csv=nodes_csv, edges_csv=edges_csv,
+                      node_count=graph.node_count, edge_count=graph.edge_count, active=True)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def active_network(session: Session) -> RoadNetwork:
+    row = session.scalar(select(RoadNetwork).where(RoadNetwork.active.is_(True)).order_by(RoadNetwork.id.desc()))
+    if row is None:
+        raise NotFound("no road network is loaded; run `flask --app wsgi load-roads`",
+                       {"network": ["none loaded"]})
+    return row
+
+
+def road_graph(session: Session, cache_key: str = "default") -> tuple[RoadGraph, int]:
+    """The active network's graph with exactly the current road events applied."""
+    found = session.execute(
+        select(RoadNetwork.id, RoadNetwork.uid).where(RoadNetwork.active.is_(True))
+        .order_by(RoadNetwork.id.desc()).limit(1)).first()
+    if found is None:
+        active_network(session)  # raises the explained 404
+    network_id, uid = found
+    with _cache_lock:
+        cached = _cache.get(cache_key)
+        if cached is None or cached.network_uid != uid:
+            row = session.get(RoadNetwork, network_id)
+            graph = RoadGraph.from_csv(io.StringIO(row.nodes_csv), io.StringIO(row.edges_csv))
+            cached = _cache[cache_key] = _Cached(uid, graph)
+        wanted = {
+            r.id: r.payload for r in session.scalars(
+                select(RoadEventRow).where(RoadEventRow.network_id == network_id,
+                                           RoadEventRow.removed_at.is_(None)))
+        }
+        applied = {event.id for event in cached.graph.events}
+        for event_id in applied - wanted.keys():
+            cached.graph.remove_event(event_id)
+        for event_id in wanted.keys() - applied:
+            cached.graph.apply_event(RoadEvent.from_dict(wanted[event_id]))
+        return cached.graph, network_id
+
+
+def add_event(session: Session, principal: Principal, payload: dict[str, Any]) -> tuple[RoadEventRow, list[int]]:
+    """Validate an event against the graph (it must touch at least one road) and store it."""
+    graph, network_id = road_graph(session)
+    event = RoadEvent.from_dict(payload)
+    if session.get(RoadEventRow, event.id) is not None:
+        raise Conflict(f"event {event.id} exists", {"id": ["already used"]})
+    with _cache_lock:
+        graph.apply_event(event)  # raises, leaving the graph unchanged, if it touches nothing
+        edges = graph.event_edge_ids(event.id)
+    row = RoadEventRow(id=event.id, network_id=network_id, kind=event.kind.value, payload=event.to_dict(),
+                       edge_count=len(edges), created_by=principal.name)
+    session.add(row)
+    try:
+        session.commit()
+    except Exception:
+        with _cache_lock:
+            graph.remove_event(event.id)
+        raise
+    return row, edges
+
+
+def remove_event(session: Session, event_id: str) -> RoadEventRow:
+    row = session.get(RoadEventRow, event_id)
+    if row is None or row.removed_at is not None:
+        raise NotFound(f"no active road event {event_id!r}", {"event_id": ["unknown or removed"]})
+    row.removed_at = dt.datetime.now(dt.UTC)
+    session.commit()
+    road_graph(session)
+    return row
+
+
+def resolve_location(
+    session: Session, graph: RoadGraph, spec: dict[str, Any], field: str
+) -> tuple[Any, dict[str, Any]]:
+    """The road node of a location given as depot, region, node or lat/lng (snapped)."""
+    if "depot" in spec:
+        depot = get_depot(session, spec["depot"], f"{field}.depot")
+        point, info = (depot.lat, depot.lng), {"depot": depot.code, "name": depot.name}
+    elif "region" in spec:
+        region = get_region(session, spec["region"], f"{field}.region")
+        if region.lat is None or region.lng is None:
+            raise InvalidInput.field(f"{field}.region", f"region {region.adcode} has no coordinates")
+        point, info = (region.lat, region.lng), {"region": region.adcode, "name": region.name}
+    elif "node" in spec:
+        try:
+            graph.node_position(spec["node"], f"{field}.node")
+        except RoutingInputError as exc:
+            raise InvalidInput.field(f"{field}.node", str(exc)) from exc
+        return spec["node"], {"node": spec["node"]}
+    elif "lat" in spec and "lng" in spec:
+        point, info = (float(spec["lat"]), float(spec["lng"])), {"lat": spec["lat"], "lng": spec["lng"]}
+    else:
+        raise InvalidInput.field(field, "give one of depot, region, node, or lat and lng")
+    try:
+        snapped = graph.snap(*point)
+    except RoutingInputError as exc:
+        raise InvalidInput.field(field, str(exc)) from exc
+    return snapped.node, {**info, "node": snapped.node, "snap_m": round(snapped.distance_m, 1)}
+
