@@ -1776,12 +1776,13 @@ def replan(
 ) -> ReplanResult:
     """Re-plan with new travel times (a road closed, a slowdown).
 
-    Dispatched vehicles keep their cargo and their remaining orders and are re-routed from their
-    position (goods on board are delivered first-come by the new routes).  Everything else —
-    vehicles not yet dispatched, stock not on a dispatched truck, needs not yet covered — is
-    re-allocated and re-routed from ``now_h`` (default: the latest position time).  The result
-    lists, per region and item, the arrival of the last unit and the on-time quantity before
-    and after.
+    Dispatched vehicles keep the cargo on board and are re-routed from their position (they may
+    also take new loads after).  Everything else — vehicles not yet dispatched, stock not loaded
+    yet (including the not-yet-loaded orders of dispatched trucks), needs not yet covered — is
+    re-allocated and re-routed from ``now_h`` (default: the latest position time).  Pass every
+    vehicle that has left; the others are treated as at their start node.  The result lists,
+    per region and item, the arrival of the last unit and the on-time quantity before and after.
+    Travel already driven is not re-timed: completed stops keep their earlier ETAs.
     """
     params = params if params is not None else plan.params
     old = plan.problem
@@ -1820,6 +1821,8 @@ def replan(
         delivered = {stop.order_id for stop in vp.stops[:k] if stop.kind == "delivery"}
         onboard_w = onboard_v = 0.0
         for oid in dict.fromkeys(stop.order_id for stop in vp.stops):
+            if oid not in picked:
+                continue  # not loaded yet: its stock goes back to the pool and is re-planned
             o = replace(order_by_id[oid], vehicle_id=vid, lots=tuple(lots_of_order[oid]))
             for ml in o.lots:
                 covered[(o.region_id, ml.item_id)] += ml.quantity
@@ -1830,10 +1833,9 @@ def replan(
             if oid in delivered:
                 done_orders.append(o)
                 continue
-            if oid in picked:
-                onboard_w += o.weight_kg
-                onboard_v += o.volume_m3
-            fixed_orders.append(replace(o, onboard=oid in picked))
+            onboard_w += o.weight_kg
+            onboard_v += o.volume_m3
+            fixed_orders.append(replace(o, onboard=True))
         veh = fleet[vid]
         route_vehicles.append(
             RouteVehicle(
@@ -1916,6 +1918,9 @@ def replan(
         full_needs=full_needs,
     )
     new_plan.generation = generation
+    # The plan describes the whole incident: full needs and the stock as it was at the start
+    # (its manifests hold both the earlier cargo and the new loads), with the new travel times.
+    new_plan.problem = replace(old, travel=new_travel, now_h=now_h)
     return ReplanResult(new_plan, _eta_changes(plan, new_plan))
 
 
