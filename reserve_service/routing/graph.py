@@ -15,6 +15,7 @@ an event recomputes the touched edges from the event-free base, so times return 
 from __future__ import annotations
 
 import math
+import numbers
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -252,6 +253,9 @@ class RoadGraph:
         self._arc_edge = np.concatenate([np.arange(len(t.u)), two_way])
         self._arc_from = np.concatenate([t.u, t.v[two_way]])
         self._arc_to = np.concatenate([t.v, t.u[two_way]])
+        # Arc ids of an edge: the edge position itself, plus its reverse arc when two-way.
+        self._reverse_arc = np.full(len(t.u), -1)
+        self._reverse_arc[two_way] = len(t.u) + np.arange(len(two_way))
         # Self-loops never shorten a path; they stay in the edge tables but not in the CSR.
         keep = np.flatnonzero(self._arc_from != self._arc_to)
         n = self.node_count
@@ -278,8 +282,8 @@ class RoadGraph:
 
     def _slot_values(self, edge_hours: np.ndarray, slots: np.ndarray | None = None) -> np.ndarray:
         """Minimum hours over the parallel arcs of each slot (all slots, or ``slots``)."""
-        arc_hours = edge_hours[self._arc_edge[self._slot_arcs]]
         if slots is None:
+            arc_hours = edge_hours[self._arc_edge[self._slot_arcs]]
             if len(arc_hours) == 0:
                 return arc_hours
             return np.minimum.reduceat(arc_hours, self._slot_start[:-1])
@@ -287,7 +291,7 @@ class RoadGraph:
         counts = ends - starts
         offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
         gather = np.repeat(starts - offsets, counts) + np.arange(counts.sum())
-        return np.minimum.reduceat(arc_hours[gather], offsets)
+        return np.minimum.reduceat(edge_hours[self._arc_edge[self._slot_arcs[gather]]], offsets)
 
     # -- basic facts -------------------------------------------------------------------------
 
@@ -464,7 +468,8 @@ class RoadGraph:
     def _store_hours(self, view: _ProfileView, edges: np.ndarray, hours: np.ndarray) -> None:
         """Write new edge hours into a view and its two CSR matrices, in place."""
         view.hours[edges] = hours
-        arcs = np.flatnonzero(np.isin(self._arc_edge, edges))
+        reverse = self._reverse_arc[edges]
+        arcs = np.concatenate([edges, reverse[reverse >= 0]])
         slots = np.unique(self._slot_of_arc[arcs])
         slots = slots[slots >= 0]
         if len(slots):
@@ -482,14 +487,18 @@ class RoadGraph:
     def _edge_tree(self) -> shapely.STRtree:
         """Spatial index over edge lines (with their interior vertices)."""
         t = self._tables
-        coords: list[tuple[float, float]] = []
-        owner: list[int] = []
-        for i in range(self.edge_count):
-            line = [(self._lng[t.u[i]], self._lat[t.u[i]]), *(t.geometry[i] or [])]
-            line.append((self._lng[t.v[i]], self._lat[t.v[i]]))
-            coords.extend(line)
-            owner.extend([i] * len(line))
-        return shapely.STRtree(shapely.linestrings(coords, indices=owner))
+        ends = np.stack(
+            [
+                np.column_stack([self._lng[t.u], self._lat[t.u]]),
+                np.column_stack([self._lng[t.v], self._lat[t.v]]),
+            ],
+            axis=1,
+        )
+        lines = shapely.linestrings(ends)
+        for i, interior in enumerate(t.geometry):
+            if interior:
+                lines[i] = shapely.linestrings([tuple(ends[i, 0]), *interior, tuple(ends[i, 1])])
+        return shapely.STRtree(lines)
 
     @property
     def events(self) -> list[RoadEvent]:
@@ -610,7 +619,7 @@ class RoadGraph:
         at: datetime | str | None = None,
     ) -> dict[Any, float]:
         """Nodes reachable from any source within ``hours``, mapped to their fastest time."""
-        if not (isinstance(hours, int | float) and hours >= 0):
+        if isinstance(hours, bool) or not isinstance(hours, numbers.Real) or not hours >= 0:
             raise RoutingInputError(f"hours must be a number >= 0, got {hours!r}", "hours")
         src = self._positions(sources, "sources")
         if len(src) == 0:

@@ -265,15 +265,17 @@ def _open_text(source: Source) -> Iterator[str] | IO[str]:
     return io.TextIOWrapper(source, encoding="utf-8-sig", newline="")  # type: ignore[arg-type]
 
 
-def _csv_rows(source: Source, label: str, required: tuple[str, ...]) -> list[dict[str, str]]:
+def _csv_columns(
+    source: Source, label: str, required: tuple[str, ...]
+) -> tuple[int, dict[str, list[str]]]:
+    """Row count and stripped text columns of a CSV file (missing cells are empty)."""
     stream = _open_text(source)
     try:
-        reader = csv.DictReader(stream)
-        header = [h.strip() for h in (reader.fieldnames or [])]
+        reader = csv.reader(stream)
+        header = [h.strip() for h in next(reader, [])]
         missing = [c for c in required if c not in header]
         if missing:
             raise NetworkFileError(f"{label} lacks column(s) {', '.join(missing)}", missing[0])
-        reader.fieldnames = header
         rows = list(reader)
     except UnicodeDecodeError as exc:
         raise NetworkFileError(f"{label} is not UTF-8 text: {exc}", "file") from exc
@@ -284,7 +286,47 @@ def _csv_rows(source: Source, label: str, required: tuple[str, ...]) -> list[dic
             stream.close()  # type: ignore[union-attr]
         elif isinstance(stream, io.TextIOWrapper) and stream is not source:
             stream.detach()
-    return rows
+    columns = {
+        name: [row[i].strip() if i < len(row) else "" for row in rows]
+        for i, name in enumerate(header)
+    }
+    return len(rows), columns
+
+
+def _number_column(
+    values: list[str],
+    field: str,
+    label: str,
+    *,
+    minimum: float,
+    strict: bool,
+    empty: float | None = None,
+) -> np.ndarray:
+    """Finite numbers >= ``minimum`` (> when ``strict``); empty cells become ``empty`` if given."""
+    blank = np.array([v == "" for v in values], dtype=bool)
+    if empty is None:
+        blank[:] = False
+    try:
+        placeholder = values if empty is None else [v or "0" for v in values]
+        numbers = np.array(placeholder, dtype=np.float64)
+        bad = ~blank & (
+            ~np.isfinite(numbers) | (numbers < minimum) | (strict & (numbers == minimum))
+        )
+    except ValueError:
+        numbers, bad = np.zeros(len(values)), ~blank
+    for i in np.flatnonzero(bad):  # the first bad cell raises with its line number
+        _float(values[i], field, f"{label} line {i + 2}", minimum=minimum, strict=strict)
+    if empty is not None:
+        numbers[blank] = empty
+    return numbers
+
+
+def _coded_column(values: list[str], field: str, label: str, parse: Any) -> list[Any]:
+    """Parse a low-cardinality column once per distinct value."""
+    table: dict[str, Any] = {}
+    for value in dict.fromkeys(values):
+        table[value] = parse(value, f"{label} line {values.index(value) + 2}")
+    return [table[v] for v in values]
 
 
 def read_csv(nodes_csv: Source, edges_csv: Source) -> NetworkTables:
@@ -294,66 +336,105 @@ def read_csv(nodes_csv: Source, edges_csv: Source) -> NetworkTables:
     toll, toll_plaza, bridge, lanes, max_weight_t, name, ref. A segment is two-way unless
     ``oneway=1``; an empty ``max_weight_t`` means no limit; without ``id`` the ids are 0, 1, ...
     in file order. Node ids are integers when every id is a whole number, else strings.
+    Extra columns are ignored.
     """
-    node_rows = _csv_rows(nodes_csv, "nodes.csv", ("id", "lat", "lng"))
-    if not node_rows:
+    count, nodes = _csv_columns(nodes_csv, "nodes.csv", ("id", "lat", "lng"))
+    if count == 0:
         raise NetworkFileError("nodes.csv has no rows", "id")
-    raw_ids = [(r.get("id") or "").strip() for r in node_rows]
-    integer_ids = all(re.fullmatch(r"-?\d+", i) for i in raw_ids)
+    raw_ids = nodes["id"]
+    integer_ids = all(i.removeprefix("-").isdigit() for i in raw_ids)
+    node_ids: list[Any] = [int(i) for i in raw_ids] if integer_ids else list(raw_ids)
+    position = {node: i for i, node in enumerate(node_ids)}
+    if len(position) != count:
+        line, node = next((i + 2, n) for i, n in enumerate(node_ids) if position[n] != i)
+        raise NetworkFileError(f"nodes.csv line {line}: node id {node!r} is repeated", "id")
+    if "" in position:
+        line = raw_ids.index("") + 2
+        raise NetworkFileError(f"nodes.csv line {line}: id is empty", "id")
+    lat = _number_column(nodes["lat"], "lat", "nodes.csv", minimum=-90.0, strict=False)
+    lng = _number_column(nodes["lng"], "lng", "nodes.csv", minimum=-180.0, strict=False)
+    for name, column, bound in (("lat", lat, 90.0), ("lng", lng, 180.0)):
+        if (column > bound).any():
+            line = int(np.argmax(column > bound)) + 2
+            raise NetworkFileError(
+                f"nodes.csv line {line}: {name} must be within [-{bound:g}, {bound:g}]", name
+            )
 
-    def key(text: str) -> Any:
-        text = text.strip()
-        return int(text) if integer_ids and re.fullmatch(r"-?\d+", text) else text
-
-    node_ids: list[Any] = []
-    position: dict[Any, int] = {}
-    lats: list[float] = []
-    lngs: list[float] = []
-    for line, (raw, row) in enumerate(zip(raw_ids, node_rows, strict=True), start=2):
-        where = f"nodes.csv line {line}"
-        if not raw:
-            raise NetworkFileError(f"{where}: id is empty", "id")
-        node = key(raw)
-        if node in position:
-            raise NetworkFileError(f"{where}: node id {raw!r} is repeated", "id")
-        lat, lng = _latlng(row.get("lat"), row.get("lng"), where)
-        position[node] = len(node_ids)
-        node_ids.append(node)
-        lats.append(lat)
-        lngs.append(lng)
-
-    edge_rows = _csv_rows(edges_csv, "edges.csv", ("u", "v", "length_m", "road_class", "speed_kmh"))
-    edges = _EdgeRows()
-    for number, row in enumerate(edge_rows):
-        where = f"edges.csv line {number + 2}"
-        ends = []
-        for end in ("u", "v"):
-            node = key(row.get(end) or "")
-            if node not in position:
-                raise NetworkFileError(f"{where}: {end}={row.get(end)!r} is not in nodes.csv", end)
-            ends.append(position[node])
-        road_class = _road_class(row.get("road_class"), where)
-        edge_id = row.get("id")
-        edges.add(
-            edge_id=number
-            if edge_id in (None, "")
-            else int(_float(edge_id, "id", where, minimum=0.0, strict=False)),
-            u=ends[0],
-            v=ends[1],
-            length_m=_float(row.get("length_m"), "length_m", where, minimum=0.0, strict=False),
-            road_class=road_class,
-            speed_kmh=_float(row.get("speed_kmh"), "speed_kmh", where, minimum=0.0, strict=True),
-            oneway=_flag(row.get("oneway"), "oneway", where),
-            toll=_flag(row.get("toll"), "toll", where),
-            toll_plaza=_flag(row.get("toll_plaza"), "toll_plaza", where),
-            bridge=_flag(row.get("bridge"), "bridge", where),
-            lanes=_optional_int(row.get("lanes"), "lanes", where, DEFAULT_LANES[road_class]),
-            max_weight_t=_optional_float(row.get("max_weight_t"), "max_weight_t", where, math.inf),
-            name=(row.get("name") or "").strip(),
-            ref=(row.get("ref") or "").strip(),
-            geometry=None,
+    count, edges = _csv_columns(
+        edges_csv, "edges.csv", ("u", "v", "length_m", "road_class", "speed_kmh")
+    )
+    label = "edges.csv"
+    ends = {}
+    for end in ("u", "v"):
+        keys = (
+            [int(k) if k.removeprefix("-").isdigit() else k for k in edges[end]]
+            if integer_ids
+            else edges[end]
         )
-    return edges.tables(node_ids, lats, lngs)
+        found = [position.get(k, -1) for k in keys]
+        if -1 in found:
+            i = found.index(-1)
+            raise NetworkFileError(
+                f"{label} line {i + 2}: {end}={edges[end][i]!r} is not in nodes.csv", end
+            )
+        ends[end] = found
+    classes = _coded_column(edges["road_class"], "road_class", label, _road_class)
+    empty = [""] * count
+
+    def flags(name: str) -> list[bool]:
+        return _coded_column(
+            edges.get(name, empty), name, label, lambda v, where: _flag(v, name, where)
+        )
+
+    lanes = _coded_column(
+        edges.get("lanes", empty),
+        "lanes",
+        label,
+        lambda v, where: _optional_int(v, "lanes", where, 0),
+    )
+    edge_ids = (
+        _number_column(edges["id"], "id", label, minimum=0.0, strict=False)
+        if "id" in edges
+        else np.arange(count)
+    )
+    if (edge_ids != np.floor(edge_ids)).any():
+        line = int(np.argmax(edge_ids != np.floor(edge_ids))) + 2
+        raise NetworkFileError(f"{label} line {line}: id must be a whole number", "id")
+    unique_ids, seen = np.unique(edge_ids, return_counts=True)
+    if (seen > 1).any():
+        raise NetworkFileError(
+            f"edge id {int(unique_ids[seen > 1][0])} is used more than once", "id"
+        )
+    class_codes = np.array([ROAD_CLASSES.index(c) for c in classes], dtype=np.int8)
+    default_lanes = np.array([DEFAULT_LANES[c] for c in ROAD_CLASSES])[class_codes]
+    lanes_array = np.array(lanes, dtype=np.int64)
+    return NetworkTables(
+        node_ids=node_ids,
+        lat=lat,
+        lng=lng,
+        edge_id=edge_ids.astype(np.int64),
+        u=np.array(ends["u"], dtype=np.int64),
+        v=np.array(ends["v"], dtype=np.int64),
+        length_m=_number_column(edges["length_m"], "length_m", label, minimum=0.0, strict=False),
+        road_class=class_codes,
+        speed_kmh=_number_column(edges["speed_kmh"], "speed_kmh", label, minimum=0.0, strict=True),
+        oneway=np.array(flags("oneway"), dtype=bool),
+        toll=np.array(flags("toll"), dtype=bool),
+        toll_plaza=np.array(flags("toll_plaza"), dtype=bool),
+        bridge=np.array(flags("bridge"), dtype=bool),
+        lanes=np.where(lanes_array == 0, default_lanes, lanes_array),
+        max_weight_t=_number_column(
+            edges.get("max_weight_t", empty),
+            "max_weight_t",
+            label,
+            minimum=0.0,
+            strict=True,
+            empty=math.inf,
+        ),
+        name=edges.get("name", empty),
+        ref=edges.get("ref", empty),
+        geometry=[None] * count,
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import osmium
 import pytest
 
 from reserve_service.routing.errors import NetworkFileError, NoRouteError, RoutingInputError
+from reserve_service.routing.events import RoadEvent
 from reserve_service.routing.graph import RoadGraph
 from reserve_service.routing.loaders import haversine_m, read_osm
 
@@ -69,6 +70,9 @@ def test_integer_node_ids_are_integers():
         ("id,lat\nN1,33\n", EDGES_CSV, "lng"),
         (NODES_CSV, "u,v,length_m,road_class,speed_kmh\nN1,N2,abc,county,60\n", "length_m"),
         (NODES_CSV, "u,v,length_m,road_class,speed_kmh\nN1,N2,-5,county,60\n", "length_m"),
+        (NODES_CSV, "u,v,length_m,road_class,speed_kmh\nN1,N2,,county,60\n", "length_m"),
+        (NODES_CSV, "u,v,length_m,road_class,speed_kmh\nN1,N2,5,county\n", "speed_kmh"),
+        ("id,lat,lng\nN1,33.6,117\n,33.7,117\n", EDGES_CSV, "id"),
         (NODES_CSV, "u,v,length_m,road_class,speed_kmh\nN1,N2,5,motorway,60\n", "road_class"),
         (NODES_CSV, "u,v,length_m,road_class,speed_kmh\nN1,N2,5,county,0\n", "speed_kmh"),
         (NODES_CSV, "u,v,length_m,road_class,speed_kmh\nN1,N2,5,county,inf\n", "speed_kmh"),
@@ -170,6 +174,24 @@ def test_geojson_lines_split_at_shared_vertices(tmp_path):
     north, south = graph.snap(33.61, 117.01).node, graph.snap(33.59, 117.01).node
     with pytest.raises(NoRouteError):
         graph.route(north, south)  # against the one-way village road
+
+
+def test_area_events_see_the_interior_vertices_of_a_line():
+    graph = RoadGraph.from_geojson(CROSSING)
+    bend = {  # around the bend at (117.005, 33.601); the straight chord at lat 33.600 misses it
+        "type": "Polygon",
+        "coordinates": [
+            [
+                [117.004, 33.6008],
+                [117.006, 33.6008],
+                [117.006, 33.6012],
+                [117.004, 33.6012],
+                [117.004, 33.6008],
+            ]
+        ],
+    }
+    event = graph.apply_event(RoadEvent("closure", area=bend))
+    assert graph.event_edge_ids(event.id) == [0]
 
 
 def test_geojson_multilinestring():
