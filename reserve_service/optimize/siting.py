@@ -754,7 +754,8 @@ def p_center(
     lo = int(np.searchsorted(radii, lower - _TOL * max(1.0, lower)))
     hi = int(np.searchsorted(radii, upper - _TOL * max(1.0, upper))) if upper < big else radii.size
     best_cols: list[int] = list(heuristic)
-    status, solver_name, checks, mip_checks = "optimal", params.backend, 0, 0
+    # without any MIP check the answer came from the greedy covers alone
+    status, solver_name, checks, mip_checks = "optimal", "greedy-cover", 0, 0
     model_size = ""
     while lo < hi:
         mid = (lo + hi) // 2

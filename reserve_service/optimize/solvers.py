@@ -73,6 +73,10 @@ class SolverParams:
         Random seed passed to the solver where it accepts one.
     verbose
         Print the solver log.
+    options
+        Backend-specific options by name, passed through unchanged: HiGHS option names
+        (``{"presolve": "off"}``), CBC command-line options (``{"cuts": "off"}``), SCIP
+        parameters for ``"ortools"`` (``{"limits/nodes": 1000}``) or CP-SAT parameter fields.
     """
 
     solver: str = "auto"
@@ -81,6 +85,7 @@ class SolverParams:
     gap: float = 1e-9
     seed: int | None = 0
     verbose: bool = False
+    options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.solver not in SOLVER_NAMES:
@@ -536,6 +541,7 @@ def _solve_pulp_cbc(
     for idx, value in model.hints.items():
         lp_vars[idx].setInitialValue(value)
     options = [] if params.seed is None else [f"randomCbcSeed {params.seed + 1}"]
+    options += [f"{key} {value}" for key, value in params.options.items()]
     with tempfile.TemporaryDirectory() as tmp:
         log_path = os.path.join(tmp, "cbc.log")
         with warnings.catch_warnings():
@@ -614,6 +620,7 @@ def _solve_pulp_highs(
     options: dict[str, Any] = {}
     if params.seed is not None:
         options["random_seed"] = int(params.seed)
+    options.update(params.options)
     solver = _HiGHSWithHints(
         msg=params.verbose,
         timeLimit=params.time_limit,
@@ -705,8 +712,13 @@ def _solve_pywraplp(model: LinearModel, params: SolverParams, backend: str) -> S
         solver.SetNumThreads(params.threads)
     if params.verbose:
         solver.EnableOutput()
+    specific = dict(params.options)
     if backend == "SCIP" and params.seed is not None:
-        solver.SetSolverSpecificParametersAsString(f"randomization/randomseedshift = {params.seed}")
+        specific.setdefault("randomization/randomseedshift", params.seed)
+    if specific:
+        solver.SetSolverSpecificParametersAsString(
+            "\n".join(f"{key} = {value}" for key, value in specific.items())
+        )
     if model.hints:
         idxs = list(model.hints)
         solver.SetHint([variables[i] for i in idxs], [model.hints[i] for i in idxs])
@@ -787,6 +799,8 @@ def _solve_cpsat(model: LinearModel, params: SolverParams) -> SolveResult:
     if params.seed is not None:
         solver.parameters.random_seed = params.seed
     solver.parameters.log_search_progress = params.verbose
+    for key, value in params.options.items():
+        setattr(solver.parameters, key, value)
     code = solver.Solve(cp)
     seconds = time.perf_counter() - started
 
