@@ -49,7 +49,11 @@ def test_p_median_matches_enumeration(seed: int) -> None:
     active = demand > 0
     best = math.inf
     for subset in _admissible(cost.shape[1], p, must_open, forbidden):
-        best = min(best, float(np.sum(demand[active] * _nearest(cost, subset)[active])))
+        served = _nearest(cost, subset)[active]
+        if np.all(np.isfinite(served)):
+            best = min(
+                best, sum(float(a) * float(b) for a, b in zip(demand[active], served, strict=True))
+            )
 
     result = siting.p_median(
         cost, demand, p, must_open=must_open, forbidden=forbidden, solver=BACKENDS[seed % 3]
