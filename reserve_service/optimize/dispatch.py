@@ -24,14 +24,17 @@ capacity reserves ``rate × (H − lead) / 24``), value per unit
 ``v[r,i] = priority[r] × item_priority[i] × max(people[r], 1) / need[r,i]`` (so meeting a whole
 need is worth the region's priority-weighted head count), and an optimistic arrival
 
-    A[s,r] = max(lead[s], now, vehicle[s]) + load + t[s,r]
+    A[s,r] = max(lead[s], now, vehicle[s]) + load + t[s,r]      (load: the fixed loading minutes)
 
 where ``vehicle[s]`` is the earliest time any vehicle can reach ``s`` and ``t[s,r]`` the fastest
 travel time over the fleet's profiles.  ``A`` is a lower bound on what routing can achieve.
 
-Variables: ``x[s,r,i] ≥ 0`` integer units arriving by the deadline ``D`` (pairs with
-``A[s,r] ≤ D``); ``y[s,r,i] ≥ 0`` integer units arriving late (``D < A[s,r] ≤ H``, the horizon;
-for capacity reserves also on on-time pairs: production beyond the rate-limited prefix).
+Variables: ``x[s,r,i] ≥ 0`` units arriving by the deadline ``D`` (pairs with ``A[s,r] ≤ D``);
+``y[s,r,i] ≥ 0`` units arriving later (pairs with ``A[s,r] ≤ H``, the horizon: too far, not
+active in time, or beyond what the fleet or a production line manages by ``D``).  By default
+the model is an LP and flows are rounded down to whole units at read-out (a lexicographic MIP
+with a fixed-optimum row is slow at city scale); ``DispatchParams.integer_quantities`` makes
+the variables integer.
 
 Constraints:
 
@@ -41,6 +44,11 @@ Constraints:
   ``L[s,r] = D − t[s,r] − load``; for every prefix ``k``:
   ``Σ_{r: L[s,r] ≤ L[s,k]} x[s,r,i] ≤ rate[s,i] × (L[s,k] − lead[s]) / 24`` — what leaves by ``L``
   must have been produced by then (earliest-deadline-first is optimal for one production line).
+* fleet budget (``DispatchParams.fleet_budget``): ``Σ kg[i] c[s,r] x[s,r,i] ≤ Σ_v cap_kg[v] h[v]``
+  and the same in m³, with cycle ``c = handling of a median truckload + 2 t[s,r]`` and
+  ``h[v] = D − available[v]``
+  — an estimate of what the fleet can move by the deadline, so that the allocation does not
+  promise more than trucks carry and, when trucks are short, favours value per kg·h.
 
 Objective, lexicographic (three solves, each stage fixing the optimum of the previous one up to a
 relative tolerance of 1e-7):
@@ -241,12 +249,20 @@ class DispatchParams:
     ``solver`` is used for each allocation stage; ``routing_time_limit_s`` bounds the
     OR-Tools search.  ``lateness_penalty`` is the routing cost per second late per unit of
     normalised order value (1..100); dropping an order always costs more than any lateness.
+    Handling: an order takes ``loading_minutes + loading_minutes_per_t × tonnes`` to load at its
+    source and ``unloading_minutes + unloading_minutes_per_t × tonnes`` to unload.
+    ``integer_quantities``: solve the allocation as a MIP (exact whole units, slower on big
+    instances) instead of an LP whose flows are rounded down.  ``fleet_budget``: limit on-time
+    flows by the fleet's capacity-hours (see the module docstring).  ``route_late_orders``:
+    also route what can only arrive after the deadline (else it is listed, not loaded).
     """
 
     deadline_h: float = 10.0
     horizon_h: float = 48.0
-    loading_minutes: float = 30.0
-    unloading_minutes: float = 20.0
+    loading_minutes: float = 10.0
+    loading_minutes_per_t: float = 3.0
+    unloading_minutes: float = 10.0
+    unloading_minutes_per_t: float = 2.0
     lateness_penalty: float = 10.0
     ton_hour_weight: float = 1e-3
     green_profile: str = "relief_truck"
@@ -255,6 +271,9 @@ class DispatchParams:
     routing_time_limit_s: float = 5.0
     order_capacity_quantile: float = 0.5
     routing_metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    integer_quantities: bool = False
+    fleet_budget: bool = True
+    route_late_orders: bool = True
 
     def __post_init__(self) -> None:
         if not 0 < self.deadline_h <= self.horizon_h:
@@ -262,7 +281,14 @@ class DispatchParams:
                 "params.deadline_h",
                 f"need 0 < deadline_h ({self.deadline_h}) <= horizon_h ({self.horizon_h})",
             )
-        for name in ("loading_minutes", "unloading_minutes", "lateness_penalty", "ton_hour_weight"):
+        for name in (
+            "loading_minutes",
+            "loading_minutes_per_t",
+            "unloading_minutes",
+            "unloading_minutes_per_t",
+            "lateness_penalty",
+            "ton_hour_weight",
+        ):
             if getattr(self, name) < 0:
                 raise DispatchInputError(
                     f"params.{name}", f"must be >= 0, got {getattr(self, name)}"
@@ -271,6 +297,13 @@ class DispatchParams:
             raise DispatchInputError("params.routing_time_limit_s", "must be > 0")
         if not 0 <= self.order_capacity_quantile <= 1:
             raise DispatchInputError("params.order_capacity_quantile", "must be in [0, 1]")
+
+
+def handling_hours(weight_kg: float, kind: str, params: DispatchParams) -> float:
+    """Hours to load (``kind="pickup"``) or unload (``"delivery"``) an order of ``weight_kg``."""
+    if kind == "pickup":
+        return (params.loading_minutes + params.loading_minutes_per_t * weight_kg / 1000.0) / 60.0
+    return (params.unloading_minutes + params.unloading_minutes_per_t * weight_kg / 1000.0) / 60.0
 
 
 def vehicle_profile(vehicle: Vehicle, params: DispatchParams) -> str:
@@ -532,8 +565,10 @@ def build_allocation_model(problem: DispatchProblem, params: DispatchParams) -> 
     supply = source_supply(problem, params)
     access = _access(problem, params)
     load_h = params.loading_minutes / 60.0
+    unload_h = params.unloading_minutes / 60.0
     D, H = params.deadline_h, params.horizon_h
     weight_kg = {it.id: it.weight_kg for it in problem.items}
+    volume_m3 = {it.id: it.volume_m3 for it in problem.items}
 
     # Optimistic departure-ready time and arrival per (source, region).
     ready = np.array(
@@ -551,6 +586,9 @@ def build_allocation_model(problem: DispatchProblem, params: DispatchParams) -> 
             weight = reg.priority * inc.item_priority.get(item_id, 1.0)
             value[(r, item_id)] = weight * max(reg.relocated_people, 1) / need
 
+    kind: Literal["integer", "continuous"] = (
+        "integer" if params.integer_quantities else "continuous"
+    )
     m = LinearModel("dispatch_allocation")
     x: dict[tuple[int, int, str], Var] = {}
     y: dict[tuple[int, int, str], Var] = {}
@@ -563,14 +601,13 @@ def build_allocation_model(problem: DispatchProblem, params: DispatchParams) -> 
                 ub = min(need, avail)
                 if arrival[s, r] <= D + _EPS:
                     x[(s, r, item_id)] = m.add_var(
-                        f"x[{src.id},{reg.id},{item_id}]", ub=ub, kind="integer"
+                        f"x[{src.id},{reg.id},{item_id}]", ub=ub, kind=kind
                     )
-                late_pair = D + _EPS < arrival[s, r] <= H + _EPS
-                if late_pair or (src.mode == "capacity" and arrival[s, r] <= D + _EPS):
-                    # late units; a capacity reserve may also ship what it produces after the
-                    # deadline-bound prefix to an otherwise on-time region
+                if arrival[s, r] <= H + _EPS:
+                    # late units: too far or not active in time, or (on an on-time pair) beyond
+                    # what the fleet or a production line manages by the deadline
                     y[(s, r, item_id)] = m.add_var(
-                        f"y[{src.id},{reg.id},{item_id}]", ub=ub, kind="integer"
+                        f"y[{src.id},{reg.id},{item_id}]", ub=ub, kind=kind
                     )
 
     def flows_of(keys: Iterable[tuple[int, int, str]]) -> list[Var]:
@@ -620,6 +657,26 @@ def build_allocation_model(problem: DispatchProblem, params: DispatchParams) -> 
                 m.add_row(
                     prefix, np.ones(len(prefix)), "<=", produced, f"rate[{s},{item_id},{key[1]}]"
                 )
+
+    # fleet budget: each on-time unit occupies its truck's share for a loading, the drive, the
+    # unloading and the drive back (capacity-hours); the fleet offers capacity × hours left
+    # before the deadline.  An estimate that keeps the allocation within what trucks can move.
+    if params.fleet_budget and problem.fleet and x:
+        keys = list(x)
+        # handling per tonne keeps the whole (median) truck busy
+        truck_t = float(np.median([v.weight_capacity_kg for v in problem.fleet])) / 1000.0
+        per_t_h = (params.loading_minutes_per_t + params.unloading_minutes_per_t) / 60.0
+        handling = load_h + unload_h + truck_t * per_t_h
+        cycle = np.array([handling + 2.0 * access.travel_sr[s, r] for s, r, _ in keys])
+        hours = np.array(
+            [max(0.0, D - max(v.available_from_h, problem.now_h)) for v in problem.fleet]
+        )
+        for name, per_unit, capacity in (
+            ("fleet_kg_hours", weight_kg, [v.weight_capacity_kg for v in problem.fleet]),
+            ("fleet_m3_hours", volume_m3, [v.volume_capacity_m3 for v in problem.fleet]),
+        ):
+            coefs = cycle * np.array([per_unit[i] for _, _, i in keys])
+            m.add_row([x[k] for k in keys], coefs, "<=", float(np.dot(capacity, hours)), name)
 
     stage2 = LinExpr.weighted(list(y.values()), [value[(k[1], k[2])] for k in y])
     stage3 = LinExpr()
@@ -679,7 +736,9 @@ def solve_allocation(
         sources, regions = problem.sources, problem.incident.regions
         for on_time, table in ((True, built.x), (False, built.y)):
             for (s, r, item_id), var in table.items():
-                qty = int(round(float(values[var.index])))
+                raw = float(values[var.index])
+                # whole units: snap solver noise (and the stage tolerance), else round down
+                qty = int(round(raw)) if abs(raw - round(raw)) < 1e-3 else int(math.floor(raw))
                 if qty > 0:
                     flows.append(
                         Flow(
@@ -763,7 +822,8 @@ def split_flows_into_orders(
         cap_w = cap_v = math.inf
     groups: dict[tuple[str, str, bool], list[Flow]] = defaultdict(list)
     for f in flows:
-        groups[(f.source_id, f.region_id, f.on_time)].append(f)
+        if f.on_time or params.route_late_orders:
+            groups[(f.source_id, f.region_id, f.on_time)].append(f)
     orders: list[Order] = []
     # capacity sources release goods over time: track cumulative production per item
     produced_so_far: dict[tuple[str, str], int] = defaultdict(int)
@@ -848,7 +908,7 @@ class RoutingSolution:
     solve_seconds: float
 
 
-_SCALE_S = 1  # routing time unit: seconds
+_VALUE_SCALE = 10**9  # wave-1 drop penalty of the most valuable order (travel is in seconds)
 _W_SCALE = 10  # 0.1 kg
 _V_SCALE = 1000  # litres
 
@@ -858,8 +918,15 @@ def build_routing_model(
     orders: Sequence[Order],
     vehicles: Sequence[RouteVehicle],
     params: DispatchParams,
+    *,
+    hard_deadline: bool = False,
 ) -> RoutingModel:
-    """Build the OR-Tools pickup-and-delivery model (see the module docstring)."""
+    """Build the OR-Tools pickup-and-delivery model (see the module docstring).
+
+    ``hard_deadline``: deliveries must arrive by the deadline and an order's drop penalty is
+    proportional to its value (wave 1: maximise value on time); otherwise the deadline is a
+    soft bound and dropping costs more than any lateness (wave 2: minimise lateness).
+    """
     from ortools.constraint_solver import pywrapcp
 
     travel = problem.travel
@@ -877,16 +944,18 @@ def build_routing_model(
     node_service_s: list[int] = [0] * (n_veh + 1)
     pickup_node: dict[str, int] = {}
     delivery_node: dict[str, int] = {}
-    load_s = int(round(params.loading_minutes * 60))
-    unload_s = int(round(params.unloading_minutes * 60))
     for order in orders:
         if not order.onboard:
             pickup_node[order.id] = len(node_location)
             node_location.append(sources[order.source_id].node)
-            node_service_s.append(load_s)
+            node_service_s.append(
+                int(math.ceil(handling_hours(order.weight_kg, "pickup", params) * 3600))
+            )
         delivery_node[order.id] = len(node_location)
         node_location.append(regions[order.region_id].node)
-        node_service_s.append(unload_s)
+        node_service_s.append(
+            int(math.ceil(handling_hours(order.weight_kg, "delivery", params) * 3600))
+        )
     n_nodes = len(node_location)
     loc_index = np.array([travel.index(loc) if loc is not None else -1 for loc in node_location])
     real = loc_index >= 0
@@ -980,14 +1049,19 @@ def build_routing_model(
     for order in orders:
         weight = 1.0 + 99.0 * order.value / max_value
         late_coef = max(1, int(round(params.lateness_penalty * weight)))
-        drop_penalty = 2 * late_coef * horizon_s + 10 * horizon_s
+        d_index = manager.NodeToIndex(delivery_node[order.id])
+        if hard_deadline:
+            # deadline: hard; an order is worth its value, far more than any driving
+            time_dim.CumulVar(d_index).SetMax(max(0, deadline_s))
+            drop_penalty = 10 * horizon_s + int(round(_VALUE_SCALE * order.value / max_value))
+        else:
+            # deadline: soft upper bound on the delivery's arrival
+            time_dim.SetCumulVarSoftUpperBound(d_index, deadline_s, late_coef)
+            drop_penalty = 2 * late_coef * horizon_s + 10 * horizon_s
         if order.vehicle_id is not None:
             # orders already on a dispatched truck are dropped only if impossible
             drop_penalty *= 10
-        d_index = manager.NodeToIndex(delivery_node[order.id])
-        # deadline: soft upper bound on the delivery's arrival
-        time_dim.SetCumulVarSoftUpperBound(d_index, deadline_s, late_coef)
-        # optional order: dropping it costs more than any lateness
+        # optional order (disjunction): dropping it costs the penalty above
         routing.AddDisjunction([d_index], drop_penalty)
         allowed = _allowed_vehicles(problem, order, vehicles, params)
         if order.vehicle_id is not None:
@@ -1084,6 +1158,74 @@ def solve_routing(built: RoutingModel, params: DispatchParams) -> RoutingSolutio
     # ROUTING_OPTIMAL (7) is rare; with a metaheuristic the search stops at the time limit
     status = "optimal" if routing.status() == 7 else "feasible"
     return RoutingSolution(status, routes, dropped, solution.ObjectiveValue(), seconds)
+
+
+def route_in_waves(
+    problem: DispatchProblem,
+    orders: Sequence[Order],
+    vehicles: Sequence[RouteVehicle],
+    params: DispatchParams,
+) -> RoutingSolution:
+    """Route in two waves and join them per vehicle.
+
+    Wave 1 takes the orders meant to arrive by the deadline, with the deadline hard and drop
+    penalties proportional to value: it maximises priority-weighted needs met on time.  Wave 2
+    takes what is left (orders wave 1 could not fit, late orders, undelivered cargo on board);
+    each vehicle starts it where and when its wave-1 route ends, the deadline is soft and
+    dropping costs more than any lateness: it minimises lateness.  Each wave is a full
+    build → solve; the time limit is shared 2:1.
+    """
+    order_by_id = {o.id: o for o in orders}
+    wave1 = [o for o in orders if o.on_time_target]
+    first_params = replace(params, routing_time_limit_s=params.routing_time_limit_s * 2 / 3)
+    if not wave1:
+        first = RoutingSolution("no_orders", {}, [], 0, 0.0)
+    else:
+        built = build_routing_model(problem, wave1, vehicles, first_params, hard_deadline=True)
+        first = solve_routing(built, first_params)
+    served = {oid for seq in first.routes.values() for kind, oid in seq if kind == "delivery"}
+    rest = [
+        o
+        for o in orders
+        if o.id not in served and (o.on_time_target or params.route_late_orders or o.onboard)
+    ]
+    if not rest or not vehicles:
+        return first if wave1 else RoutingSolution("no_orders", {}, [o.id for o in rest], 0, 0.0)
+    # each vehicle continues from the end of its wave-1 route, with undelivered cargo on board
+    continued: list[RouteVehicle] = []
+    for veh in vehicles:
+        seq = first.routes.get(veh.vehicle.id, [])
+        stops = _schedule(problem, veh, seq, order_by_id, params)
+        delivered = {oid for kind, oid in seq if kind == "delivery"}
+        left_on_board = [
+            o
+            for o in rest
+            if o.onboard and o.vehicle_id == veh.vehicle.id and o.id not in delivered
+        ]
+        continued.append(
+            replace(
+                veh,
+                start_node=stops[-1].node if stops else veh.start_node,
+                start_h=stops[-1].departure_h if stops else veh.start_h,
+                initial_weight_kg=sum(o.weight_kg for o in left_on_board),
+                initial_volume_m3=sum(o.volume_m3 for o in left_on_board),
+            )
+        )
+    second_params = replace(params, routing_time_limit_s=params.routing_time_limit_s / 3)
+    built = build_routing_model(problem, rest, continued, second_params, hard_deadline=False)
+    second = solve_routing(built, second_params)
+    routes = {
+        veh.vehicle.id: first.routes.get(veh.vehicle.id, []) + second.routes.get(veh.vehicle.id, [])
+        for veh in vehicles
+    }
+    routed = {oid for seq in routes.values() for kind, oid in seq if kind == "delivery"}
+    return RoutingSolution(
+        status=f"{first.status}+{second.status}",
+        routes=routes,
+        dropped=[o.id for o in orders if o.id not in routed],
+        objective=None,
+        solve_seconds=first.solve_seconds + second.solve_seconds,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1238,11 +1380,11 @@ def _schedule(
             node, place = regions[order.region_id].node, order.region_id
         eta = t + travel.time(veh.profile, here, node)
         start = max(eta, order.ready_h) if kind == "pickup" else eta
-        service = params.loading_minutes if kind == "pickup" else params.unloading_minutes
+        service_h = handling_hours(order.weight_kg, kind, params)
         sign = 1.0 if kind == "pickup" else -1.0
         load_w += sign * order.weight_kg
         load_v += sign * order.volume_m3
-        t = start + service / 60.0
+        t = start + service_h
         stops.append(
             Stop(kind, node, place, oid, eta, start, t, max(load_w, 0.0), max(load_v, 0.0))
         )
@@ -1360,12 +1502,13 @@ def extract_plan(
         vid = veh.vehicle.id
         stops = list((done_stops or {}).get(vid, [])) + schedules[vid]
         manifest: list[ManifestLine] = []
+        # the manifest lists what is loaded (pickups); arrivals count at deliveries
         for stop in stops:
-            if stop.kind != "delivery":
-                continue
             for line in order_lots.get(stop.order_id, []):
-                manifest.append(line)
-                delivered_at[(line.region_id, line.item_id)].append((stop.eta_h, line.quantity))
+                if stop.kind == "pickup":
+                    manifest.append(line)
+                else:
+                    delivered_at[(line.region_id, line.item_id)].append((stop.eta_h, line.quantity))
         vehicle_plans.append(
             VehiclePlan(
                 vehicle_id=vid,
@@ -1379,12 +1522,12 @@ def extract_plan(
                 total_load_kg=sum(
                     order_by_id[s.order_id].weight_kg
                     for s in stops
-                    if s.kind == "delivery" and s.order_id in order_by_id
+                    if s.kind == "pickup" and s.order_id in order_by_id
                 ),
                 total_load_m3=sum(
                     order_by_id[s.order_id].volume_m3
                     for s in stops
-                    if s.kind == "delivery" and s.order_id in order_by_id
+                    if s.kind == "pickup" and s.order_id in order_by_id
                 ),
                 trips=sum(
                     1
@@ -1578,7 +1721,11 @@ def _explain(
         without_lead = (
             max(problem.now_h, access.vehicle_at_source[s]) + load_h + access.travel_sr[s, r]
         )
-        if src.mode in LEAD_TIME_MODES and without_lead <= D + _EPS:
+        if f.earliest_arrival_h <= D + _EPS and src.mode == "capacity":
+            add(f.quantity, "agreement_not_yet_active", f"{src.id} cannot produce it in time")
+        elif f.earliest_arrival_h <= D + _EPS:
+            add(f.quantity, "no_vehicle", "the fleet cannot carry more by the deadline")
+        elif src.mode in LEAD_TIME_MODES and without_lead <= D + _EPS:
             add(
                 f.quantity,
                 "agreement_not_yet_active",
@@ -1649,8 +1796,7 @@ def plan_dispatch(problem: DispatchProblem, params: DispatchParams | None = None
     value = {(problem.incident.regions[r].id, i): v for (r, i), v in allocation_model.value.items()}
     orders = split_flows_into_orders(problem, allocation.flows, params, value)
     vehicles = _route_vehicles(problem, params)
-    routing_model = build_routing_model(problem, orders, vehicles, params)
-    routing = solve_routing(routing_model, params)
+    routing = route_in_waves(problem, orders, vehicles, params)
     return extract_plan(problem, params, allocation, orders, vehicles, routing)
 
 
@@ -1903,8 +2049,7 @@ def replan(
         for o in split_flows_into_orders(problem, allocation.flows, params, value)
     ]
     orders = fixed_orders + new_orders
-    routing_model = build_routing_model(problem, orders, route_vehicles, params)
-    routing = solve_routing(routing_model, params)
+    routing = route_in_waves(problem, orders, route_vehicles, params)
     new_plan = extract_plan(
         problem,
         params,
