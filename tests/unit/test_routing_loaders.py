@@ -9,6 +9,8 @@ import math
 
 import osmium
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reserve_service.routing.errors import NetworkFileError, NoRouteError, RoutingInputError
 from reserve_service.routing.events import RoadEvent
@@ -406,3 +408,67 @@ def test_missing_osm_file(tmp_path):
     with pytest.raises(NetworkFileError) as error:
         RoadGraph.from_osm(tmp_path / "none.osm.pbf")
     assert error.value.field == "file"
+
+
+# ---------------------------------------------------------------------------------------------
+# fuzzing: whatever the content, the loaders answer with a graph or a NetworkFileError
+
+CELL = st.sampled_from(
+    ["", "0", "1", "-1", "2.5", "1e9", "nan", "inf", "x", "N1", "N2", "county", "yes", " "]
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(rows=st.lists(st.lists(CELL, min_size=0, max_size=8), max_size=5))
+def test_any_edges_csv_gives_a_graph_or_a_network_file_error(rows):
+    header = "u,v,length_m,road_class,speed_kmh,oneway,lanes,max_weight_t"
+    text = header + "\n" + "\n".join(",".join(r) for r in rows) + "\n"
+    try:
+        graph = RoadGraph.from_csv(io.StringIO(NODES_CSV), io.StringIO(text))
+    except NetworkFileError as error:
+        assert error.field
+    else:
+        assert graph.edge_count == len(rows)
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-200, 200)
+    | st.floats(allow_nan=True)
+    | st.sampled_from(
+        ["LineString", "Feature", "FeatureCollection", "county", "MultiLineString", "x"]
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "type",
+                    "features",
+                    "geometry",
+                    "coordinates",
+                    "properties",
+                    "road_class",
+                    "speed_kmh",
+                ]
+            ),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(document=JSON)
+def test_any_json_gives_a_graph_or_a_network_file_error(document):
+    try:
+        RoadGraph.from_geojson(
+            document
+            if isinstance(document, dict)
+            else {"type": "FeatureCollection", "features": document}
+        )
+    except NetworkFileError as error:
+        assert error.field
