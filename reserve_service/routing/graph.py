@@ -585,7 +585,8 @@ class RoadGraph:
         """Fastest travel hours from each source to each target; ``np.inf`` when unreachable.
 
         Sources/targets are node ids or (lat, lng) points (snapped). ``at`` selects the events
-        in force at that moment (``None``: every applied event). Times beyond ``max_hours`` are
+        in force at that moment (``None``: every applied event); the network is taken as it is
+        at ``at`` for the whole trip (a snapshot). Times beyond ``max_hours`` are
         reported as ``inf``. Runs dijkstra from the smaller side (the transposed graph when
         there are more sources than targets).
         """
@@ -639,7 +640,11 @@ class RoadGraph:
         profile: str = "relief_truck",
         at: datetime | str | None = None,
     ) -> Route:
-        """The fastest route with ETA, length, tolls (paid and saved), rules and geometry."""
+        """The fastest route with ETA, length, tolls (paid and saved), rules and geometry.
+
+        ``at`` as in :meth:`travel_time_matrix`. Raises :class:`NoRouteError` when the target
+        cannot be reached (closures, weight limits, one-ways).
+        """
         a = int(self._positions([source], "source")[0])
         b = int(self._positions([target], "target")[0])
         with self._lock:

@@ -238,6 +238,28 @@ def test_area_event_covers_exactly_the_edges_crossing_it(ladder):
     assert ladder.route(0, 3, profile="public_truck").eta_hours == pytest.approx(20 / 60)
 
 
+def test_multipolygon_areas_cover_every_part(ladder):
+    def square(lng: float, lat: float) -> list:
+        d = 0.004
+        return [
+            [
+                [lng - d, lat - d],
+                [lng + d, lat - d],
+                [lng + d, lat + d],
+                [lng - d, lat + d],
+                [lng - d, lat - d],
+            ]
+        ]
+
+    area = {"type": "MultiPolygon", "coordinates": [square(117.05, 33.575), square(117.15, 33.625)]}
+    event = ladder.apply_event(RoadEvent("traffic_control", area=area))
+    assert ladder.event_edge_ids(event.id) == [11, 20]
+    assert ladder.travel_time_matrix([0], [3], profile="public_truck")[0, 0] == np.inf
+    assert ladder.travel_time_matrix([0], [3], profile="relief_truck")[0, 0] == pytest.approx(
+        20 / 60
+    )
+
+
 def test_an_area_that_closes_nothing_is_an_error(ladder):
     far = {"type": "Polygon", "coordinates": [[[118, 34], [118.1, 34], [118.1, 34.1], [118, 34]]]}
     with pytest.raises(RoadEventError) as error:
