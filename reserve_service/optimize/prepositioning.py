@@ -1085,6 +1085,8 @@ def _solve_sub(h: Any, lp: _ScenarioLP, X: np.ndarray) -> tuple[float, np.ndarra
     """Solve one scenario LP at X; return (value, subgradient wrt X, column values)."""
     import highspy
 
+    if len(lp.cost) == 0:  # nothing needed in this scenario
+        return 0.0, np.zeros(lp.T.shape[1]), np.zeros(0)
     rhs = lp.rhs(X)
     m = len(rhs)
     if m:
