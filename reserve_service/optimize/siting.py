@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 _HEURISTIC_SECONDS = 2.0  # cap on the greedy + interchange warm start
+_LAGRANGIAN_SECONDS = 6.0  # cap on the subgradient bound before the p-median MIP
 _TOL = 1e-6
 
 
@@ -448,8 +449,14 @@ def p_median(
     :math:`\sum_i K_i` instead of :math:`|I||J|` assignment variables (OR-Library costs have at
     most ~85 distinct values per row).  Levels are cut off where the answer is forced: beyond the
     nearest must-open site, and once more than :math:`|J| - p` sites lie within
-    :math:`D_i^k` (at least one of them must be open).  A greedy + interchange solution is
-    passed as a warm start.
+    :math:`D_i^k` (at least one of them must be open).
+
+    Before the MIP: a greedy + interchange solution (upper bound, passed as a warm start), then
+    subgradient optimisation of the Lagrangian dual (assignment constraints relaxed; its bound
+    equals the LP bound in the limit) and Beasley's penalty tests, which close or open every site
+    whose other state cannot beat the warm start.  The MIP is built on the reduced site set; if
+    the Lagrangian bound already meets the warm start, no MIP is solved (``solver ==
+    "lagrangian"``).  With integral weighted costs the bound is rounded up.
 
     Returns
     -------
@@ -464,11 +471,281 @@ def p_median(
     params = _params(params, solver, time_limit)
 
     warm = _p_median_warm_start(inst, rows, p)
-    built = _build_p_median(inst, rows, p, warm)  # build
+    upper = float(inst.demand[rows] @ _row_costs(inst, rows, warm)) if rows.size else 0.0
+    cut = _lagrangian_reduction(inst, rows, p, upper, _improvement_step(inst, rows, upper, params))
+    if cut.proves(upper):  # the warm start is optimal: no MIP needed
+        return _p_median_result(
+            inst,
+            rows,
+            warm,
+            "optimal",
+            math.ceil(cut.lower_bound - 1e-6) if cut.step >= 0.5 else cut.lower_bound,
+            "lagrangian",
+            started,
+            {"heuristic_objective": upper, **cut.details()},
+        )
+    reduced = cut.apply(inst)
+    if cut.row_radius is not None:
+        sub = reduced.cost[np.ix_(rows, reduced.allowed)]
+        if np.any(sub.min(axis=1) > cut.row_radius):  # no improving solution can exist
+            bound = min(upper, cut.fixing_bound)
+            bound = math.ceil(bound - 1e-6) if cut.step >= 0.5 else bound
+            return _p_median_result(
+                inst,
+                rows,
+                warm,
+                "optimal",
+                bound,
+                "lagrangian",
+                started,
+                {"heuristic_objective": upper, **cut.details()},
+            )
+
+    built = _build_p_median(reduced, rows, p, warm, cut.row_radius)  # build
     solved = built.model.solve(params)  # solve
-    result = _extract_p_median(inst, built, solved, started)  # extract
-    result.details["heuristic_objective"] = float(inst.demand[rows] @ _row_costs(inst, rows, warm))
+    result = _extract_p_median(reduced, built, solved, started)  # extract
+
+    # the reduction kept every solution better than the warm start; compare the two
+    result.details.update(heuristic_objective=upper, **cut.details())
+    result = _best_of(result, inst, rows, warm, upper, solved, cut, started)
+    if result.bound is not None and cut.step >= 0.5:  # integral objective: round the bound up
+        result.bound = float(math.ceil(result.bound - 1e-6))
+        result.gap = _gap(result.objective, result.bound)
     return result
+
+
+def _best_of(
+    result: SitingResult,
+    inst: _Instance,
+    rows: np.ndarray,
+    warm: Sequence[int],
+    upper: float,
+    solved: SolveResult,
+    cut: _LagrangianCut,
+    started: float,
+) -> SitingResult:
+    """The MIP answer on the reduced instance, or the warm start if that is better."""
+    if math.isfinite(upper) and (result.objective is None or result.objective > upper):
+        proven = solved.status in ("optimal", "infeasible")
+        bound = cut.fixing_bound if solved.status == "infeasible" else solved.bound
+        if bound is not None:
+            bound = min(bound, cut.fixing_bound)
+        details = {**result.details, "mip_status": solved.status}
+        return _p_median_result(
+            inst,
+            rows,
+            warm,
+            "optimal" if proven else solved.status,
+            bound,
+            solved.solver,
+            started,
+            details,
+        )
+    if result.bound is not None:
+        result.bound = min(result.bound, cut.fixing_bound)
+        result.gap = _gap(result.objective, result.bound)
+    return result
+
+
+def _p_median_result(
+    inst: _Instance,
+    rows: np.ndarray,
+    open_sites: Sequence[int],
+    status: str,
+    bound: float | None,
+    solver: str,
+    started: float,
+    details: dict[str, Any],
+) -> SitingResult:
+    objective = float(inst.demand[rows] @ _row_costs(inst, rows, open_sites)) if rows.size else 0.0
+    return SitingResult(
+        status=status,
+        objective=objective,
+        bound=bound,
+        gap=_gap(objective, bound),
+        open=sorted(int(j) for j in open_sites),
+        assign=_nearest_open(inst.cost, open_sites).tolist(),
+        solve_seconds=time.perf_counter() - started,
+        solver=solver,
+        details=details,
+    )
+
+
+def _improvement_step(
+    inst: _Instance, rows: np.ndarray, upper: float, params: SolverParams
+) -> float:
+    """How much better than ``upper`` a solution must be to count as better.
+
+    With integral weighted costs every objective is an integer, so anything better is at least
+    1 lower; otherwise use the relative gap tolerance.
+    """
+    weighted = inst.demand[rows, None] * inst.cost[np.ix_(rows, inst.allowed)]
+    finite = weighted[np.isfinite(weighted)]
+    if finite.size and np.all(np.mod(finite, 1.0) == 0) and np.all(finite < 2**52):
+        return 1.0 - 1e-6
+    return max(params.gap * abs(upper), 1e-9)
+
+
+@dataclass
+class _LagrangianCut:
+    """Root Lagrangian bound and the sites it fixes (Beasley 1993 penalty tests)."""
+
+    lower_bound: float
+    step: float
+    close: np.ndarray  # sites that cannot open in any solution better than the warm start
+    open: np.ndarray  # sites that must open in any solution better than the warm start
+    fixing_bound: float  # least bound among the excluded branches (inf if none)
+    iterations: int
+    seconds: float
+    row_radius: np.ndarray | None = None  # per model row: served within this cost (inf: no cap)
+
+    def proves(self, upper: float) -> bool:
+        return self.lower_bound > upper - self.step
+
+    def apply(self, inst: _Instance) -> _Instance:
+        if not (self.close.size or self.open.size):
+            return inst
+        return _Instance(
+            cost=inst.cost,
+            demand=inst.demand,
+            allowed=np.setdiff1d(inst.allowed, self.close),
+            must_open=np.union1d(inst.must_open, self.open).astype(np.int64),
+        )
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "lagrangian_bound": self.lower_bound,
+            "lagrangian_iterations": self.iterations,
+            "lagrangian_seconds": self.seconds,
+            "fixed_closed": int(self.close.size),
+            "fixed_open": int(self.open.size),
+            "rows_capped": 0
+            if self.row_radius is None
+            else int(np.isfinite(self.row_radius).sum()),
+        }
+
+
+def _lagrangian_reduction(
+    inst: _Instance, rows: np.ndarray, p: int, upper: float, step: float
+) -> _LagrangianCut:
+    r"""Subgradient optimisation of the Lagrangian dual, then variable fixing.
+
+    Relaxing :math:`\sum_j x_{ij} = 1` with multipliers :math:`\lambda_i` gives
+    :math:`L(\lambda) = \sum_i \lambda_i + \min_{|S| = p} \sum_{j \in S} \rho_j`,
+    :math:`\rho_j = \sum_i \min(0, w_i c_{ij} - \lambda_i)` — a lower bound for every
+    :math:`\lambda`.  With the best :math:`\lambda`, a closed site :math:`j` is fixed closed if
+    opening it instead of the worst chosen site lifts the bound above ``upper - step``, and a
+    chosen site is fixed open if swapping it for the best unchosen one does.
+    """
+    started = time.perf_counter()
+    allowed = inst.allowed
+    fixed = np.isin(allowed, inst.must_open)
+    free = np.flatnonzero(~fixed)
+    n_free_open = p - int(fixed.sum())
+    empty = np.empty(0, dtype=np.int64)
+    if not rows.size or not math.isfinite(upper) or n_free_open <= 0 or free.size <= n_free_open:
+        return _LagrangianCut(-math.inf, step, empty, empty, math.inf, 0, 0.0)
+    weighted = inst.demand[rows, None] * inst.cost[np.ix_(rows, allowed)]
+    weighted, big = _finite_big(weighted)
+    if upper >= big:
+        return _LagrangianCut(-math.inf, step, empty, empty, math.inf, 0, 0.0)
+    two = np.partition(weighted, 1, axis=1)[:, :2] if allowed.size > 1 else weighted[:, :1]
+    lam = two[:, -1].copy()
+    best_bound, best_lam = -math.inf, lam.copy()
+    scale, stale, iterations = 2.0, 0, 0
+    budget = min(_LAGRANGIAN_SECONDS, 0.5 + 1e-5 * weighted.size)
+    while time.perf_counter() - started < budget and iterations < 3000:
+        iterations += 1
+        reduced = np.minimum(weighted - lam[:, None], 0.0)
+        rho = reduced.sum(axis=0)
+        chosen = np.concatenate(
+            [np.flatnonzero(fixed), free[np.argpartition(rho[free], n_free_open - 1)[:n_free_open]]]
+        )
+        bound = float(lam.sum() + rho[chosen].sum())
+        if bound > best_bound + 1e-9 * max(1.0, abs(bound)):
+            best_bound, best_lam, stale = bound, lam.copy(), 0
+        else:
+            stale += 1
+        if best_bound > upper - step:
+            break
+        if stale >= 25:
+            scale, stale = scale / 2, 0
+            if scale < 1e-3:
+                break
+        subgradient = 1.0 - (reduced[:, chosen] < 0).sum(axis=1)
+        norm = float(subgradient @ subgradient)
+        if norm == 0:
+            break
+        lam = lam + scale * (upper - bound) / norm * subgradient
+
+    # penalty tests with the best multipliers
+    rho = np.minimum(weighted - best_lam[:, None], 0.0).sum(axis=0)
+    order = free[np.argsort(rho[free], kind="stable")]
+    inside, outside = order[:n_free_open], order[n_free_open:]
+    worst_inside = rho[inside[-1]]
+    best_outside = rho[outside[0]] if outside.size else math.inf
+    open_bound = best_bound + rho[outside] - worst_inside  # bound if j opens instead
+    close_bound = best_bound - rho[inside] + best_outside  # bound if j stays closed
+    close_mask = open_bound > upper - step
+    open_mask = close_bound > upper - step
+    excluded = np.concatenate([open_bound[close_mask], close_bound[open_mask]])
+    row_radius, row_bound = _row_service_radius(
+        inst.cost[np.ix_(rows, allowed)], rho, fixed, n_free_open, best_bound, upper - step
+    )
+    fixing_bound = min(float(excluded.min()) if excluded.size else math.inf, row_bound)
+    return _LagrangianCut(
+        lower_bound=best_bound,
+        step=step,
+        close=allowed[outside[close_mask]],
+        open=allowed[inside[open_mask]],
+        fixing_bound=fixing_bound,
+        iterations=iterations,
+        seconds=time.perf_counter() - started,
+        row_radius=row_radius,
+    )
+
+
+def _row_service_radius(
+    cost: np.ndarray,
+    rho: np.ndarray,
+    fixed: np.ndarray,
+    n_free_open: int,
+    bound: float,
+    threshold: float,
+) -> tuple[np.ndarray, float]:
+    """Per row, a cost within which it is served in every solution better than the warm start.
+
+    Forbidding every site within cost ``D`` of row ``i`` turns the Lagrangian subproblem into
+    "the ``n_free_open`` smallest :math:`\\rho_j` among the sites farther than ``D``"; once that
+    bound exceeds ``threshold`` row ``i`` must be served within ``D``.  Returns the radii
+    (``inf``: no cap) and the least bound among the cut-off branches.
+    """
+    n_rows = cost.shape[0]
+    radius = np.full(n_rows, np.inf)
+    cut_bound = math.inf
+    free = np.flatnonzero(~fixed)
+    base = bound - float(np.sort(rho[free])[:n_free_open].sum())  # sum(lambda) + fixed rho
+    by_rho = free[np.argsort(rho[free], kind="stable")]
+    rho_sorted = rho[by_rho]
+    for i in range(n_rows):
+        c = cost[i]
+        levels = np.unique(c[np.isfinite(c)])
+        if levels.size < 2 or np.isfinite(c[fixed]).any() and c[fixed].min() <= levels[0]:
+            continue
+        # level index at which each free site (in rho order) becomes forbidden
+        site_level = np.searchsorted(levels, c[by_rho])  # inf -> levels.size (never)
+        allowed_at = site_level[None, :] > np.arange(levels.size)[:, None]
+        rank = np.cumsum(allowed_at, axis=1)
+        take = allowed_at & (rank <= n_free_open)
+        sums = take.astype(float) @ rho_sorted
+        feasible = take.sum(axis=1) == n_free_open
+        level_bound = np.where(feasible, base + sums, np.inf)
+        over = np.flatnonzero(level_bound > threshold)
+        if over.size:
+            k = int(over[0])
+            radius[i] = levels[k]
+            cut_bound = min(cut_bound, float(level_bound[k]))
+    return radius, cut_bound
 
 
 def _row_costs(inst: _Instance, rows: np.ndarray, open_sites: Sequence[int]) -> np.ndarray:
@@ -482,7 +759,13 @@ def _p_median_warm_start(inst: _Instance, rows: np.ndarray, p: int) -> list[int]
     return inst.allowed[picked].tolist()
 
 
-def _build_p_median(inst: _Instance, rows: np.ndarray, p: int, warm: Sequence[int]) -> _MedianModel:
+def _build_p_median(
+    inst: _Instance,
+    rows: np.ndarray,
+    p: int,
+    warm: Sequence[int],
+    row_radius: np.ndarray | None = None,
+) -> _MedianModel:
     model = LinearModel("p_median")
     allowed = inst.allowed
     must = set(inst.must_open.tolist())
@@ -500,7 +783,7 @@ def _build_p_median(inst: _Instance, rows: np.ndarray, p: int, warm: Sequence[in
     model.add_row(y_index, np.ones(allowed.size), "==", p, name="open_p")
 
     objective = LinExpr()
-    for i in rows.tolist():
+    for r, i in enumerate(rows.tolist()):
         w = float(inst.demand[i])
         c = inst.cost[i, allowed]
         reach = np.isfinite(c)
@@ -516,6 +799,9 @@ def _build_p_median(inst: _Instance, rows: np.ndarray, p: int, warm: Sequence[in
         forced = np.flatnonzero(ends >= n_closed_max + 1)
         if forced.size:
             k_last = min(k_last, int(forced[0]))
+        if row_radius is not None and np.isfinite(row_radius[r]):
+            # every solution better than the warm start serves row i within row_radius
+            k_last = min(k_last, max(0, int(np.searchsorted(levels, row_radius[r], "right")) - 1))
         objective += w * float(levels[0])
         warm_cost = min((inst.cost[i, j] for j in warm), default=math.inf)
         z_prev: Var | None = None

@@ -572,10 +572,7 @@ def _solve_pulp_cbc(
             ]
         )
     objective = pulp.value(prob.objective) if values is not None else None
-    bound_match = re.search(r"Lower bound:\s*([-+0-9.eE]+)", log)
-    bound = float(bound_match.group(1)) if bound_match else None
-    if bound is not None and model.objective_sense == "maximize":
-        bound = -bound  # CBC minimises the negated objective
+    bound = _cbc_bound(log, model, objective)
     if prob.status == pulp.LpStatusInfeasible:
         status: Status = "infeasible"
     elif prob.status == pulp.LpStatusUnbounded:
@@ -591,6 +588,25 @@ def _solve_pulp_cbc(
             f"{model.name}: CBC ended without a solution ({pulp.LpStatus[prob.status]})"
         )
     return _finish(model, status, objective, bound, seconds, "pulp-cbc", values)
+
+
+def _cbc_bound(log: str, model: LinearModel, objective: float | None) -> float | None:
+    """Best bound from CBC's log ("Lower bound:"); CBC prints it without the objective constant.
+
+    When maximising, the printed sign depends on how the model reached CBC, so the candidate
+    consistent with the incumbent (bound >= objective) is taken.
+    """
+    match = re.search(r"Lower bound:\s*([-+0-9.eE]+)", log)
+    if match is None:
+        return None
+    printed = float(match.group(1))
+    constant = model.objective.constant
+    if model.objective_sense == "minimize":
+        return printed + constant
+    candidates = [c + constant for c in (printed, -printed)]
+    if objective is not None:
+        candidates = [c for c in candidates if c >= objective - 1e-6 * max(1.0, abs(objective))]
+    return min(candidates) if candidates else None
 
 
 def _solve_pulp_highs(
