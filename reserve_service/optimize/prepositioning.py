@@ -1103,6 +1103,27 @@ def _solve_sub(h: Any, lp: _ScenarioLP, X: np.ndarray) -> tuple[float, np.ndarra
     return value, np.asarray(grad).ravel(), np.asarray(sol.col_value)
 
 
+def _run_master(hm: Any) -> Any:
+    """Run the master; on a numerical failure retry from scratch, then with interior point."""
+    import highspy
+
+    ms = highspy.HighsModelStatus
+    hm.run()
+    status = hm.getModelStatus()
+    if status in (ms.kOptimal, ms.kInfeasible, ms.kTimeLimit):
+        return status
+    hm.clearSolver()
+    hm.run()
+    status = hm.getModelStatus()
+    if status in (ms.kOptimal, ms.kInfeasible, ms.kTimeLimit):
+        return status
+    hm.clearSolver()
+    hm.setOptionValue("solver", "ipm")
+    hm.run()
+    hm.setOptionValue("solver", "choose")
+    return hm.getModelStatus()
+
+
 def _solve_benders(
     inst: PrepositioningInstance,
     budget: float | None,
@@ -1223,8 +1244,7 @@ def _solve_benders(
             )
         if deadline is not None:
             hm.setOptionValue("time_limit", max(1.0, deadline - time.perf_counter()))
-        hm.run()
-        mstatus = hm.getModelStatus()
+        mstatus = _run_master(hm)
         if mstatus in (
             highspy.HighsModelStatus.kInfeasible,
             highspy.HighsModelStatus.kUnboundedOrInfeasible,
