@@ -108,13 +108,12 @@ class NetworkTables:
 
 
 class _EdgeRows:
-    """Accumulates edge rows and converts them to arrays."""
+    """Accumulates edge rows (ids 0, 1, ... in order) and converts them to arrays."""
 
     def __init__(self) -> None:
         self.cols: dict[str, list[Any]] = {
             k: []
             for k in (
-                "edge_id",
                 "u",
                 "v",
                 "length_m",
@@ -140,15 +139,11 @@ class _EdgeRows:
         self, node_ids: list[Any], lat: Iterable[float], lng: Iterable[float]
     ) -> NetworkTables:
         c = self.cols
-        edge_id = np.asarray(c["edge_id"], dtype=np.int64)
-        if len(np.unique(edge_id)) != len(edge_id):
-            dup = Counter(c["edge_id"]).most_common(1)[0][0]
-            raise NetworkFileError(f"edge id {dup} is used more than once", "id")
         return NetworkTables(
             node_ids=node_ids,
             lat=np.asarray(list(lat), dtype=np.float64),
             lng=np.asarray(list(lng), dtype=np.float64),
-            edge_id=edge_id,
+            edge_id=np.arange(len(c["u"]), dtype=np.int64),
             u=np.asarray(c["u"], dtype=np.int64),
             v=np.asarray(c["v"], dtype=np.int64),
             length_m=np.asarray(c["length_m"], dtype=np.float64),
@@ -397,9 +392,10 @@ def read_csv(nodes_csv: Source, edges_csv: Source) -> NetworkTables:
         if "id" in edges
         else np.arange(count)
     )
-    if (edge_ids != np.floor(edge_ids)).any():
-        line = int(np.argmax(edge_ids != np.floor(edge_ids))) + 2
-        raise NetworkFileError(f"{label} line {line}: id must be a whole number", "id")
+    not_whole = (edge_ids != np.floor(edge_ids)) | (edge_ids >= 2.0**62)
+    if not_whole.any():
+        line = int(np.argmax(not_whole)) + 2
+        raise NetworkFileError(f"{label} line {line}: id must be a whole number < 2**62", "id")
     unique_ids, seen = np.unique(edge_ids, return_counts=True)
     if (seen > 1).any():
         raise NetworkFileError(
@@ -577,7 +573,6 @@ def read_geojson(source: Source | Mapping[str, Any], *, precision: int = 7) -> N
             v = nodes.node(keys[end], len(nodes.ids), *line[end])
             segment = line[start : end + 1]
             edges.add(
-                edge_id=len(edges.cols["edge_id"]),
                 u=u,
                 v=v,
                 length_m=polyline_length_m(segment),
@@ -732,7 +727,6 @@ def read_osm(source: Source) -> NetworkTables:
             u = nodes.node(refs[start], refs[start], *coords[0])
             v = nodes.node(refs[end], refs[end], *coords[-1])
             edges.add(
-                edge_id=len(edges.cols["edge_id"]),
                 u=u,
                 v=v,
                 length_m=polyline_length_m(coords),
