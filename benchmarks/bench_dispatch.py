@@ -1,0 +1,469 @@
+"""Benchmark the dispatch engine: (a) its routing engine on Solomon VRPTW, (b) a 宿州 flood.
+
+(a) Solomon 100-customer VRPTW instances (``benchmarks/data/solomon``) solved with OR-Tools
+routing — the engine :mod:`reserve_service.optimize.dispatch` uses — and, when installed, with
+PyVRP (``pip install pyvrp``; not a project dependency) under the same time limit in the same
+run.  Convention: the CVRPLIB best-known solutions in ``solomon_bks.csv``
+(``cvrplib_sol_distance_min_dist_1dec_trunc``): minimise total distance only (no vehicle
+count objective), Euclidean distances truncated to one decimal (DIMACS), travel time =
+distance.  Both solvers get the same integer matrices (tenths); every reported solution is
+re-checked here for time windows, capacity and coverage before its distance is printed.
+
+(b) A synthetic 宿州-scale flood: 60 affected townships (coordinates and populations from
+``seed_data/regions.csv``), 20 sources of every reserve mode, 40 trucks (some without
+green-channel approval), 10 relief items; travel hours from haversine distance × detour /
+speed, with flooded townships cut off.  Prints solve time and the share of people fully
+served by 10 h.
+
+Examples
+--------
+    python benchmarks/bench_dispatch.py                       # both parts, 30 s per instance
+    python benchmarks/bench_dispatch.py --part a --time-limit 10 --instances C101,R101
+    python benchmarks/bench_dispatch.py --part b --routing-seconds 15
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from reserve_service.optimize.dispatch import (
+    AffectedRegion,
+    DispatchParams,
+    DispatchProblem,
+    Incident,
+    Item,
+    StockLot,
+    SupplySource,
+    TravelTimes,
+    Vehicle,
+    plan_dispatch,
+)
+from reserve_service.optimize.solvers import SolverParams
+
+HERE = Path(__file__).resolve().parent
+SOLOMON = HERE / "data" / "solomon"
+REGIONS_CSV = HERE.parent / "seed_data" / "regions.csv"
+DEFAULT_INSTANCES = ("C101", "R101", "RC101", "C201", "R201")
+
+
+# --------------------------------------------------------------------------------------------
+# (a) Solomon VRPTW
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Solomon:
+    """A Solomon instance in integer tenths (DIMACS): node 0 is the depot."""
+
+    name: str
+    vehicles: int
+    capacity: int
+    demand: np.ndarray
+    ready: np.ndarray  # tenths
+    due: np.ndarray  # tenths
+    service: np.ndarray  # tenths
+    dist: np.ndarray  # tenths, truncated; also the travel time
+    xy: np.ndarray
+
+
+def read_solomon(path: Path) -> Solomon:
+    lines = [ln.split() for ln in path.read_text().splitlines() if ln.strip()]
+    vehicles, capacity = (int(v) for v in lines[3])
+    rows = np.array([[float(v) for v in ln] for ln in lines[6:]])
+    xy = rows[:, 1:3]
+    euclid = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(axis=2))
+    dist = np.floor(euclid * 10 + 1e-9).astype(np.int64)  # truncated to one decimal
+    return Solomon(
+        name=path.stem,
+        vehicles=vehicles,
+        capacity=capacity,
+        demand=rows[:, 3].astype(np.int64),
+        ready=(rows[:, 4] * 10).astype(np.int64),
+        due=(rows[:, 5] * 10).astype(np.int64),
+        service=(rows[:, 6] * 10).astype(np.int64),
+        dist=dist,
+        xy=xy,
+    )
+
+
+def check_routes(inst: Solomon, routes: list[list[int]]) -> int:
+    """Distance (tenths) of feasible routes; raises if a window, capacity or visit is wrong."""
+    seen: list[int] = []
+    total = 0
+    for route in routes:
+        if sum(int(inst.demand[c]) for c in route) > inst.capacity:
+            raise AssertionError(f"{inst.name}: route over capacity")
+        t, here = 0, 0
+        for c in route:
+            t = max(t + int(inst.dist[here, c]), int(inst.ready[c]))
+            if t > inst.due[c]:
+                raise AssertionError(f"{inst.name}: customer {c} served at {t} > due {inst.due[c]}")
+            total += int(inst.dist[here, c])
+            t += int(inst.service[c])
+            here = c
+        total += int(inst.dist[here, 0])
+        if t + inst.dist[here, 0] > inst.due[0]:
+            raise AssertionError(f"{inst.name}: route returns after the depot closes")
+        seen += route
+    if sorted(seen) != list(range(1, len(inst.demand))):
+        raise AssertionError(f"{inst.name}: customers missing or repeated")
+    if len(routes) > inst.vehicles:
+        raise AssertionError(f"{inst.name}: {len(routes)} routes > {inst.vehicles} vehicles")
+    return total
+
+
+def solve_ortools(inst: Solomon, seconds: float) -> list[list[int]]:
+    """OR-Tools routing: distance arc cost, time windows, capacity; parallel cheapest insertion
+    (path-cheapest-arc finds no feasible start on R101 within seconds), then GLS."""
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+    n = len(inst.demand)
+    manager = pywrapcp.RoutingIndexManager(n, inst.vehicles, 0)
+    routing = pywrapcp.RoutingModel(manager)
+    dist = inst.dist.tolist()
+    travel = (inst.dist + inst.service[:, None]).tolist()  # service at the from-node
+    demand = inst.demand.tolist()
+
+    def dist_cb(i: int, j: int) -> int:
+        return dist[manager.IndexToNode(i)][manager.IndexToNode(j)]
+
+    def time_cb(i: int, j: int) -> int:
+        return travel[manager.IndexToNode(i)][manager.IndexToNode(j)]
+
+    def demand_cb(i: int) -> int:
+        return demand[manager.IndexToNode(i)]
+
+    routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitCallback(dist_cb))
+    # time windows: waiting allowed, horizon = depot closing time
+    horizon = int(inst.due[0])
+    routing.AddDimension(routing.RegisterTransitCallback(time_cb), horizon, horizon, False, "time")
+    time_dim = routing.GetDimensionOrDie("time")
+    for node in range(1, n):
+        time_dim.CumulVar(manager.NodeToIndex(node)).SetRange(
+            int(inst.ready[node]), int(inst.due[node])
+        )
+    for v in range(inst.vehicles):
+        time_dim.CumulVar(routing.End(v)).SetRange(0, horizon)
+    # capacity
+    routing.AddDimensionWithVehicleCapacity(
+        routing.RegisterUnaryTransitCallback(demand_cb),
+        0,
+        [inst.capacity] * inst.vehicles,
+        True,
+        "load",
+    )
+    search = pywrapcp.DefaultRoutingSearchParameters()
+    search.first_solution_strategy = (
+        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+    )
+    search.local_search_metaheuristic = (
+        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    )
+    search.time_limit.FromMilliseconds(int(seconds * 1000))
+    solution = routing.SolveWithParameters(search)
+    if solution is None:
+        return []
+    routes = []
+    for v in range(inst.vehicles):
+        index = solution.Value(routing.NextVar(routing.Start(v)))
+        route = []
+        while not routing.IsEnd(index):
+            route.append(manager.IndexToNode(index))
+            index = solution.Value(routing.NextVar(index))
+        if route:
+            routes.append(route)
+    return routes
+
+
+def solve_pyvrp(inst: Solomon, seconds: float) -> list[list[int]] | None:
+    """PyVRP (hybrid genetic search) on the same integer data; ``None`` if not installed."""
+    try:
+        from pyvrp import Model
+        from pyvrp.stop import MaxRuntime
+    except ImportError:
+        return None
+    m = Model()
+    m.add_vehicle_type(
+        num_available=inst.vehicles, capacity=inst.capacity, tw_late=int(inst.due[0])
+    )
+    locations = [m.add_location(float(x), float(y)) for x, y in inst.xy]
+    m.add_depot(locations[0], tw_early=int(inst.ready[0]), tw_late=int(inst.due[0]))
+    for c in range(1, len(inst.demand)):
+        m.add_client(
+            locations[c],
+            delivery=int(inst.demand[c]),
+            service_duration=int(inst.service[c]),
+            tw_early=int(inst.ready[c]),
+            tw_late=int(inst.due[c]),
+        )
+    for i, frm in enumerate(locations):
+        for j, to in enumerate(locations):
+            m.add_edge(frm, to, distance=int(inst.dist[i, j]), duration=int(inst.dist[i, j]))
+    result = m.solve(stop=MaxRuntime(seconds), display=False, seed=0)
+    if not result.best.is_feasible():
+        return []
+    # a scheduled client activity's idx counts clients from 0; locations put the depot first
+    return [[1 + act.idx for act in route if act.is_client()] for route in result.best.routes()]
+
+
+def bench_solomon(names: list[str], seconds: float, with_pyvrp: bool) -> None:
+    bks = {row["instance"]: row for row in csv.DictReader((SOLOMON / "solomon_bks.csv").open())}
+    header = (
+        f"{'instance':8} {'n':>4} {'solver':8} {'veh':>4} {'distance':>9} {'BKS':>8} "
+        f"{'BKS veh':>7} {'gap %':>6} {'time s':>7}"
+    )
+    print("(a) Solomon VRPTW — min total distance, distances truncated to 1 decimal (DIMACS);")
+    print(f"    BKS = CVRPLIB .sol values; time limit {seconds:g} s per solver and instance")
+    print(header)
+    print("-" * len(header))
+    gaps: dict[str, list[float]] = {"ortools": [], "pyvrp": []}
+    for name in names:
+        inst = read_solomon(SOLOMON / f"{name}.txt")
+        best = float(bks[name]["cvrplib_sol_distance_min_dist_1dec_trunc"])
+        best_veh = bks[name]["cvrplib_sol_routes"]
+        solvers = [("ortools", solve_ortools)]
+        if with_pyvrp:
+            solvers.append(("pyvrp", solve_pyvrp))  # type: ignore[arg-type]
+        for label, solve in solvers:
+            started = time.perf_counter()
+            routes = solve(inst, seconds)
+            elapsed = time.perf_counter() - started
+            if routes is None:
+                print(f"{name:8} {len(inst.demand) - 1:4d} {label:8} (not installed)")
+                continue
+            if not routes:
+                print(f"{name:8} {len(inst.demand) - 1:4d} {label:8} no feasible solution")
+                continue
+            distance = check_routes(inst, routes) / 10.0
+            gap = 100.0 * (distance - best) / best
+            gaps[label].append(gap)
+            print(
+                f"{name:8} {len(inst.demand) - 1:4d} {label:8} {len(routes):4d} {distance:9.1f} "
+                f"{best:8.1f} {best_veh:>7} {gap:6.2f} {elapsed:7.1f}"
+            )
+    for label, values in gaps.items():
+        if values:
+            print(f"mean gap {label}: {np.mean(values):.2f} % over {len(values)} instances")
+
+
+# --------------------------------------------------------------------------------------------
+# (b) synthetic 宿州 flood
+# --------------------------------------------------------------------------------------------
+
+# id, name, kg, m3, norm quantity, basis, per day  (norms: 1 day of relief)
+SUZHOU_ITEMS = (
+    Item("1010101", 38.0, 0.22, 0.33, "person", False, "relief tent 12 m²"),
+    Item("1010201", 8.0, 0.05, 0.5, "person", False, "folding bed"),
+    Item("1010301", 2.5, 0.02, 1.0, "person", False, "cotton quilt"),
+    Item("1010401", 1.2, 0.004, 1.0, "person", False, "clothing set"),
+    Item("1020101", 9.3, 0.012, 1.0, "person", True, "bottled water 6×1.5 L"),
+    Item("1020201", 1.0, 0.003, 1.0, "person", True, "instant food ration 1 kg"),
+    Item("1010501", 0.4, 0.002, 1.0, "household", False, "flashlight"),
+    Item("1010601", 1.5, 0.006, 1.0, "person", False, "raincoat and boots"),
+    Item("1030101", 4.0, 0.02, 0.05, "person", False, "first-aid kit"),
+    Item("1010701", 20.0, 0.08, 0.02, "person", False, "mobile toilet kit"),
+)
+
+
+def _haversine_km(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    lat1, lng1 = np.radians(a[:, 0])[:, None], np.radians(a[:, 1])[:, None]
+    lat2, lng2 = np.radians(b[:, 0])[None, :], np.radians(b[:, 1])[None, :]
+    h = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lng2 - lng1) / 2) ** 2
+    )
+    return 2 * 6371.0 * np.arcsin(np.sqrt(h))
+
+
+def suzhou_flood(
+    seed: int = 7,
+    townships: int = 60,
+    n_sources: int = 20,
+    trucks: int = 40,
+    displaced: tuple[float, float] = (0.01, 0.04),
+) -> DispatchProblem:
+    """A deterministic flood on 宿州 townships; stock sized so that some needs go unmet."""
+    rng = np.random.default_rng(seed)
+    rows = [
+        r for r in csv.DictReader(REGIONS_CSV.open(encoding="utf-8")) if r["level"] == "township"
+    ]
+    rows.sort(key=lambda r: r["adcode"])
+    picked = [rows[k] for k in sorted(rng.choice(len(rows), size=townships, replace=False))]
+    town_xy = np.array([[float(r["lat"]), float(r["lng"])] for r in picked])
+    lat0, lat1 = town_xy[:, 0].min(), town_xy[:, 0].max()
+    lng0, lng1 = town_xy[:, 1].min(), town_xy[:, 1].max()
+    source_xy = np.column_stack(
+        [rng.uniform(lat0, lat1, n_sources), rng.uniform(lng0, lng1, n_sources)]
+    )
+    # mutual-aid cities sit outside (徐州 north, 商丘 west, 宿迁 east, 蚌埠 south — approximate)
+    source_xy[-4:] = [[34.26, 117.18], [34.41, 115.65], [33.96, 118.28], [32.92, 117.39]]
+    depot_xy = source_xy.copy()
+    nodes = [f"T{k}" for k in range(townships)] + [f"S{k}" for k in range(n_sources)]
+    xy = np.vstack([town_xy, depot_xy])
+    km = _haversine_km(xy, xy) * 1.3  # road detour factor
+    relief = km / 50.0 + 0.15  # 50 km/h average, 9 min access
+    public = km / 45.0 + 0.5  # unapproved trucks: tolls, queues, traffic control
+    np.fill_diagonal(relief, 0.0)
+    np.fill_diagonal(public, 0.0)
+    # the flood: three townships cut off, ten more reachable only by approved trucks, slowly
+    cut = rng.choice(townships, size=3, replace=False)
+    slow = rng.choice([k for k in range(townships) if k not in cut], size=10, replace=False)
+    for m in (relief, public):
+        m[cut, :] = np.inf
+        m[:, cut] = np.inf
+        m[cut, cut] = 0.0
+    relief[slow, :] *= 1.8
+    relief[:, slow] *= 1.8
+    public[slow, :] = np.inf
+    public[:, slow] = np.inf
+    public[slow, slow] = 0.0
+    start = dt.datetime(2026, 7, 12, 4, 0)
+    regions = tuple(
+        AffectedRegion(
+            id=picked[k]["adcode"],
+            node=f"T{k}",
+            relocated_people=int(float(picked[k]["population"]) * rng.uniform(*displaced)),
+            priority=float(rng.choice([1.0, 1.0, 1.5, 2.0])),
+        )
+        for k in range(townships)
+    )
+    people = sum(r.relocated_people for r in regions)
+    need = {it.id: people * it.norm_quantity for it in SUZHOU_ITEMS}
+    modes = ["government"] * 9 + ["enterprise_held"] * 3 + ["agreement"] * 3 + ["capacity"] * 1
+    modes += ["mutual_aid"] * 4
+    sources = []
+    for k, mode in enumerate(modes):
+        share = rng.uniform(0.03, 0.12)
+        if mode in ("government", "enterprise_held"):
+            lots = tuple(
+                StockLot(
+                    f"S{k}-{it.id}-{j}",
+                    it.id,
+                    int(need[it.id] * share / 2),
+                    start.date() + dt.timedelta(days=int(rng.integers(30, 900))),
+                )
+                for it in SUZHOU_ITEMS
+                for j in range(2)
+            )
+            lead = 0.0 if mode == "government" else float(rng.uniform(1.0, 3.0))
+            sources.append(SupplySource(f"src{k}", f"S{k}", mode, lots=lots, lead_time_h=lead))
+        elif mode == "capacity":
+            rates = {it.id: need[it.id] * 0.3 for it in SUZHOU_ITEMS if it.norm_per_day}
+            sources.append(
+                SupplySource(f"src{k}", f"S{k}", mode, quantities=rates, lead_time_h=4.0)
+            )
+        else:
+            quantities = {it.id: need[it.id] * share for it in SUZHOU_ITEMS}
+            lead = (
+                float(rng.uniform(2.0, 6.0))
+                if mode == "agreement"
+                else float(rng.uniform(4.0, 8.0))
+            )
+            sources.append(
+                SupplySource(f"src{k}", f"S{k}", mode, quantities=quantities, lead_time_h=lead)
+            )
+    fleet = tuple(
+        Vehicle(
+            id=f"truck{k:02d}",
+            start_node=f"S{int(rng.integers(0, n_sources - 4))}",
+            weight_capacity_kg=float(rng.choice([5000, 8000, 10000, 15000])),
+            volume_capacity_m3=float(rng.choice([25, 40, 45, 60])),
+            available_from_h=float(rng.choice([0.0, 0.5, 1.0, 2.0])),
+            green_channel=bool(rng.random() < 0.8),
+        )
+        for k in range(trucks)
+    )
+    travel = TravelTimes(tuple(nodes), {"relief_truck": relief, "public_truck": public})
+    return DispatchProblem(Incident(start, regions), SUZHOU_ITEMS, tuple(sources), fleet, travel)
+
+
+SCENARIOS = {"moderate": (0.003, 0.012), "severe": (0.01, 0.04)}
+
+
+def bench_suzhou(routing_seconds: float, solver: str, order_quantile: float, late: bool) -> None:
+    print()
+    print("(b) synthetic 宿州 flood: 60 townships, 20 sources (all modes), 40 trucks, 10 items;")
+    print(f"    routing {routing_seconds:g} s, allocation solver {solver}; served = people in")
+    print("    townships with every item complete by 10 h; fill = mean over townships of the")
+    print("    mean over items of the share delivered by 10 h")
+    header = (
+        f"{'scenario':9} {'people':>7} {'need t':>7} {'orders':>6} {'served%':>7} {'fill%':>6} "
+        f"{'t by 10h':>8} {'latest h':>8} {'trucks':>6} {'alloc s':>7} {'route s':>7} "
+        f"{'wall s':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    notes = []
+    for name, displaced in SCENARIOS.items():
+        problem = suzhou_flood(displaced=displaced)
+        kg = {it.id: it.weight_kg for it in problem.items}
+        params = DispatchParams(
+            routing_time_limit_s=routing_seconds,
+            solver=SolverParams(solver=solver, time_limit=10.0),
+            order_capacity_quantile=order_quantile,
+            route_late_orders=late,
+        )
+        started = time.perf_counter()
+        plan = plan_dispatch(problem, params)
+        wall = time.perf_counter() - started
+        s = plan.summary
+        need_t = sum(kg[i] * q for rp in plan.regions for i, q in rp.need.items()) / 1000
+        on_time_t = sum(kg[i] * q for rp in plan.regions for i, q in rp.on_time.items()) / 1000
+        fill = np.mean([rp.fill_rate_by_deadline for rp in plan.regions])
+        latest = f"{s.latest_arrival_h:.2f}" if s.latest_arrival_h is not None else "-"
+        print(
+            f"{name:9} {s.people_total:7d} {need_t:7.0f} {len(plan.orders):6d} "
+            f"{100 * s.share_people_fully_served:7.1f} {100 * fill:6.1f} {on_time_t:8.0f} "
+            f"{latest:>8} {s.vehicles_used:6d} {s.allocation_seconds:7.1f} "
+            f"{s.routing_seconds:7.1f} {wall:6.1f}"
+        )
+        reasons: dict[str, int] = {}
+        for sf in plan.shortfalls():
+            reasons[sf.reason] = reasons.get(sf.reason, 0) + sf.quantity
+        notes.append(
+            f"{name}: allocation {s.allocation_status}, routing {s.routing_status}, "
+            f"{len(plan.unrouted_orders)} orders unrouted; units short by 10 h: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items()))
+        )
+    for note in notes:
+        print(note)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--part", choices=("a", "b", "both"), default="both")
+    ap.add_argument("--instances", default=",".join(DEFAULT_INSTANCES))
+    ap.add_argument(
+        "--time-limit", type=float, default=30.0, help="seconds per solver and instance"
+    )
+    ap.add_argument("--no-pyvrp", action="store_true", help="skip PyVRP even if installed")
+    ap.add_argument("--routing-seconds", type=float, default=15.0, help="(b) OR-Tools search limit")
+    ap.add_argument("--solver", default="highs", help="(b) allocation LP solver")
+    ap.add_argument(
+        "--order-quantile", type=float, default=0.5, help="(b) order size = this fleet quantile"
+    )
+    ap.add_argument("--no-late", action="store_true", help="(b) do not route late orders")
+    args = ap.parse_args(argv)
+    if args.part in ("a", "both"):
+        bench_solomon(
+            [s.strip() for s in args.instances.split(",") if s.strip()],
+            args.time_limit,
+            not args.no_pyvrp,
+        )
+    if args.part in ("b", "both"):
+        bench_suzhou(args.routing_seconds, args.solver, args.order_quantile, not args.no_late)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
