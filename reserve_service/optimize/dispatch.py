@@ -2,10 +2,11 @@
 
 A dispatch plan is made in three visible steps, each a public function:
 
-1. **Allocation** (:func:`build_allocation_model` → :func:`solve_allocation`): a MIP that decides
-   how many units of each item flow from each supply source to each affected region.
-2. **Routing** (:func:`build_routing_model` → :func:`solve_routing`): OR-Tools routing turns the
-   flows into truckload-sized pickup-and-delivery *orders* and assigns them to vehicles.
+1. **Allocation** (:func:`build_allocation_model` → :func:`solve_allocation`): an LP/MIP that
+   decides how many units of each item flow from each supply source to each affected region.
+2. **Routing** (:func:`split_flows_into_orders`, then :func:`route_in_waves`, which runs
+   :func:`build_routing_model` → :func:`solve_routing` twice): OR-Tools routing turns the flows
+   into truckload-sized pickup-and-delivery *orders* and assigns them to vehicles.
 3. **Extraction** (:func:`extract_plan`): manifests with FEFO lot numbers, stops with ETAs, fill
    rates by the deadline and an explained reason for every shortfall.
 
@@ -65,11 +66,27 @@ Each (source, region) flow is split into orders no larger than a typical truck (
 node at the source and a delivery node at the region (same vehicle, pickup first).  Vehicles start
 at their own node and time and end anywhere (a zero-cost sink).  Because every order has its own
 pickup node, a vehicle can deliver, drive back to a depot and load again: second trips need no
-special modelling.  Dimensions: time (travel by the vehicle's profile + loading/unloading
-minutes, slack for waiting), weight and volume (pickup +, delivery −).  Pickups cannot start
-before the source is ready; deliveries after ``D`` pay a soft-bound penalty per second scaled by
-the order's value; every order is optional (a disjunction) with a drop penalty larger than any
-lateness, so dropped orders are those no vehicle can do.  Arc cost = travel seconds.
+special modelling.  Dimensions: time (travel by the vehicle's profile + handling time of the
+order, slack for waiting), weight and volume (pickup +, delivery −; cargo loaded before a
+re-plan starts on board).  Pickups cannot start before the source is ready (lead time;
+production of the order's cumulative quantity for capacity reserves).  Vehicles whose profile
+cannot reach the source or the region, or too small for the order, are excluded from it.
+Every order is optional (a disjunction).  Arc cost = travel seconds.
+
+Routing runs in two waves (:func:`route_in_waves`).  Wave 1: the orders meant to arrive by
+``D``, with ``D`` a hard bound on delivery and a drop penalty proportional to the order's value —
+it maximises priority-weighted needs met on time, which a soft bound (cost linear in lateness)
+does not: it would rather make many orders a little late.  Wave 2: everything left, each vehicle
+continuing from the end of its wave-1 route, ``D`` a soft bound (penalty per second scaled by
+value) and a drop penalty larger than any lateness — it minimises lateness.
+
+Shortfalls
+----------
+For each region and item, need − on-time delivery is split by cause: allocated in time but no
+truck brought it in time → ``no_vehicle`` (also: empty fleet, or no vehicle reaches any source);
+no road from any holder of the item → ``unreachable``; sent late because of an activation /
+production / mutual-aid lead time → ``agreement_not_yet_active``; sent late or not at all
+because every source with stock left is too far → ``too_far``; otherwise ``not_enough_stock``.
 """
 
 from __future__ import annotations
@@ -255,6 +272,8 @@ class DispatchParams:
     instances) instead of an LP whose flows are rounded down.  ``fleet_budget``: limit on-time
     flows by the fleet's capacity-hours (see the module docstring).  ``route_late_orders``:
     also route what can only arrive after the deadline (else it is listed, not loaded).
+    ``routing_first_solution``: an OR-Tools ``FirstSolutionStrategy`` name, or ``"auto"``
+    (parallel cheapest insertion up to 150 orders, local cheapest insertion above).
     """
 
     deadline_h: float = 10.0
@@ -271,6 +290,7 @@ class DispatchParams:
     routing_time_limit_s: float = 5.0
     order_capacity_quantile: float = 0.5
     routing_metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    routing_first_solution: str = "auto"
     integer_quantities: bool = False
     fleet_budget: bool = True
     route_late_orders: bool = True
@@ -504,7 +524,7 @@ def _access(problem: DispatchProblem, params: DispatchParams) -> _Access:
     at_source = np.full(len(s_idx), np.inf)
     for veh in problem.fleet:
         m = np.asarray(travel.hours[vehicle_profile(veh, params)], float)
-        start = max(veh.available_from_h, 0.0) + m[travel.index(veh.start_node), s_idx]
+        start = max(veh.available_from_h, problem.now_h) + m[travel.index(veh.start_node), s_idx]
         at_source = np.minimum(at_source, start)
         usable = np.isfinite(start)[:, None]
         fleet_travel = np.where(
@@ -908,6 +928,7 @@ class RoutingSolution:
     solve_seconds: float
 
 
+_PARALLEL_INSERTION_MAX_ORDERS = 150
 _VALUE_SCALE = 10**9  # wave-1 drop penalty of the most valuable order (travel is in seconds)
 _W_SCALE = 10  # 0.1 kg
 _V_SCALE = 1000  # litres
@@ -1127,9 +1148,12 @@ def solve_routing(built: RoutingModel, params: DispatchParams) -> RoutingSolutio
         status = "no_orders" if not built.orders else "no_vehicles"
         return RoutingSolution(status, {}, [o.id for o in built.orders], 0, 0.0)
     search = pywrapcp.DefaultRoutingSearchParameters()
-    search.first_solution_strategy = (
-        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
-    )
+    first = params.routing_first_solution
+    if first == "auto":
+        # parallel insertion builds better starts but is quadratic: seconds on 200+ orders
+        big = len(built.orders) > _PARALLEL_INSERTION_MAX_ORDERS
+        first = "LOCAL_CHEAPEST_INSERTION" if big else "PARALLEL_CHEAPEST_INSERTION"
+    search.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, first)
     search.local_search_metaheuristic = getattr(
         routing_enums_pb2.LocalSearchMetaheuristic, params.routing_metaheuristic
     )
