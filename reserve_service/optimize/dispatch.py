@@ -569,6 +569,8 @@ class AllocationModel:
 
 @dataclass
 class AllocationResult:
+    """Flows read from the allocation, with each stage's status and objective."""
+
     flows: list[Flow]
     statuses: list[str]
     objectives: list[float | None]
@@ -780,6 +782,8 @@ def solve_allocation(
 
 @dataclass(frozen=True)
 class OrderLine:
+    """Units of one item in an order."""
+
     item_id: str
     quantity: int
 
@@ -921,6 +925,8 @@ class RoutingModel:
 
 @dataclass
 class RoutingSolution:
+    """Per vehicle the visit sequence ``[(kind, order id)]``; orders no vehicle took."""
+
     status: str
     routes: dict[str, list[tuple[str, str]]]  # vehicle id -> [(kind, order id)]
     dropped: list[str]
@@ -1259,6 +1265,8 @@ def route_in_waves(
 
 @dataclass(frozen=True)
 class ManifestLine:
+    """One loaded line: units of an item from one lot (or ``source/mode`` without lots)."""
+
     order_id: str
     item_id: str
     quantity: int
@@ -1290,6 +1298,13 @@ class Stop:
 
 @dataclass
 class VehiclePlan:
+    """A vehicle's stops with ETAs and its manifest (what it loads).
+
+    ``start_node``/``start_h``: where and when this plan starts it (its position for a vehicle
+    re-routed after dispatch; its earlier stops are kept in ``stops``).  ``peak_load_*``: most
+    on board at once; ``total_load_*``: everything loaded; ``trips``: loading rounds.
+    """
+
     vehicle_id: str
     profile: str
     start_node: str
@@ -1310,6 +1325,8 @@ class VehiclePlan:
 
 @dataclass(frozen=True)
 class Shortfall:
+    """Units of an item a region will not have by the deadline, and why."""
+
     region_id: str
     item_id: str
     quantity: int
@@ -1319,6 +1336,11 @@ class Shortfall:
 
 @dataclass
 class RegionPlan:
+    """Need, deliveries and on-time deliveries per item, with the arrival of the last unit.
+
+    ``fill_rate_by_deadline``: mean over items of the share of the need met by the deadline.
+    """
+
     region_id: str
     relocated_people: int
     need: dict[str, int]
@@ -1332,6 +1354,8 @@ class RegionPlan:
 
 @dataclass
 class PlanSummary:
+    """The numbers a dispatcher reads first."""
+
     share_people_fully_served: float
     people_fully_served: int
     people_total: int
@@ -1346,6 +1370,8 @@ class PlanSummary:
 
 @dataclass
 class DispatchPlan:
+    """A plan: its inputs, flows, orders, per-vehicle and per-region results, summary."""
+
     problem: DispatchProblem
     params: DispatchParams
     flows: list[Flow]
@@ -1851,7 +1877,10 @@ MANIFEST_COLUMNS = (
 
 def plan_to_manifest_csv(plan: DispatchPlan, vehicle_id: str) -> str:
     """A printable CSV manifest: one row per item line per stop (load at sources, unload at regions)."""
-    vp = plan.vehicle(vehicle_id)
+    try:
+        vp = plan.vehicle(vehicle_id)
+    except KeyError:
+        raise DispatchInputError("vehicle_id", f"no vehicle {vehicle_id!r} in the plan") from None
     items = {it.id: it for it in plan.problem.items}
     start = plan.problem.incident.start
     lines_by_order: dict[str, list[ManifestLine]] = defaultdict(list)
@@ -1921,6 +1950,8 @@ class VehiclePosition:
 
 @dataclass(frozen=True)
 class EtaChange:
+    """A region's item arrives at a different time or in a different on-time quantity."""
+
     region_id: str
     item_id: str
     vehicle_id: str | None
@@ -1932,6 +1963,8 @@ class EtaChange:
 
 @dataclass
 class ReplanResult:
+    """The new plan and what changed for each region and item."""
+
     plan: DispatchPlan
     changed_etas: list[EtaChange]
 

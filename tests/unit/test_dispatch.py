@@ -707,3 +707,39 @@ def test_bad_input_raises_with_field(two_by_three, mutate, field):
         plan_dispatch(mutate(two_by_three), PARAMS)
     assert info.value.field == field
     assert isinstance(info.value, ValueError)
+
+
+def test_replan_after_slowdown_reroutes_dispatched_truck_from_its_position(two_by_three):
+    plan = plan_dispatch(two_by_three, PARAMS)
+    dispatched = next(vp for vp in plan.vehicles if len(vp.stops) >= 2)
+    first = dispatched.stops[0]
+    # every road now takes twice as long (rain); the truck has just loaded
+    slow = TravelTimes(
+        two_by_three.travel.nodes, {k: 2 * v for k, v in two_by_three.travel.hours.items()}
+    )
+    position = VehiclePosition(first.node, first.departure_h, completed_stops=1)
+    result = replan(plan, slow, {dispatched.vehicle_id: position})
+    check_plan_invariants(result.plan, skip_stops={dispatched.vehicle_id: 1})
+    new_vp = result.plan.vehicle(dispatched.vehicle_id)
+    next_stop = new_vp.stops[1]
+    # the next leg is timed from the position with the new matrix
+    leg = slow.time(vehicle_profile(new_vp_vehicle(two_by_three, dispatched.vehicle_id), PARAMS),
+                    first.node, next_stop.node)  # fmt: skip
+    assert next_stop.eta_h == pytest.approx(first.departure_h + leg)
+    # ETAs of what this truck carries moved, and the change is reported
+    old_eta = {s.order_id: s.eta_h for s in dispatched.stops if s.kind == "delivery"}
+    moved = [s for s in new_vp.stops if s.kind == "delivery" and s.order_id in old_eta]
+    assert moved and all(s.eta_h > old_eta[s.order_id] for s in moved)
+    changed_regions = {c.region_id for c in result.changed_etas}
+    assert {s.place_id for s in moved} <= changed_regions
+
+
+def new_vp_vehicle(problem: DispatchProblem, vehicle_id: str) -> Vehicle:
+    return next(v for v in problem.fleet if v.id == vehicle_id)
+
+
+def test_manifest_of_unknown_vehicle_is_an_input_error(two_by_three):
+    plan = plan_dispatch(two_by_three, PARAMS)
+    with pytest.raises(DispatchInputError) as info:
+        plan_to_manifest_csv(plan, "no-such-truck")
+    assert info.value.field == "vehicle_id"
