@@ -14,7 +14,7 @@ from reserve_service.errors import InvalidInput
 from reserve_service.extensions import session
 from reserve_service.inventory.tables import Depot, Region
 from reserve_service.routing import service
-from reserve_service.routing.errors import RoutingInputError
+from reserve_service.routing.errors import NoRouteError, RoutingInputError
 from reserve_service.routing.policy import default_policy
 from reserve_service.routing.schemas import (
     MatrixRequest,
@@ -108,11 +108,14 @@ def route(data):
         result = graph.route(source, target, profile=data["profile"], at=data["at"])
     except RoutingInputError as exc:
         raise _input_error(exc) from exc
-    reachable = bool(np.isfinite(result.eta_hours))
+    except NoRouteError as exc:
+        return {"from": source_info, "to": target_info, "profile": data["profile"],
+                "policy_version": graph.policy.version, "reachable": False, "reason": str(exc),
+                "eta_hours": None, "length_km": None, "legs": [], "geometry": None}
     return {
         "from": source_info, "to": target_info, "profile": result.profile,
-        "policy_version": result.policy_version, "reachable": reachable,
-        "eta_hours": _hours(result.eta_hours), "length_km": round(result.length_m / 1000, 3) if reachable else None,
+        "policy_version": result.policy_version, "reachable": True,
+        "eta_hours": _hours(result.eta_hours), "length_km": round(result.length_m / 1000, 3),
         "toll_yuan": round(result.toll_yuan, 2), "toll_saved_yuan": round(result.toll_saved_yuan, 2),
         "rules_applied": list(result.rules_applied),
         "legs": [{"edge_id": leg.edge_id, "road_class": leg.road_class, "name": leg.name, "ref": leg.ref,
@@ -120,7 +123,7 @@ def route(data):
                   "queue_hours": leg.queue_hours, "toll_yuan": round(leg.toll_yuan, 2),
                   "toll_saved_yuan": round(leg.toll_saved_yuan, 2), "event_ids": list(leg.event_ids)}
                  for leg in result.legs],
-        "geometry": result.to_geojson() if reachable else None,
+        "geometry": result.to_geojson(),
     }
 
 

@@ -91,6 +91,10 @@ def test_area_closure_cuts_a_township_off(client, roads):
     response = client.post("/api/v1/routing/matrix", headers=roads.headers("viewer"), json={
         "sources": [{"depot": "DEP-A"}], "targets": [{"region": "341302001000"}]})
     assert response.json["hours"] == [[None]] and response.json["unreachable"] == [[0, 0]]
+    cut_off = client.post("/api/v1/routing/route", headers=roads.headers("viewer"), json={
+        "from": {"depot": "DEP-A"}, "to": {"region": "341302001000"}})
+    assert cut_off.status_code == 200
+    assert cut_off.json["reachable"] is False and cut_off.json["eta_hours"] is None
     reach = client.post("/api/v1/routing/reachability", headers=roads.headers("viewer"),
                         json={"depots": ["DEP-A"], "hours": [1, 10]}).json
     assert reach["unreachable"] == ["341302001000"]
