@@ -46,24 +46,35 @@ def register(app: Flask) -> None:
     @app.cli.command("load-roads")
     @click.option("--dir", "directory", default=str(PROJECT_ROOT / "seed_data" / "roads"),
                   help="folder with nodes.csv and edges.csv")
+    @click.option("--geojson", "geojson_path", help="GeoJSON LineStrings with road properties instead")
+    @click.option("--osm", "osm_path", help="OpenStreetMap .osm or .osm.pbf extract instead")
     @click.option("--name", default="宿州 seed network")
     @click.option("--if-empty", is_flag=True, help="do nothing when a network is already loaded")
-    def load_roads(directory: str, name: str, if_empty: bool) -> None:
-        """Load a road network (nodes.csv + edges.csv) and make it the active one."""
+    def load_roads(directory: str, geojson_path: str | None, osm_path: str | None, name: str,
+                   if_empty: bool) -> None:
+        """Load a road network (CSV folder, GeoJSON or OSM) and make it the active one."""
         from pathlib import Path
 
+        from reserve_service.routing import loaders
         from reserve_service.routing.errors import RoutingInputError
-        from reserve_service.routing.service import store_network
+        from reserve_service.routing.service import store_network, tables_to_csv
         from reserve_service.routing.tables import RoadNetwork
 
-        folder = Path(directory)
         with transaction(database().writer_factory) as session:
             if if_empty and session.scalar(select(RoadNetwork.id).limit(1)) is not None:
                 click.echo("load-roads: a network is already loaded, left as is")
                 return
             try:
-                row = store_network(session, name, (folder / "nodes.csv").read_text(encoding="utf-8"),
-                                    (folder / "edges.csv").read_text(encoding="utf-8"), source=folder.name)
+                if geojson_path or osm_path:
+                    source = geojson_path or osm_path
+                    tables = loaders.read_geojson(source) if geojson_path else loaders.read_osm(source)
+                    nodes_csv, edges_csv = tables_to_csv(tables)
+                else:
+                    folder = Path(directory)
+                    source = folder.name
+                    nodes_csv = (folder / "nodes.csv").read_text(encoding="utf-8")
+                    edges_csv = (folder / "edges.csv").read_text(encoding="utf-8")
+                row = store_network(session, name, nodes_csv, edges_csv, source=Path(source).name)
             except (OSError, RoutingInputError) as exc:
                 raise click.ClickException(str(exc)) from exc
             click.echo(f"load-roads: {row.node_count} nodes, {row.edge_count} edges active")

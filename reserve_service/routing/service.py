@@ -9,12 +9,14 @@ active and every worker switches to it on its next query.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import threading
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -24,6 +26,8 @@ from reserve_service.inventory.services import get_depot, get_region
 from reserve_service.routing.errors import RoutingInputError
 from reserve_service.routing.events import RoadEvent
 from reserve_service.routing.graph import RoadGraph
+from reserve_service.routing.loaders import NetworkTables
+from reserve_service.routing.policy import ROAD_CLASSES
 from reserve_service.routing.tables import RoadEventRow, RoadNetwork
 
 
@@ -35,6 +39,34 @@ class _Cached:
 
 _cache: dict[str, _Cached] = {}
 _cache_lock = threading.Lock()
+
+
+EDGE_COLUMNS = ("id", "u", "v", "length_m", "road_class", "speed_kmh", "oneway", "toll", "toll_plaza",
+                "bridge", "lanes", "max_weight_t", "name", "ref")
+
+
+def tables_to_csv(tables: NetworkTables) -> tuple[str, str]:
+    """Node and edge CSV text of loaded tables (GeoJSON or OSM), in ``RoadGraph.from_csv`` form.
+
+    Interior vertices of curved roads are not kept: lengths are, so travel times are unchanged.
+    """
+    nodes = io.StringIO()
+    writer = csv.writer(nodes, lineterminator="\n")
+    writer.writerow(("id", "lat", "lng"))
+    writer.writerows((node, f"{lat:.7f}", f"{lng:.7f}")
+                     for node, lat, lng in zip(tables.node_ids, tables.lat, tables.lng, strict=True))
+    edges = io.StringIO()
+    writer = csv.writer(edges, lineterminator="\n")
+    writer.writerow(EDGE_COLUMNS)
+    ids = tables.node_ids
+    for i in range(len(tables.edge_id)):
+        weight = tables.max_weight_t[i]
+        writer.writerow((
+            int(tables.edge_id[i]), ids[int(tables.u[i])], ids[int(tables.v[i])], f"{tables.length_m[i]:.1f}",
+            ROAD_CLASSES[int(tables.road_class[i])], f"{tables.speed_kmh[i]:g}", int(tables.oneway[i]), int(tables.toll[i]),
+            int(tables.toll_plaza[i]), int(tables.bridge[i]), int(tables.lanes[i]),
+            "" if not np.isfinite(weight) else f"{weight:g}", tables.name[i], tables.ref[i]))
+    return nodes.getvalue(), edges.getvalue()
 
 
 def store_network(session: Session, name: str, nodes_csv: str, edges_csv: str, source: str = "") -> RoadNetwork:
