@@ -794,8 +794,8 @@ def solve_prepositioning(
     method
         ``"extensive"`` (any backend in ``params``) or ``"benders"`` (multi-cut L-shaped, HiGHS).
     params
-        Solver parameters; for Benders ``time_limit`` and ``gap`` (stop tolerance, at least
-        1e-6) apply.
+        Solver parameters. For Benders ``time_limit`` applies and ``gap`` sets the stopping
+        tolerance, at least 1e-6: "optimal" means (upper − lower bound) ≤ tolerance × |upper|.
     integer_stock
         Whole units in the first stage (second stage stays continuous).
     fixed_stock
