@@ -344,6 +344,25 @@ def validate_instance(inst: PrepositioningInstance) -> None:
         )
 
 
+def _check_fixed_stock(inst: PrepositioningInstance, fixed_stock: Any) -> None:
+    if fixed_stock is None:
+        return
+    nd, ni, _, _ = inst.shape
+    stock = _array(fixed_stock, (nd, ni), "fixed_stock")
+    largest = np.array(
+        [
+            max((c.capacity_m3 for c in inst.candidate_sizes.get(d, [])), default=0.0)
+            for d in inst.depot_ids
+        ]
+    )
+    over = stock @ np.asarray(inst.item_m3, dtype=float) - np.asarray(inst.capacity_m3) - largest
+    for j in np.flatnonzero(over > 1e-6):
+        raise PrepositioningInputError(
+            f"fixed stock at {inst.depot_ids[j]} exceeds its largest volume by {over[j]:g} m³",
+            f"fixed_stock[{inst.depot_ids[j]}]",
+        )
+
+
 def _check_options(
     budget: float | None, service_level: float | None, scenario_share: float | None
 ) -> None:
@@ -813,6 +832,7 @@ def solve_prepositioning(
     params = params if params is not None else SolverParams()
     validate_instance(inst)
     _check_options(budget, service_level, scenario_share)
+    _check_fixed_stock(inst, fixed_stock)
     if service_level is not None:
         _precheck_service_level(inst, service_level, scenario_share)
     if method == "extensive":
@@ -1791,6 +1811,20 @@ def instance_from_seed(
     np.fill_diagonal(move_cost, 0.0)
 
     rpos = {r: k for k, r in enumerate(region_ids)}
+    known_depots = {d["code"] for d in depot_rows}
+    for k, sc in enumerate(scenarios):
+        for region in sc.affected:
+            if region not in rpos:
+                raise PrepositioningInputError(
+                    f"scenario {sc.id}: unknown region id {region!r}",
+                    f"scenarios[{k}].affected.{region}",
+                )
+        for depot in sc.damaged_depots:
+            if depot not in known_depots:
+                raise PrepositioningInputError(
+                    f"scenario {sc.id}: unknown depot id {depot!r}",
+                    f"scenarios[{k}].damaged_depots.{depot}",
+                )
     data: list[ScenarioData] = []
     for sc in scenarios:
         applied = []
@@ -1806,10 +1840,6 @@ def instance_from_seed(
                 graph.remove_event(event_id)
         need = np.zeros((len(region_ids), ni))
         for region, people in sc.affected.items():
-            if region not in rpos:
-                raise PrepositioningInputError(
-                    f"unknown region id {region!r}", f"scenarios[{sc.id}].affected"
-                )
             need[rpos[region]] = np.round(people * norm)
         loss = np.array([float(sc.damaged_depots.get(d, 0.0)) for d in depot_ids])
         data.append(

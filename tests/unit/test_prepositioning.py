@@ -383,3 +383,71 @@ def test_bad_input_names_the_field() -> None:
     with pytest.raises(PrepositioningInputError) as err:
         solve_prepositioning(inst, scenario_share=0.5)
     assert err.value.field == "scenario_share"
+
+
+# --------------------------------------------------------------------------------------------
+# The 宿州 seed instance (with a stand-in road graph, so the test stays fast)
+# --------------------------------------------------------------------------------------------
+
+
+class _FlatGraph:
+    """Every trip takes 1 h; events are accepted and counted."""
+
+    def __init__(self) -> None:
+        self.applied = 0
+
+    def snap(self, lat: float, lng: float):
+        return type("Snap", (), {"node": (lat, lng)})()
+
+    def travel_time_matrix(self, sources, targets, profile="relief_truck"):
+        return np.ones((len(sources), len(targets)))
+
+    def apply_event(self, event):
+        self.applied += 1
+        return event
+
+    def remove_event(self, event_id):
+        self.applied -= 1
+
+
+def test_seed_instance_from_csv_and_scenarios() -> None:
+    from reserve_service.optimize.prepositioning import SEED_ITEMS, instance_from_seed
+    from reserve_service.optimize.scenarios import Scenario
+
+    seed_dir = Path(__file__).resolve().parents[2] / "seed_data"
+    scenario = Scenario(
+        "f", "flood", 1.0, affected={"341302102000": 1000.0}, damaged_depots={"SZ-CITY-OLD": 0.5}
+    )
+    graph = _FlatGraph()
+    inst = instance_from_seed(seed_dir, [scenario], graph)
+    nd, ni, nr, ns = inst.shape
+    assert (nd, ni, nr, ns) == (30, len(SEED_ITEMS), 112, 1)
+    assert graph.applied == 0
+    assert inst.scenarios[0].depot_loss[inst.depot_ids.index("SZ-CITY-OLD")] == 0.5
+    r = inst.region_ids.index("341302102000")
+    tent = inst.item_ids.index("1010101")
+    assert inst.scenarios[0].need[r, tent] == round(1000 * 0.33)
+    assert inst.scenarios[0].need.sum(axis=1)[np.arange(nr) != r].sum() == 0
+    assert {e.kind for e in inst.external} == {"enterprise_held", "agreement", "capacity"}
+    assert (inst.current_stock @ inst.item_m3 <= inst.capacity_m3 + 1e-6).all()
+
+    bad = Scenario("x", "flood", 1.0, affected={"999": 1.0})
+    with pytest.raises(PrepositioningInputError) as err:
+        instance_from_seed(seed_dir, [bad], graph)
+    assert err.value.field == "scenarios[0].affected.999"
+    bad = Scenario("x", "flood", 1.0, damaged_depots={"NOPE": 0.1})
+    with pytest.raises(PrepositioningInputError) as err:
+        instance_from_seed(seed_dir, [bad], graph)
+    assert err.value.field == "scenarios[0].damaged_depots.NOPE"
+
+
+def test_fixed_stock_must_fit() -> None:
+    inst = random_instance(1)
+    with pytest.raises(PrepositioningInputError) as err:
+        solve_prepositioning(inst, fixed_stock=np.zeros((2, 2)))
+    assert err.value.field == "fixed_stock"
+    big = np.zeros((3, 2))
+    big[1, 0] = 1e6
+    with pytest.raises(PrepositioningInputError) as err:
+        solve_prepositioning(inst, fixed_stock=big)
+    assert err.value.field == "fixed_stock[d1]"
