@@ -1948,6 +1948,27 @@ class VehiclePosition:
     completed_stops: int | None = None
 
 
+def expected_positions(plan: DispatchPlan, now_h: float) -> dict[str, VehiclePosition]:
+    """Where the plan expects each vehicle that has left by ``now_h`` to be.
+
+    A vehicle has left when its first stop's ETA is before ``now_h``; its completed stops are
+    those it has departed from.  A vehicle between stops is placed at the stop it last left, at
+    the time it left (re-routing may turn it back); one still driving to its first stop is
+    placed at its start.  Pass the result (or your GPS-based positions) to :func:`replan`.
+    """
+    positions: dict[str, VehiclePosition] = {}
+    for vp in plan.vehicles:
+        if not vp.stops or vp.stops[0].eta_h > now_h + _EPS and vp.start_h >= now_h - _EPS:
+            continue
+        done = [k for k, stop in enumerate(vp.stops) if stop.departure_h <= now_h + _EPS]
+        if done:
+            last = vp.stops[done[-1]]
+            positions[vp.vehicle_id] = VehiclePosition(last.node, last.departure_h, len(done))
+        else:
+            positions[vp.vehicle_id] = VehiclePosition(vp.start_node, vp.start_h, 0)
+    return positions
+
+
 @dataclass(frozen=True)
 class EtaChange:
     """A region's item arrives at a different time or in a different on-time quantity."""
@@ -1976,6 +1997,7 @@ def replan(
     *,
     now_h: float | None = None,
     params: DispatchParams | None = None,
+    eta_tolerance_h: float = 0.05,
 ) -> ReplanResult:
     """Re-plan with new travel times (a road closed, a slowdown).
 
@@ -1984,8 +2006,9 @@ def replan(
     yet (including the not-yet-loaded orders of dispatched trucks), needs not yet covered — is
     re-allocated and re-routed from ``now_h`` (default: the latest position time).  Pass every
     vehicle that has left; the others are treated as at their start node.  The result lists,
-    per region and item, the arrival of the last unit and the on-time quantity before and after.
-    Travel already driven is not re-timed: completed stops keep their earlier ETAs.
+    per region and item, the arrival of the last unit and the on-time quantity before and after
+    when either changed (arrivals by more than ``eta_tolerance_h``); :func:`expected_positions`
+    gives positions from the plan itself.  Travel already driven is not re-timed: completed stops keep their earlier ETAs.
     """
     params = params if params is not None else plan.params
     old = plan.problem
@@ -2123,10 +2146,10 @@ def replan(
     # The plan describes the whole incident: full needs and the stock as it was at the start
     # (its manifests hold both the earlier cargo and the new loads), with the new travel times.
     new_plan.problem = replace(old, travel=new_travel, now_h=now_h)
-    return ReplanResult(new_plan, _eta_changes(plan, new_plan))
+    return ReplanResult(new_plan, _eta_changes(plan, new_plan, eta_tolerance_h))
 
 
-def _eta_changes(old: DispatchPlan, new: DispatchPlan) -> list[EtaChange]:
+def _eta_changes(old: DispatchPlan, new: DispatchPlan, tolerance_h: float) -> list[EtaChange]:
     """Per region and item: the arrival of the last unit and on-time quantity, before vs after."""
     changes: list[EtaChange] = []
     for rp_old in old.regions:
@@ -2135,7 +2158,7 @@ def _eta_changes(old: DispatchPlan, new: DispatchPlan) -> list[EtaChange]:
             a, b = rp_old.eta_h.get(item_id), rp_new.eta_h.get(item_id)
             ot_a, ot_b = rp_old.on_time.get(item_id, 0), rp_new.on_time.get(item_id, 0)
             same_eta = (a is None and b is None) or (
-                a is not None and b is not None and abs(a - b) < 1e-6
+                a is not None and b is not None and abs(a - b) <= tolerance_h
             )
             if not same_eta or ot_a != ot_b:
                 vehicles = sorted(

@@ -33,6 +33,7 @@ from reserve_service.optimize.dispatch import (
     Vehicle,
     VehiclePosition,
     build_allocation_model,
+    expected_positions,
     plan_dispatch,
     plan_to_manifest_csv,
     replan,
@@ -103,6 +104,11 @@ def check_plan_invariants(plan: DispatchPlan, skip_stops: dict[str, int] | None 
         on_board: set[str] = set()
         for stop in vp.stops[:k0]:
             (on_board.add if stop.kind == "pickup" else on_board.discard)(stop.order_id)
+            if stop.kind == "delivery":  # delivered before the re-plan
+                for line in lines_by_order[stop.order_id]:
+                    delivered[(line.region_id, line.item_id)] += line.quantity
+                    if stop.eta_h <= params.deadline_h + 1e-9:
+                        on_time[(line.region_id, line.item_id)] += line.quantity
         here, t = vp.start_node, vp.start_h
         if k0 == 0:
             assert here == veh.start_node
@@ -743,3 +749,22 @@ def test_manifest_of_unknown_vehicle_is_an_input_error(two_by_three):
     with pytest.raises(DispatchInputError) as info:
         plan_to_manifest_csv(plan, "no-such-truck")
     assert info.value.field == "vehicle_id"
+
+
+def test_replan_from_expected_positions_without_changes_keeps_the_optimum(two_by_three):
+    plan = plan_dispatch(two_by_three, PARAMS)
+    now = 3.5  # trucks from A are on the road; trucks at B wait for the agreement (4 h)
+    positions = expected_positions(plan, now)
+    for vid, pos in positions.items():
+        vp = plan.vehicle(vid)
+        done = vp.stops[: pos.completed_stops]
+        assert all(s.departure_h <= now for s in done)
+        assert all(s.departure_h > now for s in vp.stops[pos.completed_stops :])
+    result = replan(plan, two_by_three.travel, positions, now_h=now)
+    check_plan_invariants(
+        result.plan, skip_stops={v: p.completed_stops for v, p in positions.items()}
+    )
+    # nothing changed on the roads: still the enumerated optimum
+    assert on_time_value(result.plan) == pytest.approx(
+        brute_force_on_time_value(two_by_three, 10.0)
+    )
