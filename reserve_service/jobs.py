@@ -47,11 +47,23 @@ class JobCancelled(Exception):
 
 
 class JobContext:
-    """What a running handler may do: report progress, look for cancellation, use the database."""
+    """What a running handler may do: report progress, look for cancellation, use the database.
 
-    def __init__(self, job_id: str, sessions: sessionmaker[Session]) -> None:
+    ``reader()`` sessions never hold a write lock (read inputs with them while solving);
+    ``writer()`` sessions are for storing results, briefly.
+    """
+
+    def __init__(self, job_id: str, sessions: sessionmaker[Session],
+                 readers: sessionmaker[Session] | None = None) -> None:
         self.job_id = job_id
         self.sessions = sessions
+        self.readers = readers or sessions
+
+    def reader(self) -> Session:
+        return self.readers()
+
+    def writer(self) -> Session:
+        return self.sessions()
 
     def progress(self, fraction: float, message: str = "") -> None:
         with self.sessions() as session:
@@ -89,8 +101,10 @@ def _now() -> dt.datetime:
 class InProcessRunner:
     """Runs jobs on a thread pool in this process."""
 
-    def __init__(self, sessions: sessionmaker[Session], workers: int = 1) -> None:
+    def __init__(self, sessions: sessionmaker[Session], workers: int = 1,
+                 readers: sessionmaker[Session] | None = None) -> None:
         self.sessions = sessions
+        self.readers = readers or sessions
         self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="job")
         self._lock = threading.Lock()
 
@@ -120,7 +134,7 @@ class InProcessRunner:
                 return
             kind, params = job.kind, dict(job.params)
         self._set(job_id, status="running", started_at=_now(), message="running")
-        context = JobContext(job_id, self.sessions)
+        context = JobContext(job_id, self.sessions, self.readers)
         try:
             result = HANDLERS[kind](params, context)
         except JobCancelled:

@@ -35,7 +35,7 @@ DEPOT_STATUSES = ("operating", "planned", "candidate", "closed", "damaged")
 STOCK_MODES = ("government", "enterprise_held")
 NORM_BASES = ("per_person", "per_household", "per_person_day", "per_county", "none")
 MOVEMENT_KINDS = ("receipt", "issue", "transfer_out", "transfer_in", "adjustment", "rotation_out",
-                  "rotation_in", "write_off")
+                  "rotation_in", "write_off", "return")
 
 
 class Region(Base):

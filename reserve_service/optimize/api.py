@@ -15,17 +15,28 @@ from reserve_service.jobs import Job
 from reserve_service.optimize import siting_runs
 from reserve_service.optimize.schemas import JobListArgs, SitingRequest
 
-blp = Blueprint("optimize", __name__, url_prefix="/api/v1",
-                description="Siting and other optimisation runs as background jobs")
+blp = Blueprint(
+    "optimize",
+    __name__,
+    url_prefix="/api/v1",
+    description="Siting and other optimisation runs as background jobs",
+)
 
 
 def job_dump(job: Job, with_result: bool = True) -> dict[str, Any]:
-    body = {"id": job.id, "kind": job.kind, "status": job.status, "progress": job.progress,
-            "message": job.message, "created_by": job.created_by,
-            "created_at": job.created_at.isoformat() if job.created_at else None,
-            "started_at": job.started_at.isoformat() if job.started_at else None,
-            "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-            "params": job.params, "url": url_for("optimize.get_job", job_id=job.id)}
+    body = {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "progress": job.progress,
+        "message": job.message,
+        "created_by": job.created_by,
+        "created_at": job.created_at.isoformat() if job.created_at else None,
+        "started_at": job.started_at.isoformat() if job.started_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "params": job.params,
+        "url": url_for("optimize.get_job", job_id=job.id),
+    }
     if with_result:
         body["result"] = job.result
     return body
@@ -80,7 +91,9 @@ def get_job_geojson(job_id: str):
     """The result's map layer (sites and assignments) as a GeoJSON FeatureCollection."""
     job = _job(job_id)
     if not job.result or "geojson" not in job.result:
-        raise Conflict(f"job {job_id} has no map yet (status {job.status})", {"job_id": ["not done"]})
+        raise Conflict(
+            f"job {job_id} has no map yet (status {job.status})", {"job_id": ["not done"]}
+        )
     return job.result["geojson"]
 
 

@@ -63,31 +63,77 @@ def _sites(session: Session, request: dict[str, Any]) -> tuple[list[Site], list[
     keep_tiers = set(request.get("keep_open_tiers") or [])
     exclude = set(request.get("exclude") or [])
     depots = {d.code: d for d in session.scalars(select(Depot))}
-    unknown = sorted((keep_codes | exclude | set(request.get("candidate_codes") or [])) - depots.keys())
+    unknown = sorted(
+        (keep_codes | exclude | set(request.get("candidate_codes") or [])) - depots.keys()
+    )
     if unknown:
         raise InvalidInput.field("keep_open", f"unknown depot codes {unknown}")
     statuses = set(request.get("candidate_statuses") or ["candidate", "planned"])
     tiers = set(request.get("candidate_tiers") or [])
     listed = set(request.get("candidate_codes") or [])
-    kept = [d for d in depots.values()
-            if d.code in keep_codes
-            or (d.tier in keep_tiers and d.status == "operating" and d.operator == "government")]
-    candidates = [d for d in depots.values()
-                  if d not in kept and d.code not in exclude
-                  and (d.code in listed or (not listed and d.status in statuses
-                                            and (not tiers or d.tier in tiers)))]
-    sites = [Site(d.code, d.name, d.tier, d.status, d.lat, d.lng,
-                  0.0 if d.status == "operating" else float(d.fixed_cost_yuan or 0.0),
-                  d.capacity_m3, d.status == "operating") for d in sorted(kept, key=lambda d: d.code)]
+    kept = [
+        d
+        for d in depots.values()
+        if d.code in keep_codes
+        or (d.tier in keep_tiers and d.status == "operating" and d.operator == "government")
+    ]
+    candidates = [
+        d
+        for d in depots.values()
+        if d not in kept
+        and d.code not in exclude
+        and (
+            d.code in listed
+            or (not listed and d.status in statuses and (not tiers or d.tier in tiers))
+        )
+    ]
+    sites = [
+        Site(
+            d.code,
+            d.name,
+            d.tier,
+            d.status,
+            d.lat,
+            d.lng,
+            0.0 if d.status == "operating" else float(d.fixed_cost_yuan or 0.0),
+            d.capacity_m3,
+            d.status == "operating",
+        )
+        for d in sorted(kept, key=lambda d: d.code)
+    ]
     must_open = list(range(len(sites)))
-    sites += [Site(d.code, d.name, d.tier, d.status, d.lat, d.lng, float(d.fixed_cost_yuan or 0.0),
-                   d.capacity_m3, d.status == "operating") for d in sorted(candidates, key=lambda d: d.code)]
+    sites += [
+        Site(
+            d.code,
+            d.name,
+            d.tier,
+            d.status,
+            d.lat,
+            d.lng,
+            float(d.fixed_cost_yuan or 0.0),
+            d.capacity_m3,
+            d.status == "operating",
+        )
+        for d in sorted(candidates, key=lambda d: d.code)
+    ]
     if request.get("include_region_sites"):
         tier = request.get("region_site_tier", "township")
-        for town in session.scalars(select(Region).where(Region.level == "township").order_by(Region.adcode)):
-            sites.append(Site(f"REGION-{town.adcode}", f"{town.name} (site at the township seat)", tier,
-                              "candidate", town.lat, town.lng, float(request.get("region_site_cost", 0.0)),
-                              float(request.get("region_site_capacity_m3", 3000.0)), False))
+        for town in session.scalars(
+            select(Region).where(Region.level == "township").order_by(Region.adcode)
+        ):
+            sites.append(
+                Site(
+                    f"REGION-{town.adcode}",
+                    f"{town.name} (site at the township seat)",
+                    tier,
+                    "candidate",
+                    town.lat,
+                    town.lng,
+                    float(request.get("region_site_cost", 0.0)),
+                    float(request.get("region_site_capacity_m3", 3000.0)),
+                    False,
+                )
+            )
     if len(sites) == len(must_open):
         raise InvalidInput.field("candidate_statuses", "no candidate sites match the request")
     return sites, must_open
@@ -95,23 +141,32 @@ def _sites(session: Session, request: dict[str, Any]) -> tuple[list[Site], list[
 
 def build_instance(session: Session, request: dict[str, Any]) -> SitingInstance:
     """Gather demand, sites and travel times; raise InvalidInput for what cannot be asked."""
-    towns = list(session.scalars(select(Region).where(Region.level == "township").order_by(Region.adcode)))
+    towns = list(
+        session.scalars(select(Region).where(Region.level == "township").order_by(Region.adcode))
+    )
     if not towns:
         raise InvalidInput.field("demand", "no township regions to serve")
     overrides = request.get("risk_weights") or {}
     unknown = sorted(set(overrides) - {t.adcode for t in towns})
     if unknown:
         raise InvalidInput.field("risk_weights", f"unknown township adcodes {unknown[:10]}")
-    weights = np.array([t.population * float(overrides.get(t.adcode, t.risk_weight)) for t in towns])
+    weights = np.array(
+        [t.population * float(overrides.get(t.adcode, t.risk_weight)) for t in towns]
+    )
     sites, must_open = _sites(session, request)
     p = request.get("p")
     if p is not None and p > len(sites):
         raise InvalidInput.field("p", f"p = {p} but only {len(sites)} sites (kept + candidates)")
     if p is not None and p < len(must_open):
-        raise InvalidInput.field("p", f"p = {p} is fewer than the {len(must_open)} depots kept open")
+        raise InvalidInput.field(
+            "p", f"p = {p} is fewer than the {len(must_open)} depots kept open"
+        )
     graph, _ = road_graph(session)
-    hours = graph.travel_time_matrix([(t.lat, t.lng) for t in towns], [(s.lat, s.lng) for s in sites],
-                                     profile=request.get("profile", "relief_truck"))
+    hours = graph.travel_time_matrix(
+        [(t.lat, t.lng) for t in towns],
+        [(s.lat, s.lng) for s in sites],
+        profile=request.get("profile", "relief_truck"),
+    )
     standard = {**DEFAULT_STANDARD_HOURS, **(request.get("coverage_standard_hours") or {})}
     limit = np.array([standard.get(s.tier, np.inf) for s in sites])
     cost = np.where(hours <= limit[None, :], hours, np.inf)
@@ -120,26 +175,44 @@ def build_instance(session: Session, request: dict[str, Any]) -> SitingInstance:
 
 def solve(instance: SitingInstance, request: dict[str, Any]) -> siting.SitingResult:
     """Run the chosen model on the instance."""
-    common = {"must_open": instance.must_open, "solver": request.get("solver", "auto"),
-              "time_limit": request.get("time_limit", 60.0)}
+    common = {
+        "must_open": instance.must_open,
+        "solver": request.get("solver", "auto"),
+        "time_limit": request.get("time_limit", 60.0),
+    }
     model = request["model"]
     if model == "p_median":
         return siting.p_median(instance.cost, instance.weights, request["p"], **common)
     if model == "p_center":
         return siting.p_center(instance.cost, instance.weights, request["p"], **common)
     if model == "max_cover":
-        return siting.max_cover(instance.cost, instance.weights, request["p"], request["radius_hours"], **common)
+        return siting.max_cover(
+            instance.cost, instance.weights, request["p"], request["radius_hours"], **common
+        )
     if model == "set_cover":
-        site_cost = np.array([s.fixed_cost for s in instance.sites]) if request.get("minimise_cost") else None
-        return siting.set_cover(instance.cost, request["radius_hours"], site_cost=site_cost, **common)
+        site_cost = (
+            np.array([s.fixed_cost for s in instance.sites])
+            if request.get("minimise_cost")
+            else None
+        )
+        return siting.set_cover(
+            instance.cost, request["radius_hours"], site_cost=site_cost, **common
+        )
     if model == "capacitated":
         demand = instance.weights * float(request.get("displaced_share", 0.02))
         per_person_m3 = float(request.get("m3_per_person", 0.35))
         capacity = np.array([s.capacity_m3 / per_person_m3 for s in instance.sites])
         fixed = np.array([s.fixed_cost for s in instance.sites])
         cost = demand[:, None] * instance.cost * float(request.get("yuan_per_person_hour", 50.0))
-        return siting.capacitated(cost, demand, capacity, fixed, single_source=request.get("single_source", False),
-                                  budget=request.get("budget"), **common)
+        return siting.capacitated(
+            cost,
+            demand,
+            capacity,
+            fixed,
+            single_source=request.get("single_source", False),
+            budget=request.get("budget"),
+            **common,
+        )
     raise InvalidInput.field("model", f"unknown model {model!r}")
 
 
@@ -159,13 +232,23 @@ def network_figures(instance: SitingInstance, open_sites: list[int]) -> dict[str
     finite = np.isfinite(best)
     return {
         "sites": len(open_sites),
-        "coverage": [{"hours": h, "population": int(population[best <= h].sum()),
-                      "share": round(float(population[best <= h].sum() / total), 4) if total else None}
-                     for h in COVERAGE_BANDS],
-        "mean_hours": round(float((population[finite] * best[finite]).sum() / population[finite].sum()), 4)
-        if finite.any() else None,
+        "coverage": [
+            {
+                "hours": h,
+                "population": int(population[best <= h].sum()),
+                "share": round(float(population[best <= h].sum() / total), 4) if total else None,
+            }
+            for h in COVERAGE_BANDS
+        ],
+        "mean_hours": round(
+            float((population[finite] * best[finite]).sum() / population[finite].sum()), 4
+        )
+        if finite.any()
+        else None,
         "max_hours": round(float(best[finite].max()), 4) if finite.any() else None,
-        "unreachable_regions": [t.adcode for t, f in zip(instance.towns, finite, strict=True) if not f],
+        "unreachable_regions": [
+            t.adcode for t, f in zip(instance.towns, finite, strict=True) if not f
+        ],
     }
 
 
@@ -175,46 +258,95 @@ def _assignments(instance: SitingInstance, result: siting.SitingResult) -> list[
     return [int(j) for j in result.assign]
 
 
-def extract(instance: SitingInstance, request: dict[str, Any], result: siting.SitingResult) -> dict[str, Any]:
+def extract(
+    instance: SitingInstance, request: dict[str, Any], result: siting.SitingResult
+) -> dict[str, Any]:
     """The planner's answer: sites, assignment, coverage, cost, comparison with today, GeoJSON."""
     open_sites = list(result.open)
     assign = _assignments(instance, result) if open_sites else [-1] * len(instance.towns)
     today = [j for j, s in enumerate(instance.sites) if s.existing and (j in instance.must_open)]
     plan, current = network_figures(instance, open_sites), network_figures(instance, today)
-    chosen = [{"code": s.code, "name": s.name, "tier": s.tier, "new": not s.existing, "lat": s.lat,
-               "lng": s.lng, "fixed_cost_yuan": s.fixed_cost}
-              for s in (instance.sites[j] for j in open_sites)]
+    chosen = [
+        {
+            "code": s.code,
+            "name": s.name,
+            "tier": s.tier,
+            "new": not s.existing,
+            "lat": s.lat,
+            "lng": s.lng,
+            "fixed_cost_yuan": s.fixed_cost,
+        }
+        for s in (instance.sites[j] for j in open_sites)
+    ]
     rows = []
     for i, town in enumerate(instance.towns):
         j = assign[i]
         hours = float(instance.hours[i, j]) if j >= 0 else float("inf")
-        rows.append({"region": town.adcode, "name": town.name, "population": town.population,
-                     "depot": instance.sites[j].code if j >= 0 else None,
-                     "hours": round(hours, 4) if np.isfinite(hours) else None})
-    features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [c["lng"], c["lat"]]},
-                 "properties": {"kind": "site", **c}} for c in chosen]
+        rows.append(
+            {
+                "region": town.adcode,
+                "name": town.name,
+                "population": town.population,
+                "depot": instance.sites[j].code if j >= 0 else None,
+                "hours": round(hours, 4) if np.isfinite(hours) else None,
+            }
+        )
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [c["lng"], c["lat"]]},
+            "properties": {"kind": "site", **c},
+        }
+        for c in chosen
+    ]
     for i, row in enumerate(rows):
         if assign[i] >= 0:
             s, t = instance.sites[assign[i]], instance.towns[i]
-            features.append({"type": "Feature", "geometry": {"type": "LineString",
-                                                             "coordinates": [[s.lng, s.lat], [t.lng, t.lat]]},
-                             "properties": {"kind": "assignment", **row}})
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": {
+                        "type": "LineString",
+                        "coordinates": [[s.lng, s.lat], [t.lng, t.lat]],
+                    },
+                    "properties": {"kind": "assignment", **row},
+                }
+            )
     improvement = {
-        "coverage_share": [{"hours": a["hours"], "today": b["share"], "plan": a["share"],
-                            "change": None if a["share"] is None or b["share"] is None
-                            else round(a["share"] - b["share"], 4)}
-                           for a, b in zip(plan["coverage"], current["coverage"], strict=True)],
+        "coverage_share": [
+            {
+                "hours": a["hours"],
+                "today": b["share"],
+                "plan": a["share"],
+                "change": None
+                if a["share"] is None or b["share"] is None
+                else round(a["share"] - b["share"], 4),
+            }
+            for a, b in zip(plan["coverage"], current["coverage"], strict=True)
+        ],
         "mean_hours": {"today": current["mean_hours"], "plan": plan["mean_hours"]},
         "max_hours": {"today": current["max_hours"], "plan": plan["max_hours"]},
     }
     return {
-        "model": request["model"], "status": result.status, "objective": result.objective,
-        "bound": result.bound, "gap": result.gap, "solve_seconds": round(result.solve_seconds, 3),
-        "solver": result.solver, "sites": chosen, "new_sites": [c["code"] for c in chosen if c["new"]],
+        "model": request["model"],
+        "status": result.status,
+        "objective": result.objective,
+        "bound": result.bound,
+        "gap": result.gap,
+        "solve_seconds": round(result.solve_seconds, 3),
+        "solver": result.solver,
+        "sites": chosen,
+        "new_sites": [c["code"] for c in chosen if c["new"]],
         "total_fixed_cost_yuan": sum(c["fixed_cost_yuan"] for c in chosen if c["new"]),
-        "assignment": rows, "plan": plan, "today": current, "improvement": improvement,
+        "assignment": rows,
+        "plan": plan,
+        "today": current,
+        "improvement": improvement,
         "geojson": {"type": "FeatureCollection", "features": features},
-        "coverage_standard_hours": {**DEFAULT_STANDARD_HOURS, **(request.get("coverage_standard_hours") or {})},
+        "coverage_standard_hours": {
+            **DEFAULT_STANDARD_HOURS,
+            **(request.get("coverage_standard_hours") or {}),
+        },
         "details": {k: v for k, v in (result.details or {}).items() if _jsonable(v)},
     }
 
@@ -227,21 +359,31 @@ def explain_infeasible(instance: SitingInstance, error: siting.SitingInputError)
     """Turn a model's pre-solve refusal into the planner's explanation with region names."""
     rows = error.details.get("rows") or error.details.get("uncovered_rows") or []
     names = [instance.towns[i].name for i in rows if 0 <= i < len(instance.towns)]
-    return {"status": "infeasible", "reason": error.message, "field": error.field,
-            "regions": [{"region": instance.towns[i].adcode, "name": n} for i, n in zip(rows, names, strict=False)],
-            "details": {k: v for k, v in error.details.items() if _jsonable(v)}}
+    return {
+        "status": "infeasible",
+        "reason": error.message,
+        "field": error.field,
+        "regions": [
+            {"region": instance.towns[i].adcode, "name": n}
+            for i, n in zip(rows, names, strict=False)
+        ],
+        "details": {k: v for k, v in error.details.items() if _jsonable(v)},
+    }
 
 
 @job_kind("siting")
 def run_siting(request: dict[str, Any], context: JobContext) -> dict[str, Any]:
     """Job handler: build → solve → extract, reporting progress and honouring cancellation."""
     started = dt.datetime.now(dt.UTC)
-    with context.sessions() as session:
-        context.progress(0.05, "travel times from the router")
+    context.progress(0.05, "travel times from the router")
+    with context.reader() as session:
         instance = build_instance(session, request)
     context.check_cancelled()
-    context.progress(0.3, f"solving {request['model']} with {len(instance.sites)} sites, "
-                     f"{len(instance.towns)} townships")
+    context.progress(
+        0.3,
+        f"solving {request['model']} with {len(instance.sites)} sites, "
+        f"{len(instance.towns)} townships",
+    )
     try:
         result = solve(instance, request)
     except siting.SitingInputError as error:

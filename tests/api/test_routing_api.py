@@ -12,23 +12,6 @@ from __future__ import annotations
 
 import pytest
 
-from reserve_service.routing.service import store_network
-
-NODES = "id,lat,lng\na,33.64,116.98\nt,33.65,116.97\nm,34.04,116.67\nb,34.44,116.37\n"
-EDGES = ("id,u,v,length_m,road_class,speed_kmh,toll,toll_plaza,name,ref\n"
-         "0,a,t,1000,county,50,0,0,X001,X001\n"
-         "1,a,m,60000,national,60,0,0,G343,G343\n"
-         "2,m,b,60000,national,60,0,0,G343,G343\n"
-         "3,a,b,80000,expressway,100,1,1,京台高速,G3\n")
-
-
-@pytest.fixture
-def roads(app, network):
-    with app.extensions["database"].writer_factory() as session:
-        store_network(session, "test", NODES, EDGES)
-        session.commit()
-    return network
-
 
 def route(client, roads, profile="relief_truck", **extra):
     return client.post("/api/v1/routing/route", headers=roads.headers("viewer"), json={

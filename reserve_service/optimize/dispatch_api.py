@@ -1,0 +1,157 @@
+"""Dispatch endpoints: incidents, plans as jobs, approve/dispatch/deliver/cancel, re-plan."""
+
+from __future__ import annotations
+
+import datetime as dt
+import pickle
+import uuid
+
+from flask import Response, current_app
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from reserve_service.auth import current_principal, roles_required
+from reserve_service.errors import Conflict, NotFound
+from reserve_service.extensions import session
+from reserve_service.optimize import dispatch as dp
+from reserve_service.optimize import dispatch_runs
+from reserve_service.optimize.api import submit
+from reserve_service.optimize.dispatch_schemas import DeliverySchema, IncidentSchema, ReplanSchema
+from reserve_service.optimize.tables import DispatchPlanRow, Incident, PlanVehicle
+
+blp = Blueprint("dispatch", __name__, url_prefix="/api/v1",
+                description="Disaster dispatch: incidents, allocation-and-route plans, their lifecycle")
+
+
+def _incident(incident_id: str) -> Incident:
+    incident = session().get(Incident, incident_id)
+    if incident is None:
+        raise NotFound(f"no incident {incident_id}", {"incident_id": ["unknown"]})
+    return incident
+
+
+def _plan(plan_id: str) -> DispatchPlanRow:
+    row = session().get(DispatchPlanRow, plan_id)
+    if row is None:
+        raise NotFound(f"no dispatch plan {plan_id}", {"plan_id": ["unknown"]})
+    return row
+
+
+def plan_dump(row: DispatchPlanRow, full: bool = True) -> dict:
+    statuses = {v.vehicle_id: v.status for v in session().scalars(
+        select(PlanVehicle).where(PlanVehicle.plan_id == row.id))}
+    body = {"id": row.id, "incident_id": row.incident_id, "generation": row.generation,
+            "parent_id": row.parent_id, "status": row.status, "created_by": row.created_by,
+            "approved_by": row.approved_by,
+            "approved_at": row.approved_at.isoformat() if row.approved_at else None,
+            "vehicle_status": statuses, "summary": row.plan["summary"]}
+    if full:
+        body.update({k: v for k, v in row.plan.items() if k != "summary"})
+        for vehicle in body.get("vehicles", []):
+            vehicle["status"] = statuses.get(vehicle["vehicle_id"], vehicle["status"])
+    return body
+
+
+@blp.route("/incidents", methods=["POST"])
+@roles_required("dispatcher")
+@blp.arguments(IncidentSchema)
+@blp.response(201)
+def post_incident(data):
+    """Record an incident: affected townships with relocated people and/or reported needs."""
+    db = session()
+    dispatch_runs.check_incident(db, data)
+    request = {**data, "start_at": data["start_at"].isoformat()}
+    incident = Incident(id=str(uuid.uuid4()), name=data["name"], start_at=data["start_at"], request=request,
+                        created_by=current_principal().name)
+    db.add(incident)
+    db.commit()
+    return {"id": incident.id, "name": incident.name, "start_at": incident.start_at.isoformat(),
+            "regions": len(data["regions"])}
+
+
+@blp.route("/incidents/<incident_id>")
+def get_incident(incident_id: str):
+    """An incident and its plans."""
+    db = session()
+    incident = _incident(incident_id)
+    plans = db.scalars(select(DispatchPlanRow).where(DispatchPlanRow.incident_id == incident_id)
+                       .order_by(DispatchPlanRow.generation))
+    return {"id": incident.id, "name": incident.name, "start_at": incident.start_at.isoformat(),
+            "request": incident.request, "plans": [plan_dump(p, full=False) for p in plans]}
+
+
+@blp.route("/incidents/<incident_id>/plans", methods=["POST"])
+@roles_required("dispatcher")
+def post_plan(incident_id: str):
+    """Plan the incident (202 + job URL); the job's result names the new plan."""
+    _incident(incident_id)
+    return submit("dispatch", {"incident_id": incident_id, "created_by": current_principal().name})
+
+
+@blp.route("/dispatch-plans/<plan_id>")
+def get_plan(plan_id: str):
+    """The plan: vehicles (manifest, stops, ETAs, route), regions (fill rate, shortfalls with reasons)."""
+    return plan_dump(_plan(plan_id))
+
+
+@blp.route("/dispatch-plans/<plan_id>/vehicles/<vehicle_id>/manifest.csv")
+def get_manifest(plan_id: str, vehicle_id: str):
+    """A printable manifest for one vehicle."""
+    row = _plan(plan_id)
+    plan, names = pickle.loads(row.state)
+    try:
+        text = dp.plan_to_manifest_csv(plan, vehicle_id)
+    except (KeyError, ValueError) as exc:
+        raise NotFound(f"vehicle {vehicle_id} is not in plan {plan_id}", {"vehicle_id": ["unknown"]}) from exc
+    return Response("\ufeff" + text, mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=manifest-{vehicle_id}.csv"})
+
+
+@blp.route("/dispatch-plans/<plan_id>/approve", methods=["POST"])
+@roles_required("dispatcher")
+def approve_plan(plan_id: str):
+    """Approve: issue every loaded lot from the ledger in one transaction (idempotent; 409 if
+    stock changed, listing the lots)."""
+    outcome = dispatch_runs.approve(session(), current_principal(), _plan(plan_id))
+    return {**plan_dump(_plan(plan_id), full=False), **outcome}
+
+
+@blp.route("/dispatch-plans/<plan_id>/cancel", methods=["POST"])
+@roles_required("dispatcher")
+def cancel_plan(plan_id: str):
+    """Cancel: stock of approved vehicles goes back to its lots."""
+    outcome = dispatch_runs.cancel(session(), current_principal(), _plan(plan_id))
+    return {**plan_dump(_plan(plan_id), full=False), **outcome}
+
+
+@blp.route("/dispatch-plans/<plan_id>/vehicles/<vehicle_id>/dispatch", methods=["POST"])
+@roles_required("dispatcher")
+def dispatch_vehicle(plan_id: str, vehicle_id: str):
+    """The vehicle has left (approved → dispatched)."""
+    vehicle = dispatch_runs.mark_vehicle(session(), _plan(plan_id), vehicle_id, "dispatch")
+    return {"vehicle_id": vehicle.vehicle_id, "status": vehicle.status}
+
+
+@blp.route("/dispatch-plans/<plan_id>/vehicles/<vehicle_id>/deliver", methods=["POST"])
+@roles_required("dispatcher")
+@blp.arguments(DeliverySchema)
+def deliver_vehicle(data, plan_id: str, vehicle_id: str):
+    """Delivery confirmed (dispatched → delivered), with what arrived."""
+    vehicle = dispatch_runs.mark_vehicle(session(), _plan(plan_id), vehicle_id, "deliver", data["delivered"])
+    return {"vehicle_id": vehicle.vehicle_id, "status": vehicle.status, "delivered": vehicle.delivered}
+
+
+@blp.route("/dispatch-plans/<plan_id>/replan", methods=["POST"])
+@roles_required("dispatcher")
+@blp.arguments(ReplanSchema)
+def replan(data, plan_id: str):
+    """Re-plan with the road events in force now (202 + job URL): vehicles not yet dispatched are
+    re-planned, dispatched ones re-routed from where they should be; the result lists changed ETAs."""
+    row = _plan(plan_id)
+    if row.status not in ("draft", "approved", "dispatched"):
+        raise Conflict(f"plan is {row.status}", {"status": [f"cannot re-plan a {row.status} plan"]})
+    incident = _incident(row.incident_id)
+    now_h = data["now_h"] if data["now_h"] is not None else dispatch_runs.replan_start_hours(incident)
+    current_app.logger.info("re-plan %s at %.2f h", plan_id, now_h)
+    return submit("dispatch", {"incident_id": incident.id, "parent_plan_id": row.id, "now_h": now_h,
+                               "created_by": current_principal().name, "requested_at": dt.datetime.now(dt.UTC).isoformat()})
