@@ -78,9 +78,14 @@ def _spopt_pmedian(cost: np.ndarray, p: int, time_limit: float) -> tuple[float |
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = PMedian.from_cost_matrix(cost, np.ones(cost.shape[0]), p_facilities=p)
-            return model.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit))
+            try:
+                return model.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit))
+            except RuntimeError:  # spopt raises when CBC stops without a solution
+                return model
 
     model, seconds = _timed(run)
+    if model.problem.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
+        return None, "no solution", seconds
     status = pulp.LpStatus[model.problem.status]
     if model.problem.sol_status == pulp.LpSolutionIntegerFeasible:
         status = "time_limit"

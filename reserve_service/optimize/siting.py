@@ -458,6 +458,9 @@ def p_median(
     the Lagrangian bound already meets the warm start, no MIP is solved (``solver ==
     "lagrangian"``).  With integral weighted costs the bound is rounded up.
 
+    ``time_limit`` bounds the MIP solve; the warm start and the Lagrangian step add at most a
+    few seconds (capped) before it.
+
     Returns
     -------
     SitingResult
@@ -479,7 +482,7 @@ def p_median(
             rows,
             warm,
             "optimal",
-            math.ceil(cut.lower_bound - 1e-6) if cut.step >= 0.5 else cut.lower_bound,
+            float(math.ceil(cut.lower_bound - 1e-6)) if cut.step >= 0.5 else cut.lower_bound,
             "lagrangian",
             started,
             {"heuristic_objective": upper, **cut.details()},
@@ -489,7 +492,7 @@ def p_median(
         sub = reduced.cost[np.ix_(rows, reduced.allowed)]
         if np.any(sub.min(axis=1) > cut.row_radius):  # no improving solution can exist
             bound = min(upper, cut.fixing_bound)
-            bound = math.ceil(bound - 1e-6) if cut.step >= 0.5 else bound
+            bound = float(math.ceil(bound - 1e-6)) if cut.step >= 0.5 else bound
             return _p_median_result(
                 inst,
                 rows,
