@@ -1442,10 +1442,8 @@ def _schedule(
     return stops
 
 
-def _fefo_lots(
-    problem: DispatchProblem, used_before: Mapping[tuple[str, str], int] | None = None
-) -> dict[tuple[str, str], list[list[Any]]]:
-    """Remaining lots per (source, item), earliest expiry first: [[lot_no, expiry, qty], ...]."""
+def _fefo_lots(problem: DispatchProblem) -> dict[tuple[str, str], list[list[Any]]]:
+    """Issuable lots per (source, item), earliest expiry first: [[lot_no, expiry, qty], ...]."""
     start_day = problem.incident.start.date()
     out: dict[tuple[str, str], list[list[Any]]] = defaultdict(list)
     for src in problem.sources:
