@@ -340,6 +340,8 @@ def run_dispatch(params: dict[str, Any], context: JobContext) -> dict[str, Any]:
         graph, _ = road_graph(session)
         if params.get("parent_plan_id"):
             old_plan, names = pickle.loads(session.get(DispatchPlanRow, params["parent_plan_id"]).state)
+            dispatched = set(session.scalars(select(PlanVehicle.vehicle_id).where(
+                PlanVehicle.plan_id == params["parent_plan_id"], PlanVehicle.status == "dispatched")))
         else:
             problem, dparams, names = build_problem(session, incident, graph)
     context.check_cancelled()
@@ -349,7 +351,7 @@ def run_dispatch(params: dict[str, Any], context: JobContext) -> dict[str, Any]:
         nodes = node_lookup(graph)
         for key in old_plan.problem.travel.nodes:
             book.nodes[key] = nodes[key]
-        result = dp.replan(old_plan, book.travel(), vehicle_positions(old_plan, params["now_h"]),
+        result = dp.replan(old_plan, book.travel(), vehicle_positions(old_plan, params["now_h"], dispatched),
                            now_h=params["now_h"])
         plan = result.plan
         changed = [{"region": c.region_id, "region_name": names.get(c.region_id, ""), "item": c.item_id,
@@ -373,15 +375,18 @@ def run_dispatch(params: dict[str, Any], context: JobContext) -> dict[str, Any]:
                 "changed_etas": changed}
 
 
-def vehicle_positions(plan: dp.DispatchPlan, now_h: float) -> dict[str, dp.VehiclePosition]:
-    """Expected positions of dispatched vehicles at ``now_h``: the last stop reached, or the start."""
+def vehicle_positions(plan: dp.DispatchPlan, now_h: float, dispatched: set[str]
+                      ) -> dict[str, dp.VehiclePosition]:
+    """Where the vehicles the dispatcher marked as dispatched should be at ``now_h``.
+
+    The plan's expected position when it has them on the road; one marked dispatched that the
+    plan had not yet started is at its start node now.
+    """
+    expected = dp.expected_positions(plan, now_h)
     positions = {}
     for vp in plan.vehicles:
-        if not vp.dispatched or not vp.stops:
-            continue
-        done = [st for st in vp.stops if st.eta_h <= now_h]
-        node = done[-1].node if done else vp.start_node
-        positions[vp.vehicle_id] = dp.VehiclePosition(node=node, at_h=now_h, completed_stops=len(done))
+        if vp.vehicle_id in dispatched and vp.stops:
+            positions[vp.vehicle_id] = expected.get(vp.vehicle_id) or dp.VehiclePosition(vp.start_node, now_h, 0)
     return positions
 
 

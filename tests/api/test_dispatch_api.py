@@ -126,6 +126,25 @@ def test_replan_after_the_township_road_floods(client, roads):
     assert old["status"] == "superseded"
 
 
+def test_replan_keeps_a_dispatched_truck_and_does_not_issue_its_load_twice(client, roads, db):
+    plan = make_plan(client, roads)
+    url = f"/api/v1/dispatch-plans/{plan['id']}"
+    client.post(f"{url}/approve", headers=roads.headers("dispatcher"))
+    client.post(f"{url}/vehicles/T1/dispatch", headers=roads.headers("dispatcher"))
+    client.post("/api/v1/routing/events", headers=roads.headers("dispatcher"),
+                json={"kind": "slowdown", "edge_ids": [0], "speed_factor": 0.5})
+    job = client.post(f"{url}/replan", headers=roads.headers("dispatcher"), json={"now_h": 0.05})
+    result = wait(client, roads, job.json["url"])
+    new_url = f"/api/v1/dispatch-plans/{result['plan_id']}"
+    new = client.get(new_url, headers=roads.headers("viewer")).json
+    assert new["vehicle_status"] == {"T1": "dispatched"}
+    assert client.get(url, headers=roads.headers("viewer")).json["vehicle_status"] == {"T1": "dispatched"}
+    approved = client.post(f"{new_url}/approve", headers=roads.headers("dispatcher"))
+    assert approved.status_code == 200 and approved.json["movements"] == 0
+    assert lots(db)["LOT-A1"] == 80 and lots(db)["LOT-W1"] == 700
+    assert ledger_mismatches(db) == []
+
+
 def test_empty_fleet_is_an_explained_shortfall(client, roads):
     plan = make_plan(client, roads, fleet=[])
     assert {s["reason"] for s in plan["regions"][0]["shortfalls"]} == {"no_vehicle"}
