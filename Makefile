@@ -37,7 +37,7 @@ openapi: install
 
 bench: install
 	$(PY) -m pip install -q -e '.[dev,bench]'
-	$(PY) benchmarks/bench_inventory.py
+	for script in benchmarks/bench_*.py; do $(PY) $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) instance/*.db* .pytest_cache
