@@ -56,6 +56,8 @@ class SitingInstance:
     must_open: list[int]
     hours: np.ndarray  # towns × sites, inf = unreachable
     cost: np.ndarray  # hours masked by the tier standards
+    today: list[str]  # operating government depots of the tiers in play: today's network
+    today_hours: np.ndarray  # towns × today
 
 
 def _sites(session: Session, request: dict[str, Any]) -> tuple[list[Site], list[int]]:
@@ -162,15 +164,20 @@ def build_instance(session: Session, request: dict[str, Any]) -> SitingInstance:
             "p", f"p = {p} is fewer than the {len(must_open)} depots kept open"
         )
     graph, _ = road_graph(session)
-    hours = graph.travel_time_matrix(
-        [(t.lat, t.lng) for t in towns],
-        [(s.lat, s.lng) for s in sites],
-        profile=request.get("profile", "relief_truck"),
-    )
+    points = [(t.lat, t.lng) for t in towns]
+    profile = request.get("profile", "relief_truck")
+    hours = graph.travel_time_matrix(points, [(s.lat, s.lng) for s in sites], profile=profile)
+    tiers = {s.tier for s in sites}
+    today = list(session.scalars(select(Depot).where(
+        Depot.status == "operating", Depot.operator == "government", Depot.tier.in_(tiers)
+    ).order_by(Depot.code)))
+    today_hours = (graph.travel_time_matrix(points, [(d.lat, d.lng) for d in today], profile=profile)
+                   if today else np.full((len(towns), 0), np.inf))
     standard = {**DEFAULT_STANDARD_HOURS, **(request.get("coverage_standard_hours") or {})}
     limit = np.array([standard.get(s.tier, np.inf) for s in sites])
     cost = np.where(hours <= limit[None, :], hours, np.inf)
-    return SitingInstance(towns, weights, sites, must_open, hours, cost)
+    return SitingInstance(towns, weights, sites, must_open, hours, cost,
+                          [d.code for d in today], today_hours)
 
 
 def solve(instance: SitingInstance, request: dict[str, Any]) -> siting.SitingResult:
@@ -216,22 +223,14 @@ def solve(instance: SitingInstance, request: dict[str, Any]) -> siting.SitingRes
     raise InvalidInput.field("model", f"unknown model {model!r}")
 
 
-def _nearest(hours: np.ndarray, open_sites: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    if not open_sites:
-        return np.full(hours.shape[0], -1), np.full(hours.shape[0], np.inf)
-    sub = hours[:, open_sites]
-    best = sub.argmin(axis=1)
-    return np.asarray(open_sites)[best], sub[np.arange(len(sub)), best]
-
-
-def network_figures(instance: SitingInstance, open_sites: list[int]) -> dict[str, Any]:
-    """Coverage within 2/4/10 h, mean and worst travel time of a set of open sites."""
-    _, best = _nearest(instance.hours, open_sites)
+def network_figures(instance: SitingInstance, hours: np.ndarray) -> dict[str, Any]:
+    """Coverage within 2/4/10 h, mean and worst travel time of a network (towns × its sites)."""
+    best = hours.min(axis=1) if hours.shape[1] else np.full(hours.shape[0], np.inf)
     population = np.array([t.population for t in instance.towns], dtype=float)
     total = population.sum()
     finite = np.isfinite(best)
     return {
-        "sites": len(open_sites),
+        "sites": hours.shape[1],
         "coverage": [
             {
                 "hours": h,
@@ -264,8 +263,8 @@ def extract(
     """The planner's answer: sites, assignment, coverage, cost, comparison with today, GeoJSON."""
     open_sites = list(result.open)
     assign = _assignments(instance, result) if open_sites else [-1] * len(instance.towns)
-    today = [j for j, s in enumerate(instance.sites) if s.existing and (j in instance.must_open)]
-    plan, current = network_figures(instance, open_sites), network_figures(instance, today)
+    plan = network_figures(instance, instance.hours[:, open_sites])
+    current = {**network_figures(instance, instance.today_hours), "depots": instance.today}
     chosen = [
         {
             "code": s.code,
@@ -359,9 +358,13 @@ def explain_infeasible(instance: SitingInstance, error: siting.SitingInputError)
     """Turn a model's pre-solve refusal into the planner's explanation with region names."""
     rows = error.details.get("rows") or error.details.get("uncovered_rows") or []
     names = [instance.towns[i].name for i in rows if 0 <= i < len(instance.towns)]
+    reason = error.message
+    if names:
+        reason = (f"{len(names)} townships have no allowed site within reach (the tier's coverage "
+                  f"standard, the radius, or closed roads): {', '.join(names[:20])}. {error.message}")
     return {
         "status": "infeasible",
-        "reason": error.message,
+        "reason": reason,
         "field": error.field,
         "regions": [
             {"region": instance.towns[i].adcode, "name": n}

@@ -54,6 +54,7 @@ def test_one_new_depot_keeping_the_county_depots(client, world, solver):
     assignment = {row["region"]: (row["depot"], row["hours"]) for row in result["assignment"]}
     assert assignment == {"341302001000": ("DEP-A", 0.02), "341321002000": ("DEP-M", 0.0)}
     assert result["total_fixed_cost_yuan"] == 2e6
+    assert result["today"]["depots"] == ["DEP-A", "DEP-B"]  # operating county depots today
     assert result["today"]["max_hours"] == pytest.approx(1.0)
     assert result["plan"]["max_hours"] == pytest.approx(0.02)
     kinds = [f["properties"]["kind"] for f in result["geojson"]["features"]]
@@ -76,6 +77,7 @@ def test_infeasible_standard_is_explained_by_region(client, world):
     result = job["result"]
     assert result["status"] == "infeasible"
     assert [r["name"] for r in result["regions"]] == ["中部镇"]
+    assert "中部镇" in result["reason"]
 
 
 @pytest.mark.parametrize("payload, field", [
