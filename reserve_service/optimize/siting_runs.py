@@ -47,6 +47,13 @@ class Site:
     capacity_m3: float
     existing: bool
 
+    @classmethod
+    def of_depot(cls, depot: Depot) -> Site:
+        """A depot as a site; an operating depot costs nothing to keep open (its cost is sunk)."""
+        existing = depot.status == "operating"
+        return cls(depot.code, depot.name, depot.tier, depot.status, depot.lat, depot.lng,
+                   0.0 if existing else float(depot.fixed_cost_yuan or 0.0), depot.capacity_m3, existing)
+
 
 @dataclass
 class SitingInstance:
@@ -89,35 +96,9 @@ def _sites(session: Session, request: dict[str, Any]) -> tuple[list[Site], list[
             or (not listed and d.status in statuses and (not tiers or d.tier in tiers))
         )
     ]
-    sites = [
-        Site(
-            d.code,
-            d.name,
-            d.tier,
-            d.status,
-            d.lat,
-            d.lng,
-            0.0 if d.status == "operating" else float(d.fixed_cost_yuan or 0.0),
-            d.capacity_m3,
-            d.status == "operating",
-        )
-        for d in sorted(kept, key=lambda d: d.code)
-    ]
+    sites = [Site.of_depot(d) for d in sorted(kept, key=lambda d: d.code)]
     must_open = list(range(len(sites)))
-    sites += [
-        Site(
-            d.code,
-            d.name,
-            d.tier,
-            d.status,
-            d.lat,
-            d.lng,
-            float(d.fixed_cost_yuan or 0.0),
-            d.capacity_m3,
-            d.status == "operating",
-        )
-        for d in sorted(candidates, key=lambda d: d.code)
-    ]
+    sites += [Site.of_depot(d) for d in sorted(candidates, key=lambda d: d.code)]
     if request.get("include_region_sites"):
         tier = request.get("region_site_tier", "township")
         for town in session.scalars(
