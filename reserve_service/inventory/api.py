@@ -316,7 +316,7 @@ class LotResource(MethodView):
 # ----------------------------------------------------------------------- reserves
 
 
-def _reserve_dump(row, quantity_field: str) -> dict[str, Any]:
+def _reserve_dump(row) -> dict[str, Any]:
     out = {c: getattr(row, c) for c in row.__table__.columns.keys() if c not in ("id", "item_id", "region_id")}
     out["item_code"] = row.item.code
     out["region_adcode"] = row.region.adcode if row.region else None
@@ -345,7 +345,7 @@ class Agreements(MethodView):
         db = session()
         page = paginate(db, select(AgreementReserve), args,
                         {"code": AgreementReserve.code, "valid_to": AgreementReserve.valid_to}, "code")
-        page["items"] = [_reserve_dump(r, "committed_quantity") for r in page["items"]]
+        page["items"] = [_reserve_dump(r) for r in page["items"]]
         return page
 
     @roles_required()
@@ -353,7 +353,7 @@ class Agreements(MethodView):
     @reserves_blp.response(201, AgreementSchema)
     def post(self, data):
         """Register an agreement reserve (admin)."""
-        return _reserve_dump(_reserve_create(AgreementReserve, data), "committed_quantity")
+        return _reserve_dump(_reserve_create(AgreementReserve, data))
 
 
 @reserves_blp.route("/capacity-reserves")
@@ -364,7 +364,7 @@ class CapacityReserves(MethodView):
         """Production-capacity reserves (产能储备)."""
         db = session()
         page = paginate(db, select(CapacityReserve), args, {"code": CapacityReserve.code}, "code")
-        page["items"] = [_reserve_dump(r, "units_per_day") for r in page["items"]]
+        page["items"] = [_reserve_dump(r) for r in page["items"]]
         return page
 
     @roles_required()
@@ -372,7 +372,7 @@ class CapacityReserves(MethodView):
     @reserves_blp.response(201, CapacityReserveSchema)
     def post(self, data):
         """Register a capacity reserve (admin)."""
-        return _reserve_dump(_reserve_create(CapacityReserve, data), "units_per_day")
+        return _reserve_dump(_reserve_create(CapacityReserve, data))
 
 
 # ----------------------------------------------------------------------- movements
@@ -532,7 +532,7 @@ def stock_export(args):
     query = (select(StockLot).join(Depot, Depot.id == StockLot.depot_id).join(Item, Item.id == StockLot.item_id)
              .join(Region, Region.id == Depot.region_id).where(StockLot.quantity > 0)
              .order_by(Depot.code, Item.code, StockLot.expires_on, StockLot.id))
-    query = queries._filtered(db, query, queries.StockFilter(**args))
+    query = queries.filtered(db, query, queries.StockFilter(**args))
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)

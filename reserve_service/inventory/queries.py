@@ -46,7 +46,7 @@ class StockFilter:
     mode: str | None = None
 
 
-def _filtered(session: Session, query: Select, flt: StockFilter) -> Select:
+def filtered(session: Session, query: Select, flt: StockFilter) -> Select:
     if flt.depot:
         query = query.where(Depot.code == flt.depot)
     if flt.item:
@@ -84,7 +84,7 @@ def stock_summary(session: Session, group_by: list[str], flt: StockFilter) -> di
     )
     rows = []
     totals = {"weight_t": 0.0, "volume_m3": 0.0, "lots": 0}
-    for row in session.execute(_filtered(session, query, flt)):
+    for row in session.execute(filtered(session, query, flt)):
         entry: dict[str, Any] = {}
         for index, name in enumerate(group_by):
             entry[name] = row[2 * index]
