@@ -66,9 +66,10 @@ Solvers: ``method="extensive"`` writes the deterministic equivalent once as a
 first stage plus one ``θ_s`` per scenario; each scenario LP (the second stage with ``x`` fixed;
 it always has a solution because ``u`` absorbs any need) is solved by HiGHS (highspy) with warm
 starts, and its row duals give the optimality cut ``θ_s >= Q_s(x̂) + g_s·(x − x̂)``. With a
-service level the rows (S5) get an elastic slack priced ``service_penalty`` (not weighted by
-``p_s``), which is an exact penalty when large enough; a positive slack at the end means the
-service level cannot be met and is explained. The master is the same first-stage
+service level the scenario LP can be infeasible for a plan; HiGHS' dual ray (a Farkas
+certificate) then gives the feasibility cut ``r·(h + T x) <= 0`` that every plan able to meet
+the service level satisfies. If the master becomes infeasible, the certificates name the
+scenarios, items and regions that cannot reach the level. The master is the same first-stage
 LinearModel, passed to highspy once and extended with cuts.
 """
 
@@ -557,6 +558,9 @@ class _ScenarioLP:
     u_ri: np.ndarray  # (n_u, 2) region, item
     sigma_cols: np.ndarray  # elastic slack per item with a service row
     sigma_items: np.ndarray
+    beta_rows: np.ndarray  # service row per item (S5)
+    beta_items: np.ndarray
+    need_rows: np.ndarray  # need row (S4) of each u column
     part_cols: dict[str, np.ndarray]
     need_item: np.ndarray  # (I,) total need per item
 
@@ -668,6 +672,7 @@ def _scenario_lp(inst: PrepositioningInstance, s: int, opt: _Options) -> _Scenar
     # unmet need and (S4) need balance
     u_cols: list[int] = []
     u_ri: list[tuple[int, int]] = []
+    need_rows: list[int] = []
     for r in need_regions:
         for i in range(ni):
             if not has_need[r, i]:
@@ -676,10 +681,12 @@ def _scenario_lp(inst: PrepositioningInstance, s: int, opt: _Options) -> _Scenar
             u_cols.append(col)
             u_ri.append((r, i))
             terms = demand_terms.get((r, i), []) + [col]
-            new_row(terms, [1.0] * len(terms), float(need[r, i]), True)
+            need_rows.append(new_row(terms, [1.0] * len(terms), float(need[r, i]), True))
     # (S5) service level per item: Σ_r u <= (1 − β) need  (or need − β need v_s)
     sigma_cols: list[int] = []
     sigma_items: list[int] = []
+    beta_rows: list[int] = []
+    beta_items: list[int] = []
     need_item = need.sum(axis=0)
     if opt.service_level is not None:
         beta = float(opt.service_level)
@@ -694,10 +701,12 @@ def _scenario_lp(inst: PrepositioningInstance, s: int, opt: _Options) -> _Scenar
                 sigma_items.append(i)
                 cols = cols + [sig]
                 coefs = coefs + [-1.0]
+            beta_items.append(i)
             if opt.scenario_share is None:
-                new_row(cols, coefs, (1.0 - beta) * float(need_item[i]), False)
+                beta_rows.append(new_row(cols, coefs, (1.0 - beta) * float(need_item[i]), False))
             else:
                 row = new_row(cols, coefs, float(need_item[i]), False)
+                beta_rows.append(row)
                 t_rows.append(row)
                 t_cols.append(nd * ni + s)
                 t_vals.append(-beta * float(need_item[i]))
@@ -714,6 +723,9 @@ def _scenario_lp(inst: PrepositioningInstance, s: int, opt: _Options) -> _Scenar
         u_ri=np.asarray(u_ri, dtype=np.int64).reshape(-1, 2),
         sigma_cols=np.asarray(sigma_cols, dtype=np.int64),
         sigma_items=np.asarray(sigma_items, dtype=np.int64),
+        beta_rows=np.asarray(beta_rows, dtype=np.int64),
+        beta_items=np.asarray(beta_items, dtype=np.int64),
+        need_rows=np.asarray(need_rows, dtype=np.int64),
         part_cols={k: np.asarray(v, dtype=np.int64) for k, v in parts.items()},
         need_item=need_item,
     )
@@ -795,7 +807,6 @@ def solve_prepositioning(
     params: SolverParams | None = None,
     integer_stock: bool = False,
     fixed_stock: np.ndarray | None = None,
-    service_penalty: float | None = None,
     max_iterations: int = 500,
     explain: bool = True,
 ) -> PrepositioningResult:
@@ -819,8 +830,6 @@ def solve_prepositioning(
         Whole units in the first stage (second stage stays continuous).
     fixed_stock
         (D, I) targets to hold fixed (used for VSS); the cheapest actions to reach them are chosen.
-    service_penalty
-        Benders only: price of one unit of service-level slack; default large.
 
     Raises
     ------
@@ -848,15 +857,18 @@ def solve_prepositioning(
             params,
             integer_stock,
             fixed_stock,
-            service_penalty,
             max_iterations,
+            explain,
         )
     else:
         raise PrepositioningInputError(
             f"method must be 'extensive' or 'benders', got {method!r}", "method"
         )
-    if result.status == "infeasible" and service_level is not None and explain:
-        _explain_infeasible(inst, budget, service_level, scenario_share, integer_stock, fixed_stock)
+    if method == "extensive" and result.status == "infeasible" and service_level is not None:
+        if explain:
+            _explain_infeasible(
+                inst, budget, service_level, scenario_share, integer_stock, fixed_stock
+            )
     return result
 
 
@@ -1101,26 +1113,47 @@ def _highs_from_scenario(lp: _ScenarioLP, X: np.ndarray) -> Any:
     return h
 
 
-def _solve_sub(h: Any, lp: _ScenarioLP, X: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Solve one scenario LP at X; return (value, subgradient wrt X, column values)."""
+def _solve_sub(
+    h: Any, lp: _ScenarioLP, X: np.ndarray
+) -> tuple[bool, float, np.ndarray, np.ndarray]:
+    """Solve one scenario LP at X.
+
+    Returns ``(True, value, subgradient wrt X, column values)`` when it has a solution, or
+    ``(False, r·h, Tᵀr, r)`` with a dual ray ``r`` (Farkas certificate) when it is infeasible.
+    """
     import highspy
 
     if len(lp.cost) == 0:  # nothing needed in this scenario
-        return 0.0, np.zeros(lp.T.shape[1]), np.zeros(0)
+        return True, 0.0, np.zeros(lp.T.shape[1]), np.zeros(0)
     rhs = lp.rhs(X)
     m = len(rhs)
-    if m:
-        lower = np.where(lp.is_eq, rhs, -highspy.kHighsInf)
-        h.changeRowsBounds(m, np.arange(m, dtype=np.int32), lower, rhs)
+    lower = np.where(lp.is_eq, rhs, -highspy.kHighsInf)
+    h.changeRowsBounds(m, np.arange(m, dtype=np.int32), lower, rhs)
     h.run()
     status = h.getModelStatus()
-    if status != highspy.HighsModelStatus.kOptimal:
-        raise RuntimeError(f"scenario LP ended with {h.modelStatusToString(status)}")
+    ms = highspy.HighsModelStatus
+    if status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
+        _, has_ray, ray = h.getDualRay()
+        if not has_ray:
+            h.clearSolver()
+            h.run()
+            _, has_ray, ray = h.getDualRay()
+        if not has_ray:
+            raise RuntimeError("scenario LP is infeasible but HiGHS gave no dual ray")
+        ray = np.asarray(ray, dtype=float)
+        ray[np.abs(ray) < 1e-12] = 0.0
+        return False, float(ray @ lp.h), np.asarray(lp.T.T @ ray).ravel(), ray
+    if status != ms.kOptimal:
+        h.clearSolver()
+        h.run()
+        status = h.getModelStatus()
+        if status != ms.kOptimal:
+            raise RuntimeError(f"scenario LP ended with {h.modelStatusToString(status)}")
     sol = h.getSolution()
     duals = np.asarray(sol.row_dual)
     value = float(h.getInfo().objective_function_value)
-    grad = lp.T.T @ duals if m else np.zeros(lp.T.shape[1])
-    return value, np.asarray(grad).ravel(), np.asarray(sol.col_value)
+    grad = lp.T.T @ duals
+    return True, value, np.asarray(grad).ravel(), np.asarray(sol.col_value)
 
 
 def _run_master(hm: Any) -> Any:
@@ -1152,24 +1185,21 @@ def _solve_benders(
     params: SolverParams,
     integer_stock: bool,
     fixed_stock: np.ndarray | None,
-    service_penalty: float | None,
     max_iterations: int,
+    explain: bool,
 ) -> PrepositioningResult:
     import highspy
 
     started = time.perf_counter()
     deadline = None if params.time_limit is None else started + params.time_limit
     tol = max(params.gap, 1e-6)
-    if service_level is not None and service_penalty is None:
-        scale = max(float(np.max(inst.penalty)), float(np.max(inst.buy_cost)), 1.0)
-        service_penalty = 1e3 * scale
     opt = _Options(
         budget,
         service_level,
         scenario_share,
         integer_stock,
         None if fixed_stock is None else np.asarray(fixed_stock, dtype=float),
-        service_penalty if service_level is not None else None,
+        None,
     )
     master = LinearModel("prepositioning_master")
     first = _add_first_stage(master, inst, opt)
@@ -1211,6 +1241,7 @@ def _solve_benders(
             np.array([highspy.HighsVarType.kContinuous] * len(integer_cols)),
         )
     relaxed_ub = math.inf
+    certificates: dict[int, np.ndarray] = {}
     for iterations in range(max_iterations + 1):
         q_total = 0.0
         stages = []
@@ -1218,18 +1249,34 @@ def _solve_benders(
         rows_index: list[int] = []
         rows_value: list[float] = []
         rows_lower: list[float] = []
+        all_feasible = True
         for s, (lp, h) in enumerate(zip(lps, subs, strict=True)):
-            value, grad, y = _solve_sub(h, lp, X)
+            ok, value, grad, y = _solve_sub(h, lp, X)
+            nz = np.flatnonzero(np.abs(grad) > 1e-12)
+            if not ok:
+                # feasibility cut from the ray r: plans meeting the level have r·(h + T X) on
+                # the other side of 0 than X̂ (which violates it)
+                all_feasible = False
+                certificates[s] = y
+                sign = 1.0 if value + float(grad @ X) > 0 else -1.0
+                if len(nz) == 0:
+                    status = "infeasible"  # no plan at all can make this scenario feasible
+                rows_index.extend(link_idx[nz].tolist())
+                rows_value.extend((-sign * grad[nz]).tolist())
+                rows_lower.append(sign * value)
+                rows_start.append(len(rows_index))
+                continue
             q_total += value
             stages.append(_second_stage_summary(lp, y))
             if value > theta_hat[s] + 1e-9 * max(1.0, abs(value)):
-                nz = np.flatnonzero(np.abs(grad) > 1e-12)
                 # optimality cut θ_s − g·X >= Q_s − g·X̂
                 rows_index.extend([int(theta_idx[s]), *link_idx[nz].tolist()])
                 rows_value.extend([1.0, *(-grad[nz]).tolist()])
                 rows_lower.append(value - float(grad @ X))
                 rows_start.append(len(rows_index))
-        if master_values is not None:
+        if status == "infeasible":
+            break
+        if master_values is not None and all_feasible:
             ub = _value(first_cost, master_values) + q_total
             if relaxed:
                 relaxed_ub = min(relaxed_ub, ub)
@@ -1285,6 +1332,8 @@ def _solve_benders(
         if iterations == max_iterations:
             status = "feasible"
     seconds = time.perf_counter() - started
+    if status == "infeasible" and service_level is not None and explain:
+        _explain_certificates(inst, lps, certificates, service_level, scenario_share)
     if best_values is None or best_stages is None:
         return PrepositioningResult(
             "infeasible" if status == "infeasible" else status,
@@ -1296,23 +1345,8 @@ def _solve_benders(
             "benders",
             iterations=iterations,
         )
-    slack = sum(st.slack for st in best_stages)
-    if slack > 1e-6:
-        if status == "optimal":
-            return PrepositioningResult(
-                "infeasible",
-                None,
-                None,
-                None,
-                seconds,
-                "benders-highs",
-                "benders",
-                iterations=iterations,
-                message=f"service-level slack {slack:.4g} at the optimum",
-            )
-        status = "time_limit"
     out = _extract(inst, first, best_values, best_stages, service_level)
-    objective = best_ub - (service_penalty or 0.0) * slack
+    objective = best_ub
     out.status = status
     out.objective = objective
     out.bound = min(lower, objective) if status == "optimal" else lower
@@ -1383,6 +1417,48 @@ def _precheck_service_level(inst: PrepositioningInstance, beta: float, share: fl
             f"{ok_prob:.3f} < {share}: unreachable regions, see details",
             details,
         )
+
+
+def _explain_certificates(
+    inst: PrepositioningInstance,
+    lps: list[_ScenarioLP],
+    certificates: dict[int, np.ndarray],
+    beta: float,
+    share: float | None,
+) -> None:
+    """Benders found no plan meeting the level: report the scenarios whose Farkas certificates
+    cut the plans off, the items whose service rows the certificate uses and their regions."""
+    details: list[dict[str, Any]] = []
+    for s, ray in sorted(certificates.items()):
+        lp = lps[s]
+        for row, i in zip(lp.beta_rows, lp.beta_items, strict=True):
+            if abs(ray[row]) <= 1e-9:
+                continue
+            mask = (lp.u_ri[:, 1] == i) & (np.abs(ray[lp.need_rows]) > 1e-9)
+            weight = np.abs(ray[lp.need_rows][mask])
+            regions = lp.u_ri[mask][np.argsort(-weight), 0][:5]
+            details.append(
+                {
+                    "scenario": inst.scenarios[s].id,
+                    "item": inst.item_ids[i],
+                    "regions": [inst.region_ids[int(r)] for r in regions],
+                    "need": float(lp.need_item[i]),
+                    "reason": "budget, depot volume or reach too small for this need "
+                    "(Farkas certificate of the scenario at the last plan tried)",
+                }
+            )
+    what = "in every scenario" if share is None else f"in scenarios of probability {share}"
+    first = details[0] if details else None
+    where = (
+        f": e.g. scenario {first['scenario']}, item {first['item']}, regions {first['regions']}"
+        if first
+        else ""
+    )
+    raise ServiceLevelInfeasibleError(
+        f"service level {beta:.0%} {what} cannot be met within the budget and volumes{where}; "
+        f"{len(details)} scenario-item pairs involved",
+        details,
+    )
 
 
 def _explain_infeasible(

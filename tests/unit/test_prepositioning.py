@@ -338,6 +338,14 @@ def test_small_budget_explains_the_service_level() -> None:
         solve_prepositioning(inst, budget=0.0, service_level=0.95)
     assert err.value.details
     assert {"scenario", "item", "regions", "shortfall"} <= set(err.value.details[0])
+    for share in (None, 0.6):
+        with pytest.raises(ServiceLevelInfeasibleError) as err:
+            solve_prepositioning(
+                inst, budget=0.0, service_level=0.95, scenario_share=share, method="benders"
+            )
+        assert err.value.details
+        assert {"scenario", "item", "regions"} <= set(err.value.details[0])
+        assert err.value.details[0]["scenario"] in {sc.id for sc in inst.scenarios}
 
 
 # --------------------------------------------------------------------------------------------
@@ -451,3 +459,26 @@ def test_fixed_stock_must_fit() -> None:
     with pytest.raises(PrepositioningInputError) as err:
         solve_prepositioning(inst, fixed_stock=big)
     assert err.value.field == "fixed_stock[d1]"
+
+
+@pytest.mark.parametrize("seed", [3, 12, 15])
+def test_service_levels_agree_between_methods(seed: int) -> None:
+    """Benders with feasibility cuts reaches the extensive-form optimum, or both say infeasible."""
+    inst = random_instance(seed, candidates=seed % 3 == 0)
+    for sc in inst.scenarios:
+        sc.depot_hours[~np.isfinite(sc.depot_hours)] = 3.0
+    for options in (
+        {"budget": 20.0, "service_level": 0.7},
+        {"budget": 40.0, "service_level": 0.85, "scenario_share": 0.6},
+    ):
+        outcome = []
+        for method in ("extensive", "benders"):
+            try:
+                res = solve_prepositioning(inst, method=method, **options)
+                outcome.append(res.objective)
+            except ServiceLevelInfeasibleError:
+                outcome.append(None)
+        if outcome[0] is None:
+            assert outcome[1] is None
+        else:
+            assert outcome[1] == pytest.approx(outcome[0], rel=2e-6)
