@@ -64,13 +64,21 @@ Solvers: ``method="extensive"`` writes the deterministic equivalent once as a
 :class:`~reserve_service.optimize.solvers.LinearModel` and solves it with any backend in
 :class:`SolverParams`. ``method="benders"`` is a multi-cut L-shaped method: the master holds the
 first stage plus one ``θ_s`` per scenario; each scenario LP (the second stage with ``x`` fixed;
-it always has a solution because ``u`` absorbs any need) is solved by HiGHS (highspy) with warm
-starts, and its row duals give the optimality cut ``θ_s >= Q_s(x̂) + g_s·(x − x̂)``. With a
-service level the scenario LP can be infeasible for a plan; HiGHS' dual ray (a Farkas
-certificate) then gives the feasibility cut ``r·(h + T x) <= 0`` that every plan able to meet
-the service level satisfies. If the master becomes infeasible, the certificates name the
-scenarios, items and regions that cannot reach the level. The master is the same first-stage
-LinearModel, passed to highspy once and extended with cuts.
+without a service level it always has a solution because ``u`` absorbs any need) is solved by
+HiGHS (highspy) with warm starts, and its row duals give the optimality cut
+``θ_s >= Q_s(x̂) + g_s·(x − x̂)``. With a service level the scenario LP can be infeasible for a
+plan; HiGHS' dual ray (a Farkas certificate) then gives the feasibility cut
+``r·(h + T x) <= 0`` that every plan able to meet the service level satisfies. If the master
+becomes infeasible, the certificates name the scenarios, items and regions that cannot reach
+the level. The master is the same first-stage LinearModel, passed to highspy once and extended
+with cuts; its binaries (size classes, ``v_s``) are relaxed until the LP bound converges and
+then restored. It stops when upper − lower bound ≤ max(gap, 1e-6) × |upper|.
+
+Value of information: :func:`value_of_stochastic_solution` (VSS = EEV − RP, with the
+mean-value problem of :func:`mean_value_instance`) and
+:func:`expected_value_of_perfect_information` (EVPI = RP − WS). :func:`budget_sweep` gives the
+cost-vs-coverage curve and :func:`plot_budget_curve` draws it. :func:`instance_from_seed` builds
+the 宿州 instance from ``seed_data`` and a road graph.
 """
 
 from __future__ import annotations
