@@ -506,6 +506,15 @@ def generate_suzhou_scenarios(
     town_km = [Point(_to_km(t.lng, t.lat)) for t in towns]
     depot_km = [Point(_to_km(d.lng, d.lat)) for d in depots]
     seats = shapely.unary_union([p.buffer(2.5, quad_segs=4) for p in town_km])
+    geo = _Geo(towns, town_km, depots, depot_km, seats, rivers, river_weights)
+    makers = {
+        "flood": _flood,
+        "earthquake": _earthquake,
+        "snowstorm": _snowstorm,
+        "chemical": _chemical,
+    }
+    if "other" in weights:
+        raise ScenarioInputError("the generator has no rule for hazard 'other'", "hazard_weights")
     total_w = sum(weights.values())
     counts = _split_counts(n, weights)
     out: list[Scenario] = []
@@ -516,29 +525,8 @@ def generate_suzhou_scenarios(
             level = SEVERITIES.index(severity)
             sid = f"{hazard}-{k + 1:03d}"
             prob = weights[hazard] / total_w / counts[hazard]
-            if hazard == "flood":
-                sc = _flood(
-                    rng,
-                    sid,
-                    prob,
-                    severity,
-                    level,
-                    rivers,
-                    river_weights,
-                    towns,
-                    town_km,
-                    depots,
-                    depot_km,
-                    seats,
-                )
-            elif hazard == "earthquake":
-                sc = _earthquake(
-                    rng, sid, prob, severity, level, towns, town_km, depots, depot_km, seats
-                )
-            elif hazard == "snowstorm":
-                sc = _snowstorm(rng, sid, prob, severity, level, towns)
-            else:
-                sc = _chemical(rng, sid, prob, severity, level, towns, town_km)
+            draw = _Draw(rng, sid, prob, severity, level)
+            sc = makers[hazard](draw, geo)
             out.append(sc)
     total = math.fsum(sc.probability for sc in out)
     return [_with_probability(sc, sc.probability / total) for sc in out]
@@ -571,9 +559,34 @@ def _damage(depots: Sequence[Place], distances: Sequence[float], share: Any) -> 
     return out
 
 
-def _flood(
-    rng, sid, prob, severity, level, rivers, river_weights, towns, town_km, depots, depot_km, seats
-) -> Scenario:  # noqa: ANN001 (internal helper)
+@dataclass(frozen=True)
+class _Draw:
+    """One scenario's identity and random stream."""
+
+    rng: random.Random
+    sid: str
+    prob: float
+    severity: str
+    level: int
+
+
+@dataclass(frozen=True)
+class _Geo:
+    """Geometry shared by all scenarios of a generator run (km projection)."""
+
+    towns: Sequence[Place]
+    town_km: list[Point]
+    depots: Sequence[Place]
+    depot_km: list[Point]
+    seats: Any
+    rivers: Mapping[str, Sequence[tuple[float, float]]]
+    river_weights: Mapping[str, float]
+
+
+def _flood(draw: _Draw, geo: _Geo) -> Scenario:
+    rng, sid, prob, severity, level = draw.rng, draw.sid, draw.prob, draw.severity, draw.level
+    rivers, river_weights, towns, town_km = geo.rivers, geo.river_weights, geo.towns, geo.town_km
+    depots, depot_km, seats = geo.depots, geo.depot_km, geo.seats
     river = _pick(rng, river_weights)
     line = LineString([_to_km(x, y) for x, y in rivers[river]])
     frac = (0.3, 0.5, 0.8)[level]
@@ -606,9 +619,15 @@ def _flood(
     )
 
 
-def _earthquake(
-    rng, sid, prob, severity, level, towns, town_km, depots, depot_km, seats
-) -> Scenario:  # noqa: ANN001
+def _earthquake(draw: _Draw, geo: _Geo) -> Scenario:
+    rng, sid, prob, severity, level = draw.rng, draw.sid, draw.prob, draw.severity, draw.level
+    towns, town_km, depots, depot_km, seats = (
+        geo.towns,
+        geo.town_km,
+        geo.depots,
+        geo.depot_km,
+        geo.seats,
+    )
     if rng.random() < 0.6:
         lng = rng.uniform(117.75, BBOX["lng_max"])
     else:
@@ -649,7 +668,9 @@ def _earthquake(
     )
 
 
-def _snowstorm(rng, sid, prob, severity, level, towns) -> Scenario:  # noqa: ANN001
+def _snowstorm(draw: _Draw, geo: _Geo) -> Scenario:
+    rng, sid, prob, severity, level = draw.rng, draw.sid, draw.prob, draw.severity, draw.level
+    towns = geo.towns
     factor = (0.6, 0.45, 0.3)[level]
     chance = (0.3, 0.5, 0.8)[level]
     base = (0.002, 0.005, 0.01)[level]
@@ -685,7 +706,9 @@ def _snowstorm(rng, sid, prob, severity, level, towns) -> Scenario:  # noqa: ANN
     )
 
 
-def _chemical(rng, sid, prob, severity, level, towns, town_km) -> Scenario:  # noqa: ANN001
+def _chemical(draw: _Draw, geo: _Geo) -> Scenario:
+    rng, sid, prob, severity, level = draw.rng, draw.sid, draw.prob, draw.severity, draw.level
+    towns, town_km = geo.towns, geo.town_km
     k = rng.randrange(len(towns))
     angle, off = rng.uniform(0, 2 * math.pi), rng.uniform(1.0, 3.0)
     site = Point(town_km[k].x + off * math.cos(angle), town_km[k].y + off * math.sin(angle))
