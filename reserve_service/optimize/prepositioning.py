@@ -85,7 +85,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -1748,8 +1748,26 @@ SEED_ITEMS: tuple[str, ...] = (
 )
 
 
+SEED_TABLES = ("regions.csv", "items.csv", "depots.csv", "stock_lots.csv", "agreement_reserves.csv",
+               "capacity_reserves.csv")
+
+
 def instance_from_seed(
-    seed_dir: str | Path,
+    seed_dir: str | Path, scenarios: Sequence[Any], graph: Any, **options: Any
+) -> PrepositioningInstance:
+    """The 宿州 instance from the ``seed_data`` CSVs (see :func:`instance_from_tables`)."""
+    import csv
+
+    folder = Path(seed_dir)
+    tables = {}
+    for name in SEED_TABLES:
+        with (folder / name).open(encoding="utf-8") as fh:
+            tables[name] = list(csv.DictReader(fh))
+    return instance_from_tables(tables, scenarios, graph, **options)
+
+
+def instance_from_tables(
+    tables: Mapping[str, Sequence[Mapping[str, Any]]],
     scenarios: Sequence[Any],
     graph: Any,
     *,
@@ -1764,8 +1782,10 @@ def instance_from_seed(
     move_fixed_yuan_m3: float = 30.0,
     profile: str = "relief_truck",
 ) -> PrepositioningInstance:
-    """The 宿州 instance from ``seed_data`` CSVs, generated scenarios and the road graph.
+    """The 宿州 instance from tables with the seed files' columns, scenarios and the road graph.
 
+    ``tables`` maps each name in :data:`SEED_TABLES` to its rows (the CSV files, or the
+    service's database exported in the same columns, so that today's stock is the start).
     Depots: city depots, county depots, candidates and the ``township_depots`` township points
     with the most people (planned/candidate sites get size classes half / full capacity at
     0.6 / 1.0 × their fixed cost). Enterprise-held lots, agreement and capacity reserves become
@@ -1776,15 +1796,10 @@ def instance_from_seed(
     scenario's road events applied to ``graph`` (events whose area crosses no road are skipped),
     seats of the regions as targets. Damage to enterprise stores is not modelled.
     """
-    import csv
-
     from reserve_service.routing.errors import RoadEventError
 
-    folder = Path(seed_dir)
-
-    def rows(name: str) -> list[dict[str, str]]:
-        with (folder / name).open(encoding="utf-8") as fh:
-            return list(csv.DictReader(fh))
+    def rows(name: str) -> list[Mapping[str, Any]]:
+        return list(tables[name])
 
     regions = [r for r in rows("regions.csv") if r["level"] == "township"]
     item_rows = {r["code"]: r for r in rows("items.csv")}
