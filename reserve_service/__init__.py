@@ -17,10 +17,13 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     from reserve_service.extensions import Database, ProblemApi, session
     from reserve_service.inventory.api import blueprints as inventory_blueprints
     from reserve_service.jobs import InProcessRunner
-    from reserve_service.optimize import dispatch_runs  # noqa: F401  (registers the job kind)
+    from reserve_service.optimize import dispatch_runs, prepositioning_runs  # noqa: F401  (job kinds)
     from reserve_service.optimize.api import blp as optimize_blueprint
     from reserve_service.optimize.dispatch import DispatchInputError
     from reserve_service.optimize.dispatch_api import blp as dispatch_blueprint
+    from reserve_service.optimize.prepositioning import PrepositioningInputError
+    from reserve_service.optimize.prepositioning_api import blp as prepositioning_blueprint
+    from reserve_service.optimize.scenarios import ScenarioInputError
     from reserve_service.optimize.siting import SitingInputError
     from reserve_service.routing.api import blp as routing_blueprint
     from reserve_service.routing.errors import RoutingInputError
@@ -36,9 +39,11 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
 
     Database().init_app(app)
     api = ProblemApi(app)
-    for blueprint in [*inventory_blueprints, routing_blueprint, optimize_blueprint, dispatch_blueprint]:
+    for blueprint in [*inventory_blueprints, routing_blueprint, optimize_blueprint, dispatch_blueprint,
+                      prepositioning_blueprint]:
         api.register_blueprint(blueprint)
-    register_error_handlers(app, field_errors=(RoutingInputError, SitingInputError, DispatchInputError))
+    register_error_handlers(app, field_errors=(RoutingInputError, SitingInputError, DispatchInputError,
+                                                 PrepositioningInputError, ScenarioInputError))
     database = app.extensions["database"]
     app.extensions["jobs"] = InProcessRunner(database.writer_factory, app.config["JOB_WORKERS"],
                                              readers=database.session_factory)

@@ -139,12 +139,13 @@ def network(app) -> Network:
     return Network(tokens)
 
 
-TINY_NODES = "id,lat,lng\na,33.64,116.98\nt,33.65,116.97\nm,34.04,116.67\nb,34.44,116.37\n"
+TINY_NODES = "id,lat,lng\na,33.64,116.98\nt,33.65,116.97\nm,34.04,116.67\nb,34.44,116.37\nc,34.40,116.40\n"
 TINY_EDGES = ("id,u,v,length_m,road_class,speed_kmh,toll,toll_plaza,name,ref\n"
               "0,a,t,1000,county,50,0,0,X001,X001\n"
               "1,a,m,60000,national,60,0,0,G343,G343\n"
               "2,m,b,60000,national,60,0,0,G343,G343\n"
-              "3,a,b,80000,expressway,100,1,1,京台高速,G3\n")
+              "3,a,b,80000,expressway,100,1,1,京台高速,G3\n"
+              "4,b,c,6000,county,50,0,0,X002,X002\n")
 
 
 @pytest.fixture
@@ -153,7 +154,7 @@ def roads(app, network) -> Network:
 
         a (DEP-A) ── county 1 km ── t (DEP-T, township 341302001000)
         a ── national 60 km ── m ── national 60 km ── b (DEP-B, county 341321000000)
-        a ══ expressway 80 km, toll, toll plaza ══ b
+        a ══ expressway 80 km, toll, toll plaza ══ b ── county 6 km ── c (candidate DEP-C)
 
     relief_truck: expressway 80 km/h, national 60, county 50 → a→b 1.0 h by expressway,
     toll-free; public_truck: same speeds but pays 1.10 yuan/km and queues 10 min.

@@ -65,3 +65,16 @@ class PlanVehicle(Base):
     delivered: Mapped[list[Any] | None] = mapped_column(JSON)
 
     __table_args__ = (UniqueConstraint("plan_id", "vehicle_id", name="uq_plan_vehicle"),)
+
+
+class ScenarioSet(Base):
+    """A named set of disaster scenarios (generated or uploaded) for pre-positioning runs."""
+
+    __tablename__ = "scenario_sets"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(32), default="uploaded")
+    scenarios: Mapped[list[Any]] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

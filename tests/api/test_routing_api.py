@@ -144,7 +144,7 @@ def test_unknown_profile_is_422(client, roads):
 def test_policy_is_served(client, roads):
     body = client.get("/api/v1/routing/policy", headers=roads.headers("viewer")).json
     assert body["version"] and body["document"]["green_channel"]["passes_closures"] is False
-    assert client.get("/api/v1/routing/network", headers=roads.headers("viewer")).json["edges"] == 4
+    assert client.get("/api/v1/routing/network", headers=roads.headers("viewer")).json["edges"] == 5
 
 
 def test_no_network_loaded_is_an_explained_404(client, network):

@@ -1,0 +1,142 @@
+"""Pre-positioning for planners: scenario sets and stock plans from the service's own data.
+
+An adapter: today's stock, depots, items and reserves come from the database (exported in the
+seed files' columns for ``prepositioning.instance_from_tables``), scenarios from a stored
+scenario set, travel times from the router; the model is ``optimize.prepositioning``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from reserve_service.errors import InvalidInput
+from reserve_service.inventory.tables import (
+    AgreementReserve,
+    CapacityReserve,
+    Depot,
+    Item,
+    Region,
+    StockLot,
+)
+from reserve_service.jobs import JobContext, job_kind
+from reserve_service.optimize import prepositioning as pp
+from reserve_service.optimize import scenarios as sc
+from reserve_service.optimize.solvers import SolverParams
+from reserve_service.optimize.tables import ScenarioSet
+from reserve_service.routing.service import road_graph
+
+
+def known_ids(session: Session) -> tuple[set[str], set[str]]:
+    """Township adcodes and depot codes scenarios may name."""
+    regions = set(session.scalars(select(Region.adcode).where(Region.level == "township")))
+    return regions, set(session.scalars(select(Depot.code)))
+
+
+def places(session: Session) -> tuple[list[sc.Place], list[sc.Place]]:
+    """Townships and depots as the scenario generator's places."""
+    towns = [sc.Place(r.adcode, r.lat, r.lng, float(r.population), r.name, r.name.endswith("街道"))
+             for r in session.scalars(select(Region).where(Region.level == "township").order_by(Region.adcode))]
+    depots = [sc.Place(d.code, d.lat, d.lng, 0.0, d.name)
+              for d in session.scalars(select(Depot).where(Depot.status == "operating").order_by(Depot.code))]
+    return towns, depots
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def tables(session: Session) -> dict[str, list[dict[str, str]]]:
+    """The database in the seed files' columns; stock is today's unexpired lots."""
+    out: dict[str, list[dict[str, str]]] = {}
+    out["regions.csv"] = [
+        {"adcode": r.adcode, "name": r.name, "level": r.level,
+         "parent_adcode": r.parent.adcode if r.parent else "", "population": str(r.population),
+         "households": str(r.households), "lat": _text(r.lat), "lng": _text(r.lng)}
+        for r in session.scalars(select(Region).order_by(Region.adcode))]
+    out["items.csv"] = [
+        {"code": i.code, "name_zh": i.name_zh, "unit": i.unit, "kg_per_unit": str(i.kg_per_unit),
+         "m3_per_unit": str(i.m3_per_unit), "shelf_life_days": _text(i.shelf_life_days),
+         "norm_basis": i.norm_basis, "norm_quantity": str(i.norm_quantity), "norm_days": str(i.norm_days)}
+        for i in session.scalars(select(Item).order_by(Item.code))]
+    out["depots.csv"] = [
+        {"code": d.code, "name": d.name, "tier": d.tier, "region_adcode": d.region.adcode,
+         "lat": str(d.lat), "lng": str(d.lng), "operator": d.operator, "status": d.status,
+         "capacity_m3": str(d.capacity_m3), "fixed_cost_yuan": _text(d.fixed_cost_yuan)}
+        for d in session.scalars(select(Depot).where(Depot.status.in_(("operating", "planned", "candidate")))
+                                 .order_by(Depot.code))]
+    out["stock_lots.csv"] = [
+        {"depot_code": lot.depot.code, "item_code": lot.item.code, "lot_no": lot.lot_no,
+         "quantity": str(lot.quantity), "mode": lot.mode}
+        for lot in session.scalars(select(StockLot).where(StockLot.quantity > 0).order_by(StockLot.id))]
+    out["agreement_reserves.csv"] = [
+        {"code": a.code, "item_code": a.item.code, "committed_quantity": str(a.committed_quantity),
+         "activation_lead_hours": str(a.activation_lead_hours), "lat": _text(a.lat), "lng": _text(a.lng)}
+        for a in session.scalars(select(AgreementReserve).order_by(AgreementReserve.code)) if a.lat is not None]
+    out["capacity_reserves.csv"] = [
+        {"code": c.code, "item_code": c.item.code, "units_per_day": str(c.units_per_day),
+         "lead_hours": str(c.lead_hours), "lat": _text(c.lat), "lng": _text(c.lng)}
+        for c in session.scalars(select(CapacityReserve).order_by(CapacityReserve.code)) if c.lat is not None]
+    return out
+
+
+def scenario_objects(row: ScenarioSet) -> list[sc.Scenario]:
+    return [sc.Scenario.from_dict(d) for d in row.scenarios]
+
+
+def check_request(session: Session, request: dict[str, Any]) -> ScenarioSet:
+    row = session.get(ScenarioSet, request["scenario_set"])
+    if row is None:
+        raise InvalidInput.field("scenario_set", f"unknown scenario set {request['scenario_set']!r}")
+    codes = set(session.scalars(select(Item.code)))
+    unknown = sorted(set(request.get("items") or []) - codes)
+    if unknown:
+        raise InvalidInput.field("items", f"unknown items {unknown}")
+    unpriced = sorted(set(request.get("items") or []) - set(pp.SEED_PRICES))
+    if unpriced:
+        raise InvalidInput.field("items", f"no price known for {unpriced}; priced: {sorted(pp.SEED_PRICES)}")
+    return row
+
+
+def _stochastic(value: pp.StochasticValue) -> dict[str, Any]:
+    return {k: v for k, v in dataclasses.asdict(value).items() if k != "ws_by_scenario"}
+
+
+@job_kind("prepositioning")
+def run_prepositioning(request: dict[str, Any], context: JobContext) -> dict[str, Any]:
+    """Job: build the instance from today's data, solve, add VSS / EVPI and the budget curve."""
+    context.progress(0.05, "today's stock, scenarios and travel times")
+    with context.reader() as session:
+        row = check_request(session, request)
+        graph, _ = road_graph(session, cache_key="prepositioning")
+        options = {"township_depots": request.get("township_depots", 15)}
+        if request.get("items"):
+            options["items"] = request["items"]
+        instance = pp.instance_from_tables(tables(session), scenario_objects(row), graph, **options)
+    context.check_cancelled()
+    solve = {"budget": request.get("budget"), "service_level": request.get("service_level"),
+             "scenario_share": request.get("scenario_share"),
+             "params": SolverParams(solver=request.get("solver", "auto"), time_limit=request.get("time_limit", 600.0))}
+    method = request.get("method", "auto")
+    if method == "auto":
+        method = "benders" if len(instance.scenarios) > 20 else "extensive"
+    context.progress(0.2, f"solving ({method}, {len(instance.scenarios)} scenarios)")
+    result = pp.solve_prepositioning(instance, method=method, **solve)
+    answer: dict[str, Any] = {"scenario_set": row.id, "shape": dict(zip(
+        ("depots", "items", "regions", "scenarios"), instance.shape, strict=True)), **pp.result_to_dict(result)}
+    if result.status in ("optimal", "feasible") and request.get("stochastic_values", True):
+        context.check_cancelled()
+        context.progress(0.6, "value of the stochastic solution and of perfect information")
+        answer["vss"] = _stochastic(pp.value_of_stochastic_solution(instance, rp=result, method=method, **solve))
+        answer["evpi"] = _stochastic(pp.expected_value_of_perfect_information(
+            instance, rp=result, method=method, **solve))
+    if request.get("budget_sweep"):
+        context.check_cancelled()
+        context.progress(0.8, "budget sweep")
+        points = pp.budget_sweep(instance, request["budget_sweep"], method=method,
+                                 service_level=solve["service_level"], params=solve["params"])
+        answer["budget_curve"] = [dataclasses.asdict(p) for p in points]
+    return answer

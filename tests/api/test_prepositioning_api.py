@@ -1,0 +1,86 @@
+"""Scenario sets and pre-positioning runs over HTTP on the tiny network.
+
+DEP-A (county, 100 m³) holds 100 tents and 1,500 L of water; the township next to it
+(341302001000) is the only one. A flood displacing 60 people needs 60 × 0.33 → 20 tents and
+60 × 3 L × 3 days = 540 L: today's stock already covers it within 10 h, so the optimal plan buys
+no tents and covers every scenario fully.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+TOWN = "341302001000"
+
+
+def scenarios(p1=0.7, p2=0.3):
+    return [{"id": "flood", "hazard": "flood", "probability": p1, "affected": {TOWN: 60}},
+            {"id": "quiet", "hazard": "snowstorm", "probability": p2, "affected": {TOWN: 0}}]
+
+
+def upload(client, roads, items, **extra):
+    return client.post("/api/v1/scenario-sets", headers=roads.headers("planner"),
+                       json={"name": "test", "scenarios": items, **extra})
+
+
+def wait(client, roads, url):
+    for _ in range(600):
+        job = client.get(url, headers=roads.headers("planner")).json
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            assert job["status"] == "succeeded", (job["message"], job.get("error"))
+            return job["result"]
+        time.sleep(0.1)
+    pytest.fail("job did not finish")
+
+
+def test_stock_plan_keeps_what_already_covers_the_scenarios(client, roads):
+    stored = upload(client, roads, scenarios())
+    assert stored.status_code == 201 and stored.json["scenarios"] == 2
+    job = client.post("/api/v1/prepositioning-runs", headers=roads.headers("planner"), json={
+        "scenario_set": stored.json["id"], "items": ["1010101", "1030101"], "budget": 0,
+        "budget_sweep": [0, 10000]})
+    assert job.status_code == 202, job.json
+    result = wait(client, roads, job.json["url"])
+    assert result["status"] == "optimal"
+    assert result["expected_coverage"] == pytest.approx(1.0)
+    assert not [a for a in result["actions"] if a["kind"] == "buy"]
+    assert result["vss"]["vss"] >= -1e-6 and result["evpi"]["evpi"] >= -1e-6
+    png = client.get(f"{job.json['url']}/budget-curve.png", headers=roads.headers("viewer"))
+    assert png.status_code == 200 and png.data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("items, extra, field", [
+    (scenarios(0.5, 0.3), {}, "probability"),
+    ([{"id": "x", "hazard": "flood", "probability": 1.0, "affected": {"341399999000": 5}}], {}, "affected"),
+    ([{"id": "x", "hazard": "flood", "probability": 1.0, "affected": {TOWN: -5}}], {}, "affected"),
+])
+def test_bad_scenario_sets_are_422(client, roads, items, extra, field):
+    response = upload(client, roads, items, **extra)
+    assert response.status_code == 422, response.json
+    assert any(field in key for key in response.json["errors"]), response.json
+
+
+def test_probabilities_can_be_normalised_on_request(client, roads):
+    response = upload(client, roads, scenarios(0.5, 0.3), normalize=True)
+    assert response.status_code == 201 and response.json["probability"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("payload, field", [
+    ({"scenario_set": "nope"}, "scenario_set"),
+    ({"scenario_set": "nope", "budget": -1}, "budget"),
+    ({"scenario_set": "nope", "scenario_share": 0.9}, "scenario_share"),
+])
+def test_bad_runs_are_422(client, roads, payload, field):
+    response = client.post("/api/v1/prepositioning-runs", headers=roads.headers("planner"), json=payload)
+    assert response.status_code == 422 and field in response.json["errors"], response.json
+
+
+def test_generated_scenarios_are_deterministic(client, roads):
+    first = client.post("/api/v1/scenario-sets/generate", headers=roads.headers("planner"), json={"n": 5, "seed": 3})
+    second = client.post("/api/v1/scenario-sets/generate", headers=roads.headers("planner"), json={"n": 5, "seed": 3})
+    assert first.status_code == second.status_code == 201
+    get = lambda r: client.get(f"/api/v1/scenario-sets/{r.json['id']}", headers=roads.headers("viewer")).json  # noqa: E731
+    assert get(first)["scenarios"] == get(second)["scenarios"]
+    assert get(first)["probability"] == pytest.approx(1.0)
