@@ -428,6 +428,7 @@ def p_median(
     solver: str = "auto",
     time_limit: float | None = None,
     params: SolverParams | None = None,
+    reduce: bool = True,
 ) -> SitingResult:
     r"""Open ``p`` sites minimising total demand-weighted cost to the nearest open site.
 
@@ -458,7 +459,8 @@ def p_median(
     the Lagrangian bound already meets the warm start, no MIP is solved (``solver ==
     "lagrangian"``).  With integral weighted costs the bound is rounded up.
 
-    ``time_limit`` bounds the MIP solve; the warm start and the Lagrangian step add at most a
+    ``reduce=False`` skips the Lagrangian step and solves the full formulation (for checks and
+    comparisons).  ``time_limit`` bounds the MIP solve; the warm start and the Lagrangian step add at most a
     few seconds (capped) before it.
 
     Returns
@@ -475,7 +477,11 @@ def p_median(
 
     warm = _p_median_warm_start(inst, rows, p)
     upper = float(inst.demand[rows] @ _row_costs(inst, rows, warm)) if rows.size else 0.0
-    cut = _lagrangian_reduction(inst, rows, p, upper, _improvement_step(inst, rows, upper, params))
+    step = _improvement_step(inst, rows, upper, params)
+    if reduce:
+        cut = _lagrangian_reduction(inst, rows, p, upper, step)
+    else:
+        cut = _LagrangianCut.nothing(step)
     if cut.proves(upper):  # the warm start is optimal: no MIP needed
         return _p_median_result(
             inst,
@@ -601,6 +607,11 @@ class _LagrangianCut:
     iterations: int
     seconds: float
     row_radius: np.ndarray | None = None  # per model row: served within this cost (inf: no cap)
+
+    @classmethod
+    def nothing(cls, step: float) -> _LagrangianCut:
+        empty = np.empty(0, dtype=np.int64)
+        return cls(-math.inf, step, empty, empty, math.inf, 0, 0.0)
 
     def proves(self, upper: float) -> bool:
         return self.lower_bound > upper - self.step

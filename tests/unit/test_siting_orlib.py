@@ -48,10 +48,28 @@ def test_pmed_reaches_published_optimum(name: str, solver: str, pmed_optima) -> 
     result = siting.p_median(inst.cost, inst.demand, inst.p, solver=solver, time_limit=60)
 
     assert result.status == "optimal"
+    assert result.solver in ("lagrangian", {"cbc": "pulp-cbc", "ortools": "ortools-scip"}[solver])
     assert result.objective == pytest.approx(float(row["optimum"]), abs=1e-6)
+    assert result.bound == pytest.approx(result.objective, abs=1e-6)
     assert len(result.open) == inst.p
     # the reported objective is the cost of the reported sites
     assert inst.cost[np.arange(inst.n), result.assign].sum() == pytest.approx(result.objective)
+
+
+@pytest.mark.parametrize("solver", ["cbc", "highs", "ortools"])
+@pytest.mark.parametrize("name", ["pmed1", "pmed4"])
+def test_pmed_full_formulation_without_reduction(name: str, solver: str, pmed_optima) -> None:
+    """The plain MIP (no Lagrangian fixing) proves the optimum by itself with every backend."""
+    inst = read_pmed(DATA / "pmed" / f"{name}.txt")
+
+    result = siting.p_median(
+        inst.cost, inst.demand, inst.p, solver=solver, time_limit=60, reduce=False
+    )
+
+    assert result.status == "optimal"
+    assert result.solver.endswith({"cbc": "cbc", "highs": "highs", "ortools": "scip"}[solver])
+    assert result.objective == pytest.approx(float(pmed_optima[name]["optimum"]), abs=1e-6)
+    assert result.bound == pytest.approx(result.objective, abs=1e-6)
 
 
 @pytest.mark.parametrize("solver", ["highs", "ortools"])
