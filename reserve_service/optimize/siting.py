@@ -295,18 +295,25 @@ def _finite_big(d: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _median_greedy_interchange(
-    d: np.ndarray, w: np.ndarray, p: int, fixed: Sequence[int], seconds: float
+    d: np.ndarray,
+    w: np.ndarray,
+    p: int,
+    fixed: Sequence[int],
+    seconds: float,
+    start: Sequence[int] | None = None,
 ) -> list[int]:
     """Greedy addition then best-improvement vertex interchange for the p-median.
 
-    ``d`` is (rows, sites) with finite entries; ``fixed`` are columns that must stay open.
+    ``d`` is (rows, sites) with finite entries; ``fixed`` are columns that must stay open;
+    ``start`` (optional) is an initial set to complete greedily instead of ``fixed`` alone.
     The interchange evaluates all (out, in) swaps at once with the closest / second-closest
     bookkeeping of Whitaker (1983), as one matrix product per iteration.
     """
     deadline = time.perf_counter() + seconds
     n_rows, n_cols = d.shape
     big = float(d.max()) * 2 + 1.0
-    open_cols: list[int] = list(fixed)
+    initial = [int(j) for j in fixed] + ([int(j) for j in start] if start is not None else [])
+    open_cols: list[int] = list(dict.fromkeys(initial))[:p]
     current = d[:, open_cols].min(axis=1) if open_cols else np.full(n_rows, big)
     while len(open_cols) < p:
         gain = w @ np.minimum(d, current[:, None])
@@ -480,6 +487,8 @@ def p_median(
     step = _improvement_step(inst, rows, upper, params)
     if reduce:
         cut = _lagrangian_reduction(inst, rows, p, upper, step)
+        if cut.improved is not None:  # the Lagrangian heuristic beat the warm start
+            warm, upper = cut.improved, cut.upper
     else:
         cut = _LagrangianCut.nothing(step)
     if cut.proves(upper):  # the warm start is optimal: no MIP needed
@@ -607,6 +616,8 @@ class _LagrangianCut:
     iterations: int
     seconds: float
     row_radius: np.ndarray | None = None  # per model row: served within this cost (inf: no cap)
+    improved: list[int] | None = None  # sites of a solution better than the warm start
+    upper: float = math.inf  # value of the best solution known (warm start or improved)
 
     @classmethod
     def nothing(cls, step: float) -> _LagrangianCut:
@@ -667,6 +678,8 @@ def _lagrangian_reduction(
     lam = two[:, -1].copy()
     best_bound, best_lam = -math.inf, lam.copy()
     scale, stale, iterations = 2.0, 0, 0
+    tried: set[tuple[int, ...]] = set()
+    improved: list[int] | None = None  # a better solution than the warm start, if found
     budget = min(_LAGRANGIAN_SECONDS, 0.5 + 1e-5 * weighted.size)
     while time.perf_counter() - started < budget and iterations < 3000:
         iterations += 1
@@ -676,6 +689,18 @@ def _lagrangian_reduction(
             [np.flatnonzero(fixed), free[np.argpartition(rho[free], n_free_open - 1)[:n_free_open]]]
         )
         bound = float(lam.sum() + rho[chosen].sum())
+        if iterations % 10 == 1:
+            # Lagrangian heuristic: the relaxed choice is a solution; polish it if promising
+            value = float(weighted[:, chosen].min(axis=1).sum())
+            key = tuple(sorted(chosen.tolist()))
+            if value < upper * 1.02 and key not in tried and len(tried) < 10:
+                tried.add(key)
+                polished = _median_greedy_interchange(
+                    weighted, np.ones(weighted.shape[0]), p, np.flatnonzero(fixed), 1.0, chosen
+                )
+                value = float(weighted[:, polished].min(axis=1).sum())
+                if value < upper - step:
+                    upper, improved = value, [int(allowed[k]) for k in polished]
         if bound > best_bound + 1e-9 * max(1.0, abs(bound)):
             best_bound, best_lam, stale = bound, lam.copy(), 0
         else:
@@ -716,6 +741,8 @@ def _lagrangian_reduction(
         iterations=iterations,
         seconds=time.perf_counter() - started,
         row_radius=row_radius,
+        improved=improved,
+        upper=upper,
     )
 
 
