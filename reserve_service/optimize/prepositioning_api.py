@@ -53,6 +53,8 @@ class PrepositioningRequest(Schema):
                                   metadata={"description": "β must hold in at least this share of scenarios"})
     method = fields.String(load_default="auto", validate=validate.OneOf(("auto", "extensive", "benders")))
     items = fields.List(fields.String(), load_default=None, allow_none=True)
+    rotation_days = fields.Integer(load_default=90, validate=validate.Range(min=0, max=3650),
+                                   metadata={"description": "rotate lots expiring within this many days"})
     township_depots = fields.Integer(load_default=15, validate=validate.Range(min=0, max=200))
     solver = fields.String(load_default="auto", validate=validate.OneOf(SOLVERS))
     time_limit = fields.Float(load_default=600.0, validate=validate.Range(min=1, max=7200))

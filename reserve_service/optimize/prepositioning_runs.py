@@ -8,6 +8,7 @@ scenario set, travel times from the router; the model is ``optimize.prepositioni
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
@@ -101,6 +102,21 @@ def check_request(session: Session, request: dict[str, Any]) -> ScenarioSet:
     return row
 
 
+def rotation_actions(session: Session, targets: dict[str, dict[str, float]], days: int) -> list[dict[str, Any]]:
+    """Lots that expire within ``days`` where the plan keeps stock of their item: rotate (轮换)
+    them, first-expiry-first-out, so the targets hold good stock."""
+    horizon = dt.date.today() + dt.timedelta(days=days)
+    lots = session.scalars(
+        select(StockLot).join(Depot, Depot.id == StockLot.depot_id)
+        .where(StockLot.quantity > 0, StockLot.mode == "government", StockLot.expires_on.is_not(None),
+               StockLot.expires_on <= horizon, Depot.code.in_(list(targets)))
+        .order_by(StockLot.expires_on, StockLot.id))
+    return [{"kind": "rotate", "item": lot.item.code, "quantity": lot.quantity, "cost": 0.0,
+             "from_depot": lot.depot.code, "to_depot": lot.depot.code, "lot_no": lot.lot_no,
+             "expires_on": lot.expires_on.isoformat()}
+            for lot in lots if targets.get(lot.depot.code, {}).get(lot.item.code, 0) > 0]
+
+
 def _stochastic(value: pp.StochasticValue) -> dict[str, Any]:
     return {k: v for k, v in dataclasses.asdict(value).items() if k != "ws_by_scenario"}
 
@@ -127,6 +143,9 @@ def run_prepositioning(request: dict[str, Any], context: JobContext) -> dict[str
     result = pp.solve_prepositioning(instance, method=method, **solve)
     answer: dict[str, Any] = {"scenario_set": row.id, "shape": dict(zip(
         ("depots", "items", "regions", "scenarios"), instance.shape, strict=True)), **pp.result_to_dict(result)}
+    with context.reader() as session:
+        answer["actions"] = answer.get("actions", []) + rotation_actions(
+            session, result.targets, request.get("rotation_days", 90))
     if result.status in ("optimal", "feasible") and request.get("stochastic_values", True):
         context.check_cancelled()
         context.progress(0.6, "value of the stochastic solution and of perfect information")

@@ -46,6 +46,9 @@ def test_stock_plan_keeps_what_already_covers_the_scenarios(client, roads):
     assert result["status"] == "optimal"
     assert result["expected_coverage"] == pytest.approx(1.0)
     assert not [a for a in result["actions"] if a["kind"] == "buy"]
+    # LOT-W1 (water, 1,000 L) expires in 20 days at DEP-A, where the plan keeps water: rotate it
+    rotate = [a for a in result["actions"] if a["kind"] == "rotate"]
+    assert [(a["from_depot"], a["lot_no"], a["quantity"]) for a in rotate] == [("DEP-A", "LOT-W1", 1000)]
     assert result["vss"]["vss"] >= -1e-6 and result["evpi"]["evpi"] >= -1e-6
     png = client.get(f"{job.json['url']}/budget-curve.png", headers=roads.headers("viewer"))
     assert png.status_code == 200 and png.data[:8] == b"\x89PNG\r\n\x1a\n"
