@@ -140,7 +140,11 @@ def run_prepositioning(request: dict[str, Any], context: JobContext) -> dict[str
     if method == "auto":
         method = "benders" if len(instance.scenarios) > 20 else "extensive"
     context.progress(0.2, f"solving ({method}, {len(instance.scenarios)} scenarios)")
-    result = pp.solve_prepositioning(instance, method=method, **solve)
+    try:
+        result = pp.solve_prepositioning(instance, method=method, **solve)
+    except pp.ServiceLevelInfeasibleError as error:
+        return {"scenario_set": row.id, "status": "infeasible", "reason": str(error),
+                "field": error.field, "explanation": error.details}
     answer: dict[str, Any] = {"scenario_set": row.id, "shape": dict(zip(
         ("depots", "items", "regions", "scenarios"), instance.shape, strict=True)), **pp.result_to_dict(result)}
     with context.reader() as session:

@@ -54,6 +54,17 @@ def test_stock_plan_keeps_what_already_covers_the_scenarios(client, roads):
     assert png.status_code == 200 and png.data[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_an_impossible_service_level_is_explained(client, roads):
+    stored = upload(client, roads, [{"id": "huge", "hazard": "flood", "probability": 1.0,
+                                     "affected": {TOWN: 50_000}}])
+    job = client.post("/api/v1/prepositioning-runs", headers=roads.headers("planner"), json={
+        "scenario_set": stored.json["id"], "items": ["1010101"], "budget": 0, "service_level": 1.0})
+    result = wait(client, roads, job.json["url"])
+    assert result["status"] == "infeasible" and result["field"] == "service_level"
+    assert result["explanation"][0]["scenario"] == "huge"
+    assert result["explanation"][0]["item"] == "1010101"
+
+
 @pytest.mark.parametrize("items, extra, field", [
     (scenarios(0.5, 0.3), {}, "probability"),
     ([{"id": "x", "hazard": "flood", "probability": 1.0, "affected": {"341399999000": 5}}], {}, "affected"),
