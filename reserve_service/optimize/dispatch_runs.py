@@ -396,15 +396,23 @@ def vehicle_positions(plan: dp.DispatchPlan, now_h: float, dispatched: set[str]
 
 
 def _stock_lines(row: DispatchPlanRow, vehicle_ids: set[str]) -> list[dict[str, Any]]:
-    lines = []
+    """What each vehicle loads from depot stock, one line per vehicle × lot (ledger granularity)."""
+    lines: dict[tuple[str, str, str, str, str], dict[str, Any]] = {}
     for vehicle in row.plan["vehicles"]:
         if vehicle["vehicle_id"] not in vehicle_ids:
             continue
         for line in vehicle["manifest"]:
-            if line["source_mode"] in ("government", "enterprise_held"):
-                lines.append({**line, "vehicle_id": vehicle["vehicle_id"],
-                              "depot": line["source"].rsplit(":", 1)[0]})
-    return lines
+            if line["source_mode"] not in ("government", "enterprise_held"):
+                continue
+            depot = line["source"].rsplit(":", 1)[0]
+            key = (vehicle["vehicle_id"], depot, line["item"], line["lot_no"], line["source_mode"])
+            entry = lines.setdefault(key, {"vehicle_id": key[0], "depot": depot, "item": key[2],
+                                           "lot_no": key[3], "source_mode": key[4], "quantity": 0,
+                                           "regions": []})
+            entry["quantity"] += line["quantity"]
+            if line["region"] not in entry["regions"]:
+                entry["regions"].append(line["region"])
+    return list(lines.values())
 
 
 def _lot(session: Session, line: dict[str, Any]) -> StockLot | None:
@@ -455,7 +463,7 @@ def approve(session: Session, principal: Principal, row: DispatchPlanRow) -> dic
         for line in (entry for entry in lines if entry["vehicle_id"] == vehicle_id):
             key = (line["depot"], line["item"], line["lot_no"], line["source_mode"])
             services.book(session, lots[key], -line["quantity"], "issue", principal, group,
-                          f"dispatch to {line['region']}", f"plan:{row.id}:{vehicle_id}")
+                          f"dispatch to {', '.join(line['regions'])}", f"plan:{row.id}:{vehicle_id}")
             movements += 1
         vehicles[vehicle_id].status = "approved"
         vehicles[vehicle_id].issue_group_id = group
