@@ -41,6 +41,9 @@ __all__ = [
 
 _HEURISTIC_SECONDS = 2.0  # cap on the greedy + interchange warm start
 _LAGRANGIAN_SECONDS = 6.0  # cap on the subgradient bound before the p-median MIP
+_TREE_SECONDS = 30.0  # cap on the Lagrangian tree search before the p-median MIP (small p)
+_TREE_SECONDS_LARGE_P = 1.0  # the same when more than _TREE_SMALL_P sites are free to open
+_TREE_SMALL_P = 20  # large p: tight LP bounds, deep trees; the MIP does better there
 _TOL = 1e-6
 
 
@@ -462,13 +465,17 @@ def p_median(
     Before the MIP: a greedy + interchange solution (upper bound, passed as a warm start), then
     subgradient optimisation of the Lagrangian dual (assignment constraints relaxed; its bound
     equals the LP bound in the limit) and Beasley's penalty tests, which close or open every site
-    whose other state cannot beat the warm start.  The MIP is built on the reduced site set; if
-    the Lagrangian bound already meets the warm start, no MIP is solved (``solver ==
-    "lagrangian"``).  With integral weighted costs the bound is rounded up.
+    whose other state cannot beat the warm start.  If the bound does not yet meet the warm start,
+    a depth-first Lagrangian branch and bound on the open/closed state of the remaining sites
+    follows (multipliers inherited by each node, penalty tests at every node, relaxed choices
+    tried as solutions; capped at 30 s when at most 20 sites are free to open, 1 s otherwise).
+    Only if it does not finish is the MIP built on the reduced site set; whenever the Lagrangian
+    steps prove the best solution optimal, no MIP is solved (``solver == "lagrangian"``).  With
+    integral weighted costs the bound is rounded up.
 
     ``reduce=False`` skips the Lagrangian step and solves the full formulation (for checks and
-    comparisons).  ``time_limit`` bounds the MIP solve; the warm start and the Lagrangian step add at most a
-    few seconds (capped) before it.
+    comparisons).  ``time_limit`` bounds the MIP solve; the warm start and the Lagrangian steps
+    add their capped time before it.
 
     Returns
     -------
@@ -507,6 +514,27 @@ def p_median(
         sub = reduced.cost[np.ix_(rows, reduced.allowed)]
         if np.any(sub.min(axis=1) > cut.row_radius):  # no improving solution can exist
             bound = min(upper, cut.fixing_bound)
+            bound = float(math.ceil(bound - 1e-6)) if cut.step >= 0.5 else bound
+            return _p_median_result(
+                inst,
+                rows,
+                warm,
+                "optimal",
+                bound,
+                "lagrangian",
+                started,
+                {"heuristic_objective": upper, **cut.details()},
+            )
+
+    if cut.multipliers is not None:
+        n_free_open = p - int(reduced.must_open.size)
+        budget = _TREE_SECONDS if n_free_open <= _TREE_SMALL_P else _TREE_SECONDS_LARGE_P
+        tree = _lagrangian_tree(reduced, rows, p, upper, cut, budget)
+        if tree.improved is not None:
+            warm, upper = tree.improved, tree.upper
+        cut.tree_nodes, cut.tree_seconds = tree.nodes, tree.seconds
+        if tree.finished:  # no solution better than the warm start exists
+            bound = min(upper, cut.fixing_bound, tree.bound)
             bound = float(math.ceil(bound - 1e-6)) if cut.step >= 0.5 else bound
             return _p_median_result(
                 inst,
@@ -618,6 +646,9 @@ class _LagrangianCut:
     row_radius: np.ndarray | None = None  # per model row: served within this cost (inf: no cap)
     improved: list[int] | None = None  # sites of a solution better than the warm start
     upper: float = math.inf  # value of the best solution known (warm start or improved)
+    multipliers: np.ndarray | None = None  # best lambda, one per model row
+    tree_nodes: int = 0  # nodes of the Lagrangian tree search (0: not run)
+    tree_seconds: float = 0.0
 
     @classmethod
     def nothing(cls, step: float) -> _LagrangianCut:
@@ -647,6 +678,8 @@ class _LagrangianCut:
             "rows_capped": 0
             if self.row_radius is None
             else int(np.isfinite(self.row_radius).sum()),
+            "tree_nodes": self.tree_nodes,
+            "tree_seconds": self.tree_seconds,
         }
 
 
@@ -743,6 +776,7 @@ def _lagrangian_reduction(
         row_radius=row_radius,
         improved=improved,
         upper=upper,
+        multipliers=best_lam,
     )
 
 
@@ -787,6 +821,164 @@ def _row_service_radius(
             radius[i] = levels[k]
             cut_bound = min(cut_bound, float(level_bound[k]))
     return radius, cut_bound
+
+
+@dataclass
+class _TreeResult:
+    """Outcome of the Lagrangian tree search below the root reduction."""
+
+    finished: bool  # every branch that could beat ``upper`` was explored and pruned
+    upper: float
+    improved: list[int] | None  # sites (instance columns) of a better solution, if found
+    bound: float  # least bound among pruned branches (inf if none)
+    nodes: int
+    seconds: float
+
+
+def _lagrangian_tree(
+    inst: _Instance,
+    rows: np.ndarray,
+    p: int,
+    upper: float,
+    cut: _LagrangianCut,
+    seconds: float,
+) -> _TreeResult:
+    r"""Depth-first Lagrangian branch and bound on the open/closed state of the sites.
+
+    Each node fixes some sites open or closed and bounds the best solution below it by the same
+    Lagrangian relaxation as the root (multipliers inherited from the parent, a few subgradient
+    steps); nodes whose bound exceeds ``upper - step`` are pruned, Beasley's penalty tests fix
+    further sites, and the relaxed choice of every step is tried as a solution.  Branching opens
+    / closes the chosen free site whose closing costs most.  Rows capped by ``cut.row_radius``
+    may only be served within their radius (every better solution does so).
+    """
+    started = time.perf_counter()
+    deadline = started + seconds
+    allowed = inst.allowed
+    step = cut.step
+    weighted = inst.demand[rows, None] * inst.cost[np.ix_(rows, allowed)]
+    if cut.row_radius is not None:
+        beyond = inst.cost[np.ix_(rows, allowed)] > cut.row_radius[:, None]
+        weighted = np.where(beyond, np.inf, weighted)
+    weighted, _ = _finite_big(weighted)
+    lam0 = cut.multipliers
+    state0 = np.zeros(allowed.size, dtype=np.int8)  # 0 free, 1 open, -1 closed
+    state0[np.isin(allowed, inst.must_open)] = 1
+    improved: list[int] | None = None
+    least_pruned = math.inf
+    nodes = 0
+    # stack entries: (state, multipliers, parent bound)
+    stack: list[tuple[np.ndarray, np.ndarray, float]] = [(state0, lam0, cut.lower_bound)]
+    while stack:
+        if time.perf_counter() > deadline:
+            pending = min(entry[2] for entry in stack)
+            return _TreeResult(
+                False,
+                upper,
+                improved,
+                min(least_pruned, pending),
+                nodes,
+                time.perf_counter() - started,
+            )
+        state, lam, _ = stack.pop()
+        nodes += 1
+        result = _tree_node(weighted, state, lam, p, upper, step, nodes == 1)
+        if result.value < upper - step:
+            upper = result.value
+            improved = [int(allowed[j]) for j in result.solution]
+        if result.pruned:
+            least_pruned = min(least_pruned, result.bound)
+            continue
+        j = result.branch
+        closed, opened = result.state.copy(), result.state.copy()
+        closed[j], opened[j] = -1, 1
+        stack.append((closed, result.lam, result.bound))
+        stack.append((opened, result.lam, result.bound))
+    return _TreeResult(True, upper, improved, least_pruned, nodes, time.perf_counter() - started)
+
+
+@dataclass
+class _NodeResult:
+    pruned: bool
+    bound: float
+    lam: np.ndarray
+    state: np.ndarray
+    branch: int
+    value: float  # best solution value seen at this node (inf if none)
+    solution: np.ndarray
+
+
+def _tree_node(
+    weighted: np.ndarray,
+    state: np.ndarray,
+    lam: np.ndarray,
+    p: int,
+    upper: float,
+    step: float,
+    root: bool,
+) -> _NodeResult:
+    """Bound one node of :func:`_lagrangian_tree`; fix sites by penalties; choose a branch."""
+    state = state.copy()
+    best_value, best_solution = math.inf, np.empty(0, dtype=np.int64)
+    best_bound, best_lam = -math.inf, lam
+    while True:  # re-bound after penalty fixing (each round fixes at least one site)
+        active = np.flatnonzero(state >= 0)
+        forced = np.flatnonzero(state[active] == 1)
+        free = np.flatnonzero(state[active] == 0)
+        k = p - forced.size
+        if k < 0 or free.size < k:
+            return _NodeResult(True, math.inf, lam, state, -1, best_value, best_solution)
+        sub = weighted[:, active]
+        if k == 0 or free.size == k:
+            chosen = np.concatenate([forced, free])
+            value = float(sub[:, chosen].min(axis=1).sum())
+            if value < best_value:
+                best_value, best_solution = value, active[chosen]
+            return _NodeResult(True, value, lam, state, -1, best_value, best_solution)
+        scale, stale = (2.0 if root else 1.0), 0
+        best_bound, best_lam = -math.inf, lam
+        threshold = min(upper, best_value) - step
+        for _ in range(200 if root else 40):
+            reduced = np.minimum(sub - lam[:, None], 0.0)
+            rho = reduced.sum(axis=0)
+            pick = free[np.argpartition(rho[free], k - 1)[:k]]
+            chosen = np.concatenate([forced, pick])
+            bound = float(lam.sum() + rho[chosen].sum())
+            value = float(sub[:, chosen].min(axis=1).sum())
+            if value < best_value:
+                best_value, best_solution = value, active[chosen]
+                threshold = min(upper, best_value) - step
+            if bound > best_bound + 1e-9 * max(1.0, abs(bound)):
+                best_bound, best_lam, stale = bound, lam, 0
+            else:
+                stale += 1
+            if best_bound > threshold:
+                return _NodeResult(True, best_bound, best_lam, state, -1, best_value, best_solution)
+            if stale >= 5:
+                scale, stale = scale / 2, 0
+                if scale < 0.01:
+                    break
+            subgradient = 1.0 - (reduced[:, chosen] < 0).sum(axis=1)
+            norm = float(subgradient @ subgradient)
+            if norm == 0:
+                break
+            lam = lam + scale * (min(upper, best_value) - bound) / norm * subgradient
+        # penalty tests at the best multipliers of this node
+        rho = np.minimum(sub - best_lam[:, None], 0.0).sum(axis=0)
+        order = free[np.argsort(rho[free], kind="stable")]
+        inside, outside = order[:k], order[k:]
+        close_bound = best_bound - rho[inside] + rho[outside[0]]
+        open_bound = best_bound + rho[outside] - rho[inside[-1]]
+        to_close = outside[open_bound > threshold]
+        to_open = inside[close_bound > threshold]
+        if not (to_close.size or to_open.size):
+            branch = int(active[inside[int(np.argmax(close_bound))]])
+            return _NodeResult(
+                False, best_bound, best_lam, state, branch, best_value, best_solution
+            )
+        state[active[to_close]] = -1
+        state[active[to_open]] = 1
+        lam = best_lam
 
 
 def _row_costs(inst: _Instance, rows: np.ndarray, open_sites: Sequence[int]) -> np.ndarray:

@@ -114,3 +114,17 @@ def test_read_cap_needs_capacity_override_for_word_capacity(tmp_path: Path) -> N
     assert inst.fixed_cost.tolist() == [10, 20]
     assert inst.demand.tolist() == [5]
     assert inst.cost.tolist() == [[1.5, 2.5]]
+
+
+@pytest.mark.parametrize("name", ["pmed22", "pmed35"])
+def test_pmed_small_p_proved_by_lagrangian_tree(name: str, pmed_optima) -> None:
+    """Small p, LP gap ~1 %: the Lagrangian tree search proves the optimum without a MIP."""
+    inst = read_pmed(DATA / "pmed" / f"{name}.txt")
+
+    result = siting.p_median(inst.cost, inst.demand, inst.p, solver="ortools", time_limit=60)
+
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(float(pmed_optima[name]["optimum"]), abs=1e-6)
+    assert result.bound == pytest.approx(result.objective, abs=1e-6)
+    assert result.solve_seconds < 60
+    assert result.details["tree_nodes"] > 0
