@@ -42,7 +42,7 @@ __all__ = [
 _HEURISTIC_SECONDS = 2.0  # cap on the greedy + interchange warm start
 _LAGRANGIAN_SECONDS = 6.0  # cap on the subgradient bound before the p-median MIP
 _TREE_SECONDS = 30.0  # cap on the Lagrangian tree search before the p-median MIP (small p)
-_TREE_SECONDS_LARGE_P = 1.0  # the same when more than _TREE_SMALL_P sites are free to open
+_TREE_SECONDS_LARGE_P = 0.3  # the same when more than _TREE_SMALL_P sites are free to open
 _TREE_SMALL_P = 20  # large p: tight LP bounds, deep trees; the MIP does better there
 _TOL = 1e-6
 
@@ -468,7 +468,7 @@ def p_median(
     whose other state cannot beat the warm start.  If the bound does not yet meet the warm start,
     a depth-first Lagrangian branch and bound on the open/closed state of the remaining sites
     follows (multipliers inherited by each node, penalty tests at every node, relaxed choices
-    tried as solutions; capped at 30 s when at most 20 sites are free to open, 1 s otherwise).
+    tried as solutions; capped at 30 s when at most 20 sites are free to open, 0.3 s otherwise).
     Only if it does not finish is the MIP built on the reduced site set; whenever the Lagrangian
     steps prove the best solution optimal, no MIP is solved (``solver == "lagrangian"``).  With
     integral weighted costs the bound is rounded up.
@@ -856,11 +856,11 @@ def _lagrangian_tree(
     deadline = started + seconds
     allowed = inst.allowed
     step = cut.step
-    weighted = inst.demand[rows, None] * inst.cost[np.ix_(rows, allowed)]
+    actual, big = _finite_big(inst.demand[rows, None] * inst.cost[np.ix_(rows, allowed)])
+    weighted = actual  # for the bounds: rows capped by the root may not be served beyond
     if cut.row_radius is not None:
         beyond = inst.cost[np.ix_(rows, allowed)] > cut.row_radius[:, None]
-        weighted = np.where(beyond, np.inf, weighted)
-    weighted, _ = _finite_big(weighted)
+        weighted = np.where(beyond, big, actual)
     lam0 = cut.multipliers
     state0 = np.zeros(allowed.size, dtype=np.int8)  # 0 free, 1 open, -1 closed
     state0[np.isin(allowed, inst.must_open)] = 1
@@ -882,7 +882,7 @@ def _lagrangian_tree(
             )
         state, lam, _ = stack.pop()
         nodes += 1
-        result = _tree_node(weighted, state, lam, p, upper, step, nodes == 1)
+        result = _tree_node(weighted, actual, state, lam, p, upper, step, nodes == 1)
         if result.value < upper - step:
             upper = result.value
             improved = [int(allowed[j]) for j in result.solution]
@@ -910,6 +910,7 @@ class _NodeResult:
 
 def _tree_node(
     weighted: np.ndarray,
+    actual: np.ndarray,
     state: np.ndarray,
     lam: np.ndarray,
     p: int,
@@ -917,7 +918,10 @@ def _tree_node(
     step: float,
     root: bool,
 ) -> _NodeResult:
-    """Bound one node of :func:`_lagrangian_tree`; fix sites by penalties; choose a branch."""
+    """Bound one node of :func:`_lagrangian_tree`; fix sites by penalties; choose a branch.
+
+    ``weighted`` (capped rows) gives the bounds, ``actual`` the values of tried solutions.
+    """
     state = state.copy()
     best_value, best_solution = math.inf, np.empty(0, dtype=np.int64)
     best_bound, best_lam = -math.inf, lam
@@ -929,12 +933,12 @@ def _tree_node(
         if k < 0 or free.size < k:
             return _NodeResult(True, math.inf, lam, state, -1, best_value, best_solution)
         sub = weighted[:, active]
-        if k == 0 or free.size == k:
-            chosen = np.concatenate([forced, free])
-            value = float(sub[:, chosen].min(axis=1).sum())
+        if k == 0 or free.size == k:  # a leaf: the open sites are known
+            chosen = forced if k == 0 else np.concatenate([forced, free])
+            value = float(actual[:, active[chosen]].min(axis=1).sum())
             if value < best_value:
                 best_value, best_solution = value, active[chosen]
-            return _NodeResult(True, value, lam, state, -1, best_value, best_solution)
+            return _NodeResult(True, math.inf, lam, state, -1, best_value, best_solution)
         scale, stale = (2.0 if root else 1.0), 0
         best_bound, best_lam = -math.inf, lam
         threshold = min(upper, best_value) - step
@@ -944,7 +948,7 @@ def _tree_node(
             pick = free[np.argpartition(rho[free], k - 1)[:k]]
             chosen = np.concatenate([forced, pick])
             bound = float(lam.sum() + rho[chosen].sum())
-            value = float(sub[:, chosen].min(axis=1).sum())
+            value = float(actual[:, active[chosen]].min(axis=1).sum())
             if value < best_value:
                 best_value, best_solution = value, active[chosen]
                 threshold = min(upper, best_value) - step

@@ -128,3 +128,37 @@ def test_pmed_small_p_proved_by_lagrangian_tree(name: str, pmed_optima) -> None:
     assert result.bound == pytest.approx(result.objective, abs=1e-6)
     assert result.solve_seconds < 60
     assert result.details["tree_nodes"] > 0
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_pmed_lagrangian_tree_matches_enumeration(seed: int) -> None:
+    """From a poor incumbent, the tree search finds and proves the enumerated optimum (p sites)."""
+    from itertools import combinations
+
+    rng = np.random.default_rng(seed)
+    n, p = 22, int(rng.integers(2, 5))
+    xy = rng.integers(0, 100, size=(n, 2))
+    cost = np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2).astype(float)
+    demand = rng.integers(1, 5, size=n).astype(float)
+    best = min(float(demand @ cost[:, list(s)].min(axis=1)) for s in combinations(range(n), p))
+    inst = siting._check_instance(cost, demand, (), (), p=p)
+    rows = np.arange(n)
+    poor = list(range(p))
+    upper = float(demand @ cost[:, poor].min(axis=1))
+
+    cut = siting._lagrangian_reduction(inst, rows, p, upper, 1 - 1e-6)
+    sites, upper = (cut.improved, cut.upper) if cut.improved is not None else (poor, upper)
+    tree = siting._lagrangian_tree(cut.apply(inst), rows, p, upper, cut, 30.0)
+    if tree.improved is not None:
+        sites, upper = tree.improved, tree.upper
+
+    assert tree.finished
+    assert len(set(sites)) == p
+    assert upper == pytest.approx(best, abs=1e-6)
+    assert float(demand @ cost[:, sites].min(axis=1)) == pytest.approx(best, abs=1e-6)
+    assert min(cut.lower_bound, tree.bound) <= best + 1e-6
+
+    result = siting.p_median(cost, demand, p, solver="highs", time_limit=60)
+    assert result.status == "optimal"
+    assert len(result.open) == p
+    assert result.objective == pytest.approx(best, abs=1e-6)
