@@ -41,8 +41,9 @@ __all__ = [
 
 _HEURISTIC_SECONDS = 2.0  # cap on the greedy + interchange warm start
 _LAGRANGIAN_SECONDS = 6.0  # cap on the subgradient bound before the p-median MIP
-_TREE_SECONDS = 30.0  # cap on the Lagrangian tree search before the p-median MIP (small p)
+_TREE_SECONDS = 45.0  # cap on the Lagrangian tree search before the p-median MIP (small p)
 _TREE_SECONDS_LARGE_P = 0.3  # the same when more than _TREE_SMALL_P sites are free to open
+_TREE_STEPS_ROOT, _TREE_STEPS, _TREE_STEPS_REFIX = 200, 30, 8  # subgradient steps per node
 _TREE_SMALL_P = 20  # large p: tight LP bounds, deep trees; the MIP does better there
 _TOL = 1e-6
 
@@ -468,7 +469,7 @@ def p_median(
     whose other state cannot beat the warm start.  If the bound does not yet meet the warm start,
     a depth-first Lagrangian branch and bound on the open/closed state of the remaining sites
     follows (multipliers inherited by each node, penalty tests at every node, relaxed choices
-    tried as solutions; capped at 30 s when at most 20 sites are free to open, 0.3 s otherwise).
+    tried as solutions; capped at 45 s when at most 20 sites are free to open, 0.3 s otherwise).
     Only if it does not finish is the MIP built on the reduced site set; whenever the Lagrangian
     steps prove the best solution optimal, no MIP is solved (``solver == "lagrangian"``).  With
     integral weighted costs the bound is rounded up.
@@ -925,6 +926,7 @@ def _tree_node(
     state = state.copy()
     best_value, best_solution = math.inf, np.empty(0, dtype=np.int64)
     best_bound, best_lam = -math.inf, lam
+    steps: int | None = None  # subgradient steps of this round (fewer after penalty fixing)
     while True:  # re-bound after penalty fixing (each round fixes at least one site)
         active = np.flatnonzero(state >= 0)
         forced = np.flatnonzero(state[active] == 1)
@@ -941,9 +943,14 @@ def _tree_node(
             return _NodeResult(True, math.inf, lam, state, -1, best_value, best_solution)
         scale, stale = (2.0 if root else 1.0), 0
         best_bound, best_lam = -math.inf, lam
+        steps = (
+            _TREE_STEPS_REFIX if steps is not None else _TREE_STEPS_ROOT if root else _TREE_STEPS
+        )
         threshold = min(upper, best_value) - step
-        for _ in range(200 if root else 40):
-            reduced = np.minimum(sub - lam[:, None], 0.0)
+        reduced = np.empty_like(sub)  # min(w_ij - lambda_i, 0), computed in place
+        for _ in range(steps):
+            np.subtract(sub, lam[:, None], out=reduced)
+            np.minimum(reduced, 0.0, out=reduced)
             rho = reduced.sum(axis=0)
             pick = free[np.argpartition(rho[free], k - 1)[:k]]
             chosen = np.concatenate([forced, pick])
