@@ -9,7 +9,6 @@ handler and the table stay the same.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import traceback
 import uuid
 from collections.abc import Callable
@@ -106,7 +105,6 @@ class InProcessRunner:
         self.sessions = sessions
         self.readers = readers or sessions
         self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="job")
-        self._lock = threading.Lock()
 
     def submit(self, session: Session, kind: str, params: dict[str, Any], created_by: str = "") -> Job:
         """Store a queued job in the caller's session, then start it once that commits."""

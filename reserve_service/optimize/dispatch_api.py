@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import pickle
 import uuid
 
@@ -154,4 +153,4 @@ def replan(data, plan_id: str):
     now_h = data["now_h"] if data["now_h"] is not None else dispatch_runs.replan_start_hours(incident)
     current_app.logger.info("re-plan %s at %.2f h", plan_id, now_h)
     return submit("dispatch", {"incident_id": incident.id, "parent_plan_id": row.id, "now_h": now_h,
-                               "created_by": current_principal().name, "requested_at": dt.datetime.now(dt.UTC).isoformat()})
+                               "created_by": current_principal().name})

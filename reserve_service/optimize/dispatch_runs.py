@@ -6,7 +6,7 @@ An adapter: it reads stock, reserves and the road network, builds a ``DispatchPr
 
 Supply sources, one per holder and mode:
 ``<depot>:government`` and ``<depot>:enterprise_held`` (unexpired lots, FEFO; lead times from
-``MODE_LEAD_HOURS``), ``AG:<code>`` agreement reserves (committed quantity after the activation
+``config.DEFAULT_MODE_LEAD_HOURS``, as in the availability view), ``AG:<code>`` agreement reserves (committed quantity after the activation
 lead time), ``CP:<code>`` capacity reserves (units/day after the lead time), ``MA:<city>``
 mutual aid from a neighbouring city given in the request (lead time + the drive to the
 network's edge at 60 km/h over 1.3 × the straight-line distance, an assumption).
@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from reserve_service.auth import Principal
+from reserve_service.config import DEFAULT_MODE_LEAD_HOURS, HOUSEHOLD_SIZE
 from reserve_service.errors import Conflict, InvalidInput
 from reserve_service.inventory import services
 from reserve_service.inventory.tables import (
@@ -42,7 +43,6 @@ from reserve_service.optimize.tables import DispatchPlanRow, Incident, PlanVehic
 from reserve_service.routing.graph import RoadGraph
 from reserve_service.routing.service import road_graph
 
-MODE_LEAD_HOURS = {"government": 0.5, "enterprise_held": 2.0}
 DEFAULT_MODES = ("government", "enterprise_held", "agreement", "capacity", "mutual_aid")
 OUTSIDE_SPEED_KMH, ROAD_FACTOR = 60.0, 1.3
 PROFILES = ("relief_truck", "public_truck")
@@ -179,7 +179,7 @@ def build_problem(session: Session, incident: Incident, graph: RoadGraph, now_h:
         source_id = f"{code}:{mode}"
         names[source_id] = depot.name
         sources.append(dp.SupplySource(
-            id=source_id, node=node, mode=mode, lead_time_h=MODE_LEAD_HOURS.get(mode, 0.0), name=depot.name,
+            id=source_id, node=node, mode=mode, lead_time_h=DEFAULT_MODE_LEAD_HOURS.get(mode, 0.0), name=depot.name,
             lots=tuple(dp.StockLot(lot_no=lot.lot_no, item_id=lot.item.code, quantity=lot.quantity,
                                    expiry=lot.expires_on) for lot in lots)))
     if "agreement" in modes:
@@ -225,6 +225,7 @@ def build_problem(session: Session, incident: Incident, graph: RoadGraph, now_h:
     problem = dp.DispatchProblem(
         incident=dp.Incident(start=incident_start(incident), regions=tuple(regions),
                              relief_days=request.get("relief_days", 1.0),
+                             persons_per_household=HOUSEHOLD_SIZE,
                              item_priority=request.get("item_priority") or {}),
         items=tuple(dp_items), sources=tuple(sources), fleet=tuple(fleet), travel=book.travel(), now_h=now_h)
     params = dp.DispatchParams(

@@ -8,8 +8,9 @@ import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 
 from reserve_service.inventory.schemas import Schema
+from reserve_service.optimize.dispatch_runs import DEFAULT_MODES
 
-MODES = ("government", "enterprise_held", "agreement", "capacity", "mutual_aid")
+MODES = DEFAULT_MODES
 MAX_START_AHEAD = dt.timedelta(days=2)
 Positive = validate.Range(min=0, min_inclusive=False)
 
