@@ -45,6 +45,8 @@ _TREE_SECONDS = 45.0  # cap on the Lagrangian tree search before the p-median MI
 _TREE_SECONDS_LARGE_P = 0.3  # the same when more than _TREE_SMALL_P sites are free to open
 _TREE_STEPS_ROOT, _TREE_STEPS, _TREE_STEPS_REFIX = 200, 30, 8  # subgradient steps per node
 _TREE_SMALL_P = 20  # large p: tight LP bounds, deep trees; the MIP does better there
+_POLISH_SECONDS = 2.0  # cap on polishing the best relaxed choices of the subgradient run
+_POLISH_CANDIDATES = 10  # how many of them (best values first)
 _TOL = 1e-6
 
 
@@ -712,7 +714,7 @@ def _lagrangian_reduction(
     lam = two[:, -1].copy()
     best_bound, best_lam = -math.inf, lam.copy()
     scale, stale, iterations = 2.0, 0, 0
-    tried: set[tuple[int, ...]] = set()
+    relaxed: dict[tuple[int, ...], float] = {}  # relaxed choice -> its value as a solution
     improved: list[int] | None = None  # a better solution than the warm start, if found
     budget = min(_LAGRANGIAN_SECONDS, 0.5 + 1e-5 * weighted.size)
     while time.perf_counter() - started < budget and iterations < 3000:
@@ -723,18 +725,8 @@ def _lagrangian_reduction(
             [np.flatnonzero(fixed), free[np.argpartition(rho[free], n_free_open - 1)[:n_free_open]]]
         )
         bound = float(lam.sum() + rho[chosen].sum())
-        if iterations % 10 == 1:
-            # Lagrangian heuristic: the relaxed choice is a solution; polish it if promising
-            value = float(weighted[:, chosen].min(axis=1).sum())
-            key = tuple(sorted(chosen.tolist()))
-            if value < upper * 1.02 and key not in tried and len(tried) < 10:
-                tried.add(key)
-                polished = _median_greedy_interchange(
-                    weighted, np.ones(weighted.shape[0]), p, np.flatnonzero(fixed), 1.0, chosen
-                )
-                value = float(weighted[:, polished].min(axis=1).sum())
-                if value < upper - step:
-                    upper, improved = value, [int(allowed[k]) for k in polished]
+        # Lagrangian heuristic: every relaxed choice is a solution; the best are polished below
+        relaxed[tuple(sorted(chosen.tolist()))] = float(weighted[:, chosen].min(axis=1).sum())
         if bound > best_bound + 1e-9 * max(1.0, abs(bound)):
             best_bound, best_lam, stale = bound, lam.copy(), 0
         else:
@@ -750,6 +742,25 @@ def _lagrangian_reduction(
         if norm == 0:
             break
         lam = lam + scale * (upper - bound) / norm * subgradient
+
+    if best_bound <= upper - step:
+        polish_until = time.perf_counter() + min(_POLISH_SECONDS, 0.2 + 2e-6 * weighted.size)
+        for key in sorted(relaxed, key=relaxed.__getitem__)[:_POLISH_CANDIDATES]:
+            if time.perf_counter() > polish_until:
+                break
+            polished = _median_greedy_interchange(
+                weighted,
+                np.ones(weighted.shape[0]),
+                p,
+                np.flatnonzero(fixed),
+                polish_until - time.perf_counter(),
+                key,
+            )
+            value = float(weighted[:, polished].min(axis=1).sum())
+            if value < upper - step:
+                upper, improved = value, [int(allowed[k]) for k in polished]
+                if best_bound > upper - step:
+                    break
 
     # penalty tests with the best multipliers
     rho = np.minimum(weighted - best_lam[:, None], 0.0).sum(axis=0)
