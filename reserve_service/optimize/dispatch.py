@@ -103,6 +103,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from reserve_service.optimize.ruin_recreate import routes_from_assignment, ruin_and_recreate
 from reserve_service.optimize.solvers import LinearModel, LinExpr, SolverParams, Var
 
 SourceMode = Literal["government", "enterprise_held", "agreement", "capacity", "mutual_aid"]
@@ -274,6 +275,9 @@ class DispatchParams:
     also route what can only arrive after the deadline (else it is listed, not loaded).
     ``routing_first_solution``: an OR-Tools ``FirstSolutionStrategy`` name, or ``"auto"``
     (parallel cheapest insertion up to 150 orders, local cheapest insertion above).
+    ``routing_improvement``: ``"ruin_recreate"`` gives guided local search
+    ``routing_gls_share`` of each routing time limit and ruin and recreate
+    (:mod:`reserve_service.optimize.ruin_recreate`) the rest; ``"none"``: GLS throughout.
     """
 
     deadline_h: float = 10.0
@@ -291,6 +295,8 @@ class DispatchParams:
     order_capacity_quantile: float = 0.5
     routing_metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     routing_first_solution: str = "auto"
+    routing_improvement: str = "ruin_recreate"
+    routing_gls_share: float = 0.3
     integer_quantities: bool = False
     fleet_budget: bool = True
     route_late_orders: bool = True
@@ -315,6 +321,12 @@ class DispatchParams:
                 )
         if not self.routing_time_limit_s > 0:
             raise DispatchInputError("params.routing_time_limit_s", "must be > 0")
+        if self.routing_improvement not in ("ruin_recreate", "none"):
+            raise DispatchInputError(
+                "params.routing_improvement", "must be 'ruin_recreate' or 'none'"
+            )
+        if not 0 < self.routing_gls_share <= 1:
+            raise DispatchInputError("params.routing_gls_share", "must be in (0, 1]")
         if not 0 <= self.order_capacity_quantile <= 1:
             raise DispatchInputError("params.order_capacity_quantile", "must be in [0, 1]")
 
@@ -921,6 +933,7 @@ class RoutingModel:
     pickup_node: dict[str, int]
     delivery_node: dict[str, int]
     callbacks: list[Any]
+    travel: TravelTimes | None = None
 
 
 @dataclass
@@ -1119,6 +1132,7 @@ def build_routing_model(
         pickup_node,
         delivery_node,
         callbacks,
+        travel,
     )
 
 
@@ -1163,11 +1177,25 @@ def solve_routing(built: RoutingModel, params: DispatchParams) -> RoutingSolutio
     search.local_search_metaheuristic = getattr(
         routing_enums_pb2.LocalSearchMetaheuristic, params.routing_metaheuristic
     )
-    search.time_limit.FromMilliseconds(int(params.routing_time_limit_s * 1000))
+    improve = params.routing_improvement == "ruin_recreate"
+    gls_share = params.routing_gls_share if improve else 1.0
+    search.time_limit.FromMilliseconds(max(1, int(params.routing_time_limit_s * gls_share * 1000)))
     solution = routing.SolveWithParameters(search)
-    seconds = time.perf_counter() - started
     if solution is None:
+        seconds = time.perf_counter() - started
         return RoutingSolution("no_solution", {}, [o.id for o in built.orders], None, seconds)
+    objective = solution.ObjectiveValue()
+    remaining = params.routing_time_limit_s - (time.perf_counter() - started)
+    if improve and remaining > 0 and len(built.orders) > 1:
+        groups, proximity = _order_groups(built)
+        rr = ruin_and_recreate(
+            routing, solution, groups=groups, proximity=proximity, seconds=remaining
+        )
+        index_routes = rr.routes
+        objective = rr.cost
+    else:
+        index_routes = routes_from_assignment(routing, solution)
+    seconds = time.perf_counter() - started
     node_kind: dict[int, tuple[str, str]] = {}
     for oid, node in built.pickup_node.items():
         node_kind[node] = ("pickup", oid)
@@ -1175,19 +1203,41 @@ def solve_routing(built: RoutingModel, params: DispatchParams) -> RoutingSolutio
         node_kind[node] = ("delivery", oid)
     routes: dict[str, list[tuple[str, str]]] = {}
     visited: set[str] = set()
-    for v, veh in enumerate(built.vehicles):
-        index = routing.Start(v)
-        seq: list[tuple[str, str]] = []
-        index = solution.Value(routing.NextVar(index))
-        while not routing.IsEnd(index):
-            seq.append(node_kind[manager.IndexToNode(index)])
-            index = solution.Value(routing.NextVar(index))
+    for veh, index_route in zip(built.vehicles, index_routes, strict=True):
+        seq = [node_kind[manager.IndexToNode(index)] for index in index_route]
         routes[veh.vehicle.id] = seq
         visited.update(oid for kind, oid in seq if kind == "delivery")
     dropped = [o.id for o in built.orders if o.id not in visited]
     # ROUTING_OPTIMAL (7) is rare; with a metaheuristic the search stops at the time limit
-    status = "optimal" if routing.status() == 7 else "feasible"
-    return RoutingSolution(status, routes, dropped, solution.ObjectiveValue(), seconds)
+    status = "optimal" if routing.status() == 7 and not improve else "feasible"
+    return RoutingSolution(status, routes, dropped, objective, seconds)
+
+
+def _order_groups(built: RoutingModel) -> tuple[list[list[int]], np.ndarray]:
+    """Ruin-and-recreate groups (an order's pickup and delivery) and their closeness.
+
+    Two orders are close when their regions and their sources are: the travel time between
+    the delivery locations plus that between the pickup locations, over the fastest profile.
+    """
+    manager = built.manager
+    travel = built.travel
+    assert travel is not None
+    groups: list[list[int]] = []
+    places: list[tuple[int, int]] = []
+    for order in built.orders:
+        d_node = built.delivery_node[order.id]
+        p_node = built.pickup_node.get(order.id)
+        members = [d_node] if p_node is None else [p_node, d_node]
+        groups.append([manager.NodeToIndex(n) for n in members])
+        d_loc = travel.index(built.node_location[d_node])
+        p_loc = d_loc if p_node is None else travel.index(built.node_location[p_node])
+        places.append((p_loc, d_loc))
+    hours = np.min([np.asarray(h, float) for h in travel.hours.values()], axis=0)
+    hours = np.where(np.isfinite(hours), hours, 1e6)
+    pick = np.array([p for p, _ in places])
+    drop = np.array([d for _, d in places])
+    proximity = hours[np.ix_(drop, drop)] + hours[np.ix_(pick, pick)]
+    return groups, proximity
 
 
 def route_in_waves(

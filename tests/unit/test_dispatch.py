@@ -768,3 +768,19 @@ def test_replan_from_expected_positions_without_changes_keeps_the_optimum(two_by
     assert on_time_value(result.plan) == pytest.approx(
         brute_force_on_time_value(two_by_three, 10.0)
     )
+
+
+@pytest.mark.parametrize("improvement", ["none", "ruin_recreate"])
+def test_both_routing_searches_keep_the_invariants(improvement):
+    params = DispatchParams(routing_time_limit_s=1.0, routing_improvement=improvement)
+    for seed in (11, 12):
+        check_plan_invariants(plan_dispatch(random_problem(seed), params))
+
+
+def test_routing_search_parameters_are_checked():
+    with pytest.raises(DispatchInputError) as info:
+        DispatchParams(routing_improvement="tabu")
+    assert info.value.field == "params.routing_improvement"
+    with pytest.raises(DispatchInputError) as info:
+        DispatchParams(routing_gls_share=0)
+    assert info.value.field == "params.routing_gls_share"
