@@ -1,13 +1,15 @@
 """Benchmark the dispatch engine: (a) its routing engine on Solomon VRPTW, (b) a 宿州 flood.
 
-(a) Solomon 100-customer VRPTW instances (``benchmarks/data/solomon``) solved with OR-Tools
-routing — the engine :mod:`reserve_service.optimize.dispatch` uses — and, when installed, with
-PyVRP (``pip install pyvrp``; not a project dependency) under the same time limit in the same
-run.  Convention: the CVRPLIB best-known solutions in ``solomon_bks.csv``
-(``cvrplib_sol_distance_min_dist_1dec_trunc``): minimise total distance only (no vehicle
-count objective), Euclidean distances truncated to one decimal (DIMACS), travel time =
-distance.  Both solvers get the same integer matrices (tenths); every reported solution is
-re-checked here for time windows, capacity and coverage before its distance is printed.
+(a) Solomon 100-customer VRPTW instances (``benchmarks/data/solomon``) solved with the routing
+engine's search (:mod:`reserve_service.optimize.vrptw`: OR-Tools routing, guided local search,
+then ruin and recreate — the search the dispatch routes use) and, when installed, with PyVRP
+(``pip install pyvrp``; the ``bench`` extra) under the same time limit in the same run;
+``--with-gls`` adds OR-Tools guided local search alone.  Convention: the CVRPLIB best-known
+solutions in ``solomon_bks.csv`` (``cvrplib_sol_distance_min_dist_1dec_trunc``): minimise
+total distance only (no vehicle count objective), Euclidean distances truncated to one decimal
+(DIMACS), travel time = distance.  All solvers get the same integer matrices (tenths); every
+reported solution is re-checked here for time windows, capacity and coverage before its
+distance is printed.
 
 (b) A synthetic 宿州-scale flood: 60 affected townships (coordinates and populations from
 ``seed_data/regions.csv``), 20 sources of every reserve mode, 40 trucks (some without
@@ -49,11 +51,24 @@ from reserve_service.optimize.dispatch import (
     replan,
 )
 from reserve_service.optimize.solvers import SolverParams
+from reserve_service.optimize.vrptw import VrptwInstance, solve_vrptw
 
 HERE = Path(__file__).resolve().parent
 SOLOMON = HERE / "data" / "solomon"
 REGIONS_CSV = HERE.parent / "seed_data" / "regions.csv"
-DEFAULT_INSTANCES = ("C101", "R101", "RC101", "C201", "R201")
+DEFAULT_INSTANCES = (
+    "C101",
+    "C201",
+    "R101",
+    "R105",
+    "R109",
+    "R201",
+    "R205",
+    "RC101",
+    "RC105",
+    "RC201",
+    "RC205",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -122,67 +137,27 @@ def check_routes(inst: Solomon, routes: list[list[int]]) -> int:
     return total
 
 
-def solve_ortools(inst: Solomon, seconds: float) -> list[list[int]]:
-    """OR-Tools routing: distance arc cost, time windows, capacity; parallel cheapest insertion
-    (path-cheapest-arc finds no feasible start on R101 within seconds), then GLS."""
-    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
-
-    n = len(inst.demand)
-    manager = pywrapcp.RoutingIndexManager(n, inst.vehicles, 0)
-    routing = pywrapcp.RoutingModel(manager)
-    dist = inst.dist.tolist()
-    travel = (inst.dist + inst.service[:, None]).tolist()  # service at the from-node
-    demand = inst.demand.tolist()
-
-    def dist_cb(i: int, j: int) -> int:
-        return dist[manager.IndexToNode(i)][manager.IndexToNode(j)]
-
-    def time_cb(i: int, j: int) -> int:
-        return travel[manager.IndexToNode(i)][manager.IndexToNode(j)]
-
-    def demand_cb(i: int) -> int:
-        return demand[manager.IndexToNode(i)]
-
-    routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitCallback(dist_cb))
-    # time windows: waiting allowed, horizon = depot closing time
-    horizon = int(inst.due[0])
-    routing.AddDimension(routing.RegisterTransitCallback(time_cb), horizon, horizon, False, "time")
-    time_dim = routing.GetDimensionOrDie("time")
-    for node in range(1, n):
-        time_dim.CumulVar(manager.NodeToIndex(node)).SetRange(
-            int(inst.ready[node]), int(inst.due[node])
-        )
-    for v in range(inst.vehicles):
-        time_dim.CumulVar(routing.End(v)).SetRange(0, horizon)
-    # capacity
-    routing.AddDimensionWithVehicleCapacity(
-        routing.RegisterUnaryTransitCallback(demand_cb),
-        0,
-        [inst.capacity] * inst.vehicles,
-        True,
-        "load",
+def as_vrptw(inst: Solomon) -> VrptwInstance:
+    return VrptwInstance(
+        distance=inst.dist,
+        travel_time=inst.dist,
+        demand=inst.demand,
+        ready=inst.ready,
+        due=inst.due,
+        service=inst.service,
+        vehicles=inst.vehicles,
+        capacity=inst.capacity,
     )
-    search = pywrapcp.DefaultRoutingSearchParameters()
-    search.first_solution_strategy = (
-        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
-    )
-    search.local_search_metaheuristic = (
-        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
-    )
-    search.time_limit.FromMilliseconds(int(seconds * 1000))
-    solution = routing.SolveWithParameters(search)
-    if solution is None:
-        return []
-    routes = []
-    for v in range(inst.vehicles):
-        index = solution.Value(routing.NextVar(routing.Start(v)))
-        route = []
-        while not routing.IsEnd(index):
-            route.append(manager.IndexToNode(index))
-            index = solution.Value(routing.NextVar(index))
-        if route:
-            routes.append(route)
-    return routes
+
+
+def solve_engine(inst: Solomon, seconds: float) -> list[list[int]]:
+    """The project's engine: OR-Tools GLS for 20 % of the time, then ruin and recreate."""
+    return solve_vrptw(as_vrptw(inst), seconds, improvement="ruin_recreate").routes
+
+
+def solve_ortools_gls(inst: Solomon, seconds: float) -> list[list[int]]:
+    """OR-Tools alone: parallel cheapest insertion, then guided local search throughout."""
+    return solve_vrptw(as_vrptw(inst), seconds, improvement="gls").routes
 
 
 def solve_pyvrp(inst: Solomon, seconds: float) -> list[list[int]] | None:
@@ -216,7 +191,7 @@ def solve_pyvrp(inst: Solomon, seconds: float) -> list[list[int]] | None:
     return [[1 + act.idx for act in route if act.is_client()] for route in result.best.routes()]
 
 
-def bench_solomon(names: list[str], seconds: float, with_pyvrp: bool) -> None:
+def bench_solomon(names: list[str], seconds: float, with_pyvrp: bool, with_gls: bool) -> None:
     bks = {row["instance"]: row for row in csv.DictReader((SOLOMON / "solomon_bks.csv").open())}
     header = (
         f"{'instance':8} {'n':>4} {'solver':8} {'veh':>4} {'distance':>9} {'BKS':>8} "
@@ -226,12 +201,14 @@ def bench_solomon(names: list[str], seconds: float, with_pyvrp: bool) -> None:
     print(f"    BKS = CVRPLIB .sol values; time limit {seconds:g} s per solver and instance")
     print(header)
     print("-" * len(header))
-    gaps: dict[str, list[float]] = {"ortools": [], "pyvrp": []}
+    gaps: dict[str, list[float]] = {"engine": [], "ortools": [], "pyvrp": []}
     for name in names:
         inst = read_solomon(SOLOMON / f"{name}.txt")
         best = float(bks[name]["cvrplib_sol_distance_min_dist_1dec_trunc"])
         best_veh = bks[name]["cvrplib_sol_routes"]
-        solvers = [("ortools", solve_ortools)]
+        solvers = [("engine", solve_engine)]
+        if with_gls:
+            solvers.append(("ortools", solve_ortools_gls))
         if with_pyvrp:
             solvers.append(("pyvrp", solve_pyvrp))  # type: ignore[arg-type]
         for label, solve in solvers:
@@ -462,11 +439,18 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--part", choices=("a", "b", "both"), default="both")
-    ap.add_argument("--instances", default=",".join(DEFAULT_INSTANCES))
+    ap.add_argument(
+        "--instances",
+        default=",".join(DEFAULT_INSTANCES),
+        help="comma-separated names, or 'all' for the 56 instances in data/solomon",
+    )
     ap.add_argument(
         "--time-limit", type=float, default=30.0, help="seconds per solver and instance"
     )
     ap.add_argument("--no-pyvrp", action="store_true", help="skip PyVRP even if installed")
+    ap.add_argument(
+        "--with-gls", action="store_true", help="(a) also OR-Tools GLS alone, for comparison"
+    )
     ap.add_argument("--routing-seconds", type=float, default=15.0, help="(b) OR-Tools search limit")
     ap.add_argument("--solver", default="highs", help="(b) allocation LP solver")
     ap.add_argument(
@@ -475,10 +459,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-late", action="store_true", help="(b) do not route late orders")
     args = ap.parse_args(argv)
     if args.part in ("a", "both"):
+        names = (
+            sorted(p.stem for p in SOLOMON.glob("*.txt"))
+            if args.instances == "all"
+            else [s.strip() for s in args.instances.split(",") if s.strip()]
+        )
         bench_solomon(
-            [s.strip() for s in args.instances.split(",") if s.strip()],
+            names,
             args.time_limit,
             not args.no_pyvrp,
+            args.with_gls,
         )
     if args.part in ("b", "both"):
         bench_suzhou(args.routing_seconds, args.solver, args.order_quantile, not args.no_late)
