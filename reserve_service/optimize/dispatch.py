@@ -120,6 +120,8 @@ SOURCE_MODES: tuple[str, ...] = (
 LOT_MODES = ("government", "enterprise_held")
 LEAD_TIME_MODES = ("agreement", "capacity", "mutual_aid")
 _EPS = 1e-6
+_STABILITY_SLACK = 1e-3  # re-plan: relative stage-3 slack allowed to stay near the earlier plan
+_PROMISE_TOLERANCE_H = 0.05  # re-plan: arriving this much after a promised ETA is free
 
 
 class DispatchInputError(ValueError):
@@ -278,6 +280,8 @@ class DispatchParams:
     ``routing_improvement``: ``"ruin_recreate"`` gives guided local search
     ``routing_gls_share`` of each routing time limit and ruin and recreate
     (:mod:`reserve_service.optimize.ruin_recreate`) the rest; ``"none"``: GLS throughout.
+    ``promise_weight``: on re-plan, cost per second an on-time delivery arrives after the ETA
+    the earlier plan gave it (1 = a second of driving).
     """
 
     deadline_h: float = 10.0
@@ -297,6 +301,7 @@ class DispatchParams:
     routing_first_solution: str = "auto"
     routing_improvement: str = "ruin_recreate"
     routing_gls_share: float = 0.3
+    promise_weight: float = 2.0
     integer_quantities: bool = False
     fleet_budget: bool = True
     route_late_orders: bool = True
@@ -314,6 +319,7 @@ class DispatchParams:
             "unloading_minutes_per_t",
             "lateness_penalty",
             "ton_hour_weight",
+            "promise_weight",
         ):
             if getattr(self, name) < 0:
                 raise DispatchInputError(
@@ -729,9 +735,19 @@ def build_allocation_model(problem: DispatchProblem, params: DispatchParams) -> 
 
 
 def solve_allocation(
-    problem: DispatchProblem, built: AllocationModel, params: DispatchParams
+    problem: DispatchProblem,
+    built: AllocationModel,
+    params: DispatchParams,
+    previous: Mapping[tuple[str, str, str], int] | None = None,
 ) -> AllocationResult:
-    """Solve the three lexicographic stages; check every status; read out the flows."""
+    """Solve the three lexicographic stages; check every status; read out the flows.
+
+    ``previous`` ((source, region, item) → units of an earlier plan still to be sent) adds a
+    fourth stage: among the allocations optimal for stages 1–2 and within 0.1 % of the
+    stage-3 optimum, take the one closest to it,
+    ``min Σ_k kg_i · |x_k + y_k − prev_k|`` — a re-plan then
+    changes only what the new situation requires.
+    """
     m = built.model
     started = time.perf_counter()
     statuses: list[str] = []
@@ -742,13 +758,18 @@ def solve_allocation(
         ("maximize", built.stage2_objective),
         ("minimize", built.stage3_objective),
     ]
+    if previous and m.num_vars:
+        stage_objectives.append(("minimize", _deviation_from(problem, built, previous)))
     if m.num_vars:
         for stage, (sense, objective) in enumerate(stage_objectives):
             if stage > 0 and objectives[-1] is not None:
                 # fix the previous stage's optimum (relative tolerance) before the next one
                 prev_sense, prev_obj = stage_objectives[stage - 1]
                 best = float(objectives[-1])
-                tol = 1e-7 * max(1.0, abs(best))
+                # stability may cost a little lateness / ton-hours (stage 3 is a tie-breaker
+                # whose LP optimum is only accurate to solver tolerances); the rest is kept
+                rel = _STABILITY_SLACK if stage == 3 else 1e-7
+                tol = rel * max(1.0, abs(best)) if stage < 3 else rel * abs(best) + 1e-9
                 if prev_sense == "maximize":
                     m.add_constraint(prev_obj >= best - tol, f"stage{stage}_keep")
                 else:
@@ -785,6 +806,31 @@ def solve_allocation(
                         )
                     )
     return AllocationResult(flows, statuses, objectives, time.perf_counter() - started, built)
+
+
+def _deviation_from(
+    problem: DispatchProblem,
+    built: AllocationModel,
+    previous: Mapping[tuple[str, str, str], int],
+) -> LinExpr:
+    """Kilograms by which the flows differ from ``previous``: one variable per flow key with
+    ``d ≥ f − prev`` and ``d ≥ prev − f`` (added to the model; free in the earlier stages)."""
+    m = built.model
+    source_index = {src.id: s for s, src in enumerate(problem.sources)}
+    region_index = {reg.id: r for r, reg in enumerate(problem.incident.regions)}
+    kg = {it.id: it.weight_kg for it in problem.items}
+    target: dict[tuple[int, int, str], float] = defaultdict(float)
+    for (source_id, region_id, item_id), qty in previous.items():
+        if source_id in source_index and region_id in region_index:
+            target[(source_index[source_id], region_index[region_id], item_id)] += qty
+    deviation = LinExpr()
+    for key in sorted(set(built.x) | set(built.y)):
+        flow = LinExpr.total([table[key] for table in (built.x, built.y) if key in table])
+        d = m.add_var(f"dev[{key[0]},{key[1]},{key[2]}]")
+        m.add_constraint(d - flow >= -target.get(key, 0.0), f"dev_up[{key}]")
+        m.add_constraint(d + flow >= target.get(key, 0.0), f"dev_down[{key}]")
+        deviation += d * max(kg[key[2]], 1e-3)
+    return deviation
 
 
 # --------------------------------------------------------------------------------------------
@@ -960,12 +1006,16 @@ def build_routing_model(
     params: DispatchParams,
     *,
     hard_deadline: bool = False,
+    promised_h: Mapping[str, float] | None = None,
 ) -> RoutingModel:
     """Build the OR-Tools pickup-and-delivery model (see the module docstring).
 
     ``hard_deadline``: deliveries must arrive by the deadline and an order's drop penalty is
     proportional to its value (wave 1: maximise value on time); otherwise the deadline is a
     soft bound and dropping costs more than any lateness (wave 2: minimise lateness).
+    ``promised_h`` (order id → hours, wave 1 only): ETAs an earlier plan promised; arriving
+    later costs ``params.promise_weight`` per second, so that a re-plan keeps its promises
+    unless breaking one saves more than it costs.
     """
     from ortools.constraint_solver import pywrapcp
 
@@ -1093,6 +1143,12 @@ def build_routing_model(
         if hard_deadline:
             # deadline: hard; an order is worth its value, far more than any driving
             time_dim.CumulVar(d_index).SetMax(max(0, deadline_s))
+            if promised_h and order.id in promised_h:
+                # an arrival promised by the earlier plan: later costs like extra driving
+                promise_s = int(math.ceil((promised_h[order.id] + _PROMISE_TOLERANCE_H) * 3600))
+                time_dim.SetCumulVarSoftUpperBound(
+                    d_index, promise_s, max(1, int(round(params.promise_weight)))
+                )
             drop_penalty = 10 * horizon_s + int(round(_VALUE_SCALE * order.value / max_value))
         else:
             # deadline: soft upper bound on the delivery's arrival
@@ -1158,8 +1214,18 @@ def _allowed_vehicles(
     return allowed
 
 
-def solve_routing(built: RoutingModel, params: DispatchParams) -> RoutingSolution:
-    """Search with OR-Tools; report the status, never assume a solution."""
+def solve_routing(
+    built: RoutingModel,
+    params: DispatchParams,
+    initial: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+) -> RoutingSolution:
+    """Search with OR-Tools; report the status, never assume a solution.
+
+    ``initial`` (vehicle id → ``(kind, order id)`` stops, e.g. the previous plan's routes)
+    starts the search there instead of from a construction heuristic, so that a re-plan keeps
+    what still works; its orders unknown to the model are skipped, missing ones are inserted
+    by the search.  If the routes are infeasible now, the search starts from scratch.
+    """
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
     started = time.perf_counter()
@@ -1180,7 +1246,14 @@ def solve_routing(built: RoutingModel, params: DispatchParams) -> RoutingSolutio
     improve = params.routing_improvement == "ruin_recreate"
     gls_share = params.routing_gls_share if improve else 1.0
     search.time_limit.FromMilliseconds(max(1, int(params.routing_time_limit_s * gls_share * 1000)))
-    solution = routing.SolveWithParameters(search)
+    warm = None
+    if initial:
+        routing.CloseModelWithParameters(search)
+        warm = _read_feasible_routes(routing, _initial_index_routes(built, initial))
+    if warm is not None:
+        solution = routing.SolveFromAssignmentWithParameters(warm, search)
+    else:
+        solution = routing.SolveWithParameters(search)
     if solution is None:
         seconds = time.perf_counter() - started
         return RoutingSolution("no_solution", {}, [o.id for o in built.orders], None, seconds)
@@ -1211,6 +1284,43 @@ def solve_routing(built: RoutingModel, params: DispatchParams) -> RoutingSolutio
     # ROUTING_OPTIMAL (7) is rare; with a metaheuristic the search stops at the time limit
     status = "optimal" if routing.status() == 7 and not improve else "feasible"
     return RoutingSolution(status, routes, dropped, objective, seconds)
+
+
+def _read_feasible_routes(routing: Any, index_routes: list[list[int]]) -> Any:
+    """An assignment from ``index_routes``; if they are infeasible together, from those
+    vehicles' routes that are feasible alone (the others start empty); ``None`` if none."""
+    assignment = routing.ReadAssignmentFromRoutes(index_routes, True)
+    if assignment is not None:
+        return assignment
+    kept = []
+    for v, route in enumerate(index_routes):
+        alone = [route if k == v else [] for k in range(len(index_routes))]
+        kept.append(route if route and routing.ReadAssignmentFromRoutes(alone, True) else [])
+    if not any(kept):
+        return None
+    return routing.ReadAssignmentFromRoutes(kept, True)
+
+
+def _initial_index_routes(
+    built: RoutingModel, initial: Mapping[str, Sequence[tuple[str, str]]]
+) -> list[list[int]]:
+    """Routing indices of ``initial`` per vehicle, keeping only orders whose every node is
+    in the model and on that route (a pickup never without its delivery)."""
+    manager = built.manager
+    out: list[list[int]] = []
+    for veh in built.vehicles:
+        seq = list(initial.get(veh.vehicle.id, ()))
+        present = {(kind, oid) for kind, oid in seq}
+        keep = {
+            oid
+            for kind, oid in seq
+            if oid in built.delivery_node
+            and ("delivery", oid) in present
+            and (oid not in built.pickup_node or ("pickup", oid) in present)
+        }
+        nodes = {"pickup": built.pickup_node, "delivery": built.delivery_node}
+        out.append([manager.NodeToIndex(nodes[kind][oid]) for kind, oid in seq if oid in keep])
+    return out
 
 
 def _order_groups(built: RoutingModel) -> tuple[list[list[int]], np.ndarray]:
@@ -1245,6 +1355,8 @@ def route_in_waves(
     orders: Sequence[Order],
     vehicles: Sequence[RouteVehicle],
     params: DispatchParams,
+    initial: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+    promised_h: Mapping[str, float] | None = None,
 ) -> RoutingSolution:
     """Route in two waves and join them per vehicle.
 
@@ -1253,7 +1365,9 @@ def route_in_waves(
     takes what is left (orders wave 1 could not fit, late orders, undelivered cargo on board);
     each vehicle starts it where and when its wave-1 route ends, the deadline is soft and
     dropping costs more than any lateness: it minimises lateness.  Each wave is a full
-    build → solve; the time limit is shared 2:1.
+    build → solve; the time limit is shared 2:1.  ``initial`` routes (see
+    :func:`solve_routing`) seed both waves; ``promised_h`` ETAs are soft bounds in wave 1
+    (see :func:`build_routing_model`).
     """
     order_by_id = {o.id: o for o in orders}
     wave1 = [o for o in orders if o.on_time_target]
@@ -1261,8 +1375,15 @@ def route_in_waves(
     if not wave1:
         first = RoutingSolution("no_orders", {}, [], 0, 0.0)
     else:
-        built = build_routing_model(problem, wave1, vehicles, first_params, hard_deadline=True)
-        first = solve_routing(built, first_params)
+        built = build_routing_model(
+            problem, wave1, vehicles, first_params, hard_deadline=True, promised_h=promised_h
+        )
+        if initial and promised_h:  # wave 1 starts from what the earlier plan had on time
+            on_time = {oid for oid, eta in promised_h.items() if eta <= params.deadline_h + _EPS}
+            initial_1 = {v: [st for st in seq if st[1] in on_time] for v, seq in initial.items()}
+        else:
+            initial_1 = initial
+        first = solve_routing(built, first_params, initial_1)
     served = {oid for seq in first.routes.values() for kind, oid in seq if kind == "delivery"}
     rest = [
         o
@@ -1293,7 +1414,7 @@ def route_in_waves(
         )
     second_params = replace(params, routing_time_limit_s=params.routing_time_limit_s / 3)
     built = build_routing_model(problem, rest, continued, second_params, hard_deadline=False)
-    second = solve_routing(built, second_params)
+    second = solve_routing(built, second_params, initial)
     routes = {
         veh.vehicle.id: first.routes.get(veh.vehicle.id, []) + second.routes.get(veh.vehicle.id, [])
         for veh in vehicles
@@ -2000,15 +2121,17 @@ def expected_positions(plan: DispatchPlan, now_h: float) -> dict[str, VehiclePos
     """Where the plan expects each vehicle that has left by ``now_h`` to be.
 
     A vehicle has left when its first stop's ETA is before ``now_h``; its completed stops are
-    those it has departed from.  A vehicle between stops is placed at the stop it last left, at
-    the time it left (re-routing may turn it back); one still driving to its first stop is
-    placed at its start.  Pass the result (or your GPS-based positions) to :func:`replan`.
+    those whose loading or unloading has started (a truck half-loaded finishes loading: it is
+    placed at that stop, at the time it will leave).  A vehicle between stops is placed at the
+    stop it last left, at the time it left (re-routing may turn it back); one still driving to
+    its first stop is placed at its start.  Pass the result (or your GPS-based positions) to
+    :func:`replan`.
     """
     positions: dict[str, VehiclePosition] = {}
     for vp in plan.vehicles:
         if not vp.stops or vp.stops[0].eta_h > now_h + _EPS and vp.start_h >= now_h - _EPS:
             continue
-        done = [k for k, stop in enumerate(vp.stops) if stop.departure_h <= now_h + _EPS]
+        done = [k for k, stop in enumerate(vp.stops) if stop.start_h <= now_h + _EPS]
         if done:
             last = vp.stops[done[-1]]
             positions[vp.vehicle_id] = VehiclePosition(last.node, last.departure_h, len(done))
@@ -2168,8 +2291,15 @@ def replan(
     )
 
     # build → solve → extract, with the dispatched vehicles' orders fixed to them.
+    # the earlier plan's flows not yet on a truck: the allocation stays as close as it may
+    still_to_send: dict[tuple[str, str, str], int] = defaultdict(int)
+    kept = {o.id for o in fixed_orders} | {o.id for o in done_orders}
+    for o in plan.orders:
+        if o.id not in kept:
+            for line in o.lines:
+                still_to_send[(o.source_id, o.region_id, line.item_id)] += line.quantity
     allocation_model = build_allocation_model(problem, params)
-    allocation = solve_allocation(problem, allocation_model, params)
+    allocation = solve_allocation(problem, allocation_model, params, still_to_send)
     value = {(problem.incident.regions[r].id, i): v for (r, i), v in allocation_model.value.items()}
     generation = plan.generation + 1
     new_orders = [
@@ -2177,7 +2307,8 @@ def replan(
         for o in split_flows_into_orders(problem, allocation.flows, params, value)
     ]
     orders = fixed_orders + new_orders
-    routing = route_in_waves(problem, orders, route_vehicles, params)
+    initial, promised = _previous_routes(plan, new_orders, done_stops, {o.id for o in fixed_orders})
+    routing = route_in_waves(problem, orders, route_vehicles, params, initial, promised)
     new_plan = extract_plan(
         problem,
         params,
@@ -2195,6 +2326,43 @@ def replan(
     # (its manifests hold both the earlier cargo and the new loads), with the new travel times.
     new_plan.problem = replace(old, travel=new_travel, now_h=now_h)
     return ReplanResult(new_plan, _eta_changes(plan, new_plan, eta_tolerance_h))
+
+
+def _previous_routes(
+    plan: DispatchPlan,
+    new_orders: Sequence[Order],
+    done_stops: Mapping[str, Sequence[Stop]],
+    kept: set[str],
+) -> tuple[dict[str, list[tuple[str, str]]], dict[str, float]]:
+    """The plan's remaining stops per vehicle, with re-allocated orders renamed to the new
+    order carrying the same load from the same source to the same region (orders kept on a
+    dispatched truck keep their id), and the delivery ETA it promised each of those orders."""
+    by_load: dict[tuple[Any, ...], list[str]] = defaultdict(list)
+    for order in new_orders:
+        by_load[(order.source_id, order.region_id, order.lines)].append(order.id)
+    old_orders = {o.id: o for o in plan.orders}
+    renamed: dict[str, str] = {}
+    for vp in plan.vehicles:
+        for stop in vp.stops:
+            o = old_orders.get(stop.order_id)
+            if o is None or o.id in renamed or o.id in kept:
+                continue
+            twins = by_load.get((o.source_id, o.region_id, o.lines))
+            renamed[o.id] = twins.pop(0) if twins else o.id
+    routes = {
+        vp.vehicle_id: [
+            (stop.kind, renamed.get(stop.order_id, stop.order_id))
+            for stop in vp.stops[len(done_stops.get(vp.vehicle_id, ())) :]
+        ]
+        for vp in plan.vehicles
+    }
+    promised = {
+        renamed.get(stop.order_id, stop.order_id): stop.eta_h
+        for vp in plan.vehicles
+        for stop in vp.stops
+        if stop.kind == "delivery"
+    }
+    return routes, promised
 
 
 def _eta_changes(old: DispatchPlan, new: DispatchPlan, tolerance_h: float) -> list[EtaChange]:

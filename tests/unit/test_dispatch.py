@@ -27,6 +27,7 @@ from reserve_service.optimize.dispatch import (
     DispatchProblem,
     Incident,
     Item,
+    RouteVehicle,
     StockLot,
     SupplySource,
     TravelTimes,
@@ -37,6 +38,7 @@ from reserve_service.optimize.dispatch import (
     plan_dispatch,
     plan_to_manifest_csv,
     replan,
+    route_in_waves,
     solve_allocation,
     vehicle_profile,
 )
@@ -758,8 +760,11 @@ def test_replan_from_expected_positions_without_changes_keeps_the_optimum(two_by
     for vid, pos in positions.items():
         vp = plan.vehicle(vid)
         done = vp.stops[: pos.completed_stops]
-        assert all(s.departure_h <= now for s in done)
-        assert all(s.departure_h > now for s in vp.stops[pos.completed_stops :])
+        # a stop counts as done once loading / unloading has started; the truck leaves it then
+        assert all(s.start_h <= now for s in done)
+        assert all(s.start_h > now for s in vp.stops[pos.completed_stops :])
+        if done:
+            assert (pos.node, pos.at_h) == (done[-1].node, done[-1].departure_h)
     result = replan(plan, two_by_three.travel, positions, now_h=now)
     check_plan_invariants(
         result.plan, skip_stops={v: p.completed_stops for v, p in positions.items()}
@@ -784,3 +789,69 @@ def test_routing_search_parameters_are_checked():
     with pytest.raises(DispatchInputError) as info:
         DispatchParams(routing_gls_share=0)
     assert info.value.field == "params.routing_gls_share"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_replan_without_changes_keeps_the_earlier_etas(seed):
+    # nothing changed: the re-plan keeps the allocation, starts from the earlier routes and
+    # treats their on-time ETAs as promises: no township loses anything it had on time (late
+    # deliveries may still move: the search goes on from where it was)
+    problem = random_problem(seed)
+    plan = plan_dispatch(problem, DispatchParams(routing_time_limit_s=1.0))
+    etas = [s.eta_h for vp in plan.vehicles for s in vp.stops]
+    if not etas:
+        pytest.skip("nothing routed")
+    now = float(np.median(etas))
+    positions = expected_positions(plan, now)
+    result = replan(plan, problem.travel, positions, now_h=now)
+    check_plan_invariants(
+        result.plan, skip_stops={v: p.completed_stops for v, p in positions.items()}
+    )
+    for change in result.changed_etas:
+        assert change.new_on_time >= change.old_on_time, change
+    assert on_time_value(result.plan) >= on_time_value(plan) - 1e-6
+
+
+def _twin_depots(truck_nodes: tuple[str, str] = ("D1", "D2")) -> DispatchProblem:
+    # two depots equally far (1 h) from one township: every split of its 60 units is optimal
+    nodes = ["D1", "D2", "R"]
+    return DispatchProblem(
+        Incident(START, (AffectedRegion("r", "R", relocated_people=60),)),
+        (WATER,),
+        (
+            SupplySource("d1", "D1", "government", lots=(StockLot("L1", "water", 100),)),
+            SupplySource("d2", "D2", "government", lots=(StockLot("L2", "water", 100),)),
+        ),
+        (Vehicle("t1", truck_nodes[0], 1000, 10), Vehicle("t2", truck_nodes[1], 1000, 10)),
+        travel(nodes, symmetric(nodes, {("D1", "R"): 1.0, ("D2", "R"): 1.0, ("D1", "D2"): 0.5})),
+    )
+
+
+@pytest.mark.parametrize("previous_source", ["d1", "d2"])
+def test_allocation_keeps_the_earlier_choice_among_equal_optima(previous_source):
+    problem = _twin_depots()
+    built = build_allocation_model(problem, PARAMS)
+    result = solve_allocation(problem, built, PARAMS, {(previous_source, "r", "water"): 60})
+    sent = defaultdict(int)
+    for flow in result.flows:
+        sent[flow.source_id] += flow.quantity
+    assert dict(sent) == {previous_source: 60}
+    assert len(result.statuses) == 4
+
+
+def test_routing_starts_from_the_earlier_routes():
+    # twin trucks at the same depot: either may carry the one order at the same cost; the
+    # search left to itself takes one, started from a route on the other it keeps that one
+    problem = _twin_depots(truck_nodes=("D1", "D1"))
+    plan = plan_dispatch(problem, PARAMS)
+    (order,) = plan.orders
+    vehicles = [
+        RouteVehicle(v, vehicle_profile(v, PARAMS), v.start_node, 0.0) for v in problem.fleet
+    ]
+    cold = route_in_waves(problem, plan.orders, vehicles, PARAMS)
+    (chosen,) = [vid for vid, seq in cold.routes.items() if seq]
+    other = next(v.id for v in problem.fleet if v.id != chosen)
+    stops = [("pickup", order.id), ("delivery", order.id)]
+    warm = route_in_waves(problem, plan.orders, vehicles, PARAMS, {other: stops})
+    assert warm.routes[other] == stops
+    assert warm.routes[chosen] == []
