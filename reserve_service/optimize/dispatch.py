@@ -78,7 +78,19 @@ Routing runs in two waves (:func:`route_in_waves`).  Wave 1: the orders meant to
 it maximises priority-weighted needs met on time, which a soft bound (cost linear in lateness)
 does not: it would rather make many orders a little late.  Wave 2: everything left, each vehicle
 continuing from the end of its wave-1 route, ``D`` a soft bound (penalty per second scaled by
-value) and a drop penalty larger than any lateness — it minimises lateness.
+value) and a drop penalty larger than any lateness — it minimises lateness.  Each wave runs
+guided local search for ``routing_gls_share`` of its time, then ruin and recreate
+(:mod:`reserve_service.optimize.ruin_recreate`: remove a cluster of nearby orders, re-insert
+them by local search, accept by simulated annealing) for the rest.
+
+Re-planning
+-----------
+:func:`replan` changes only what the new situation requires.  The allocation gets a fourth
+stage: among allocations optimal for stages 1–2 and within 0.1 % of the stage-3 optimum, the
+closest (kg-weighted L1) to the earlier plan's flows not yet on a truck.  Orders carrying the
+same load from the same source to the same region keep their place: routing starts from the
+earlier routes, and each on-time delivery's earlier ETA becomes a soft upper bound
+(``promise_weight`` per second late), so a promise is broken only when that buys more.
 
 Shortfalls
 ----------
