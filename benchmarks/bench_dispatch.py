@@ -449,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--instances",
         default=",".join(DEFAULT_INSTANCES),
-        help="comma-separated names, or 'all' for the 56 instances in data/solomon",
+        help="comma-separated names, or 'all' for the 56 instances of solomon_bks.csv",
     )
     ap.add_argument(
         "--time-limit", type=float, default=30.0, help="seconds per solver and instance"
@@ -468,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.part in ("a", "both"):
         names = (
-            sorted(p.stem for p in SOLOMON.glob("*.txt"))
+            [row["instance"] for row in csv.DictReader((SOLOMON / "solomon_bks.csv").open())]
             if args.instances == "all"
             else [s.strip() for s in args.instances.split(",") if s.strip()]
         )
