@@ -1331,7 +1331,13 @@ def _initial_index_routes(
             and (oid not in built.pickup_node or ("pickup", oid) in present)
         }
         nodes = {"pickup": built.pickup_node, "delivery": built.delivery_node}
-        out.append([manager.NodeToIndex(nodes[kind][oid]) for kind, oid in seq if oid in keep])
+        out.append(
+            [
+                manager.NodeToIndex(nodes[kind][oid])
+                for kind, oid in seq
+                if oid in keep and oid in nodes[kind]  # an order on board has no pickup node
+            ]
+        )
     return out
 
 
