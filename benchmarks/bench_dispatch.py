@@ -32,7 +32,6 @@ import csv
 import datetime as dt
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +51,7 @@ from reserve_service.optimize.dispatch import (
     replan,
 )
 from reserve_service.optimize.solvers import SolverParams
-from reserve_service.optimize.vrptw import VrptwInstance, solve_vrptw
+from reserve_service.optimize.vrptw import VrptwInstance, read_solomon, solve_vrptw
 
 HERE = Path(__file__).resolve().parent
 SOLOMON = HERE / "data" / "solomon"
@@ -77,91 +76,43 @@ DEFAULT_INSTANCES = (
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Solomon:
-    """A Solomon instance in integer tenths (DIMACS): node 0 is the depot."""
-
-    name: str
-    vehicles: int
-    capacity: int
-    demand: np.ndarray
-    ready: np.ndarray  # tenths
-    due: np.ndarray  # tenths
-    service: np.ndarray  # tenths
-    dist: np.ndarray  # tenths, truncated; also the travel time
-    xy: np.ndarray
-
-
-def read_solomon(path: Path) -> Solomon:
-    lines = [ln.split() for ln in path.read_text().splitlines() if ln.strip()]
-    vehicles, capacity = (int(v) for v in lines[3])
-    rows = np.array([[float(v) for v in ln] for ln in lines[6:]])
-    xy = rows[:, 1:3]
-    euclid = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(axis=2))
-    dist = np.floor(euclid * 10 + 1e-9).astype(np.int64)  # truncated to one decimal
-    return Solomon(
-        name=path.stem,
-        vehicles=vehicles,
-        capacity=capacity,
-        demand=rows[:, 3].astype(np.int64),
-        ready=(rows[:, 4] * 10).astype(np.int64),
-        due=(rows[:, 5] * 10).astype(np.int64),
-        service=(rows[:, 6] * 10).astype(np.int64),
-        dist=dist,
-        xy=xy,
-    )
-
-
-def check_routes(inst: Solomon, routes: list[list[int]]) -> int:
+def check_routes(name: str, inst: VrptwInstance, routes: list[list[int]]) -> int:
     """Distance (tenths) of feasible routes; raises if a window, capacity or visit is wrong."""
     seen: list[int] = []
     total = 0
     for route in routes:
         if sum(int(inst.demand[c]) for c in route) > inst.capacity:
-            raise AssertionError(f"{inst.name}: route over capacity")
+            raise AssertionError(f"{name}: route over capacity")
         t, here = 0, 0
         for c in route:
-            t = max(t + int(inst.dist[here, c]), int(inst.ready[c]))
+            t = max(t + int(inst.travel_time[here, c]), int(inst.ready[c]))
             if t > inst.due[c]:
-                raise AssertionError(f"{inst.name}: customer {c} served at {t} > due {inst.due[c]}")
-            total += int(inst.dist[here, c])
+                raise AssertionError(f"{name}: customer {c} served at {t} > due {inst.due[c]}")
+            total += int(inst.distance[here, c])
             t += int(inst.service[c])
             here = c
-        total += int(inst.dist[here, 0])
-        if t + inst.dist[here, 0] > inst.due[0]:
-            raise AssertionError(f"{inst.name}: route returns after the depot closes")
+        total += int(inst.distance[here, 0])
+        if t + inst.travel_time[here, 0] > inst.due[0]:
+            raise AssertionError(f"{name}: route returns after the depot closes")
         seen += route
     if sorted(seen) != list(range(1, len(inst.demand))):
-        raise AssertionError(f"{inst.name}: customers missing or repeated")
+        raise AssertionError(f"{name}: customers missing or repeated")
     if len(routes) > inst.vehicles:
-        raise AssertionError(f"{inst.name}: {len(routes)} routes > {inst.vehicles} vehicles")
+        raise AssertionError(f"{name}: {len(routes)} routes > {inst.vehicles} vehicles")
     return total
 
 
-def as_vrptw(inst: Solomon) -> VrptwInstance:
-    return VrptwInstance(
-        distance=inst.dist,
-        travel_time=inst.dist,
-        demand=inst.demand,
-        ready=inst.ready,
-        due=inst.due,
-        service=inst.service,
-        vehicles=inst.vehicles,
-        capacity=inst.capacity,
-    )
-
-
-def solve_engine(inst: Solomon, seconds: float) -> list[list[int]]:
+def solve_engine(inst: VrptwInstance, seconds: float) -> list[list[int]]:
     """The project's engine: OR-Tools GLS for 20 % of the time, then ruin and recreate."""
-    return solve_vrptw(as_vrptw(inst), seconds, improvement="ruin_recreate").routes
+    return solve_vrptw(inst, seconds, improvement="ruin_recreate").routes
 
 
-def solve_ortools_gls(inst: Solomon, seconds: float) -> list[list[int]]:
+def solve_ortools_gls(inst: VrptwInstance, seconds: float) -> list[list[int]]:
     """OR-Tools alone: parallel cheapest insertion, then guided local search throughout."""
-    return solve_vrptw(as_vrptw(inst), seconds, improvement="gls").routes
+    return solve_vrptw(inst, seconds, improvement="gls").routes
 
 
-def solve_pyvrp(inst: Solomon, seconds: float) -> list[list[int]] | None:
+def solve_pyvrp(inst: VrptwInstance, seconds: float) -> list[list[int]] | None:
     """PyVRP (hybrid genetic search) on the same integer data; ``None`` if not installed."""
     try:
         from pyvrp import Model
@@ -172,7 +123,8 @@ def solve_pyvrp(inst: Solomon, seconds: float) -> list[list[int]] | None:
     m.add_vehicle_type(
         num_available=inst.vehicles, capacity=inst.capacity, tw_late=int(inst.due[0])
     )
-    locations = [m.add_location(float(x), float(y)) for x, y in inst.xy]
+    assert inst.coordinates is not None
+    locations = [m.add_location(float(x), float(y)) for x, y in inst.coordinates]
     m.add_depot(locations[0], tw_early=int(inst.ready[0]), tw_late=int(inst.due[0]))
     for c in range(1, len(inst.demand)):
         m.add_client(
@@ -184,7 +136,12 @@ def solve_pyvrp(inst: Solomon, seconds: float) -> list[list[int]] | None:
         )
     for i, frm in enumerate(locations):
         for j, to in enumerate(locations):
-            m.add_edge(frm, to, distance=int(inst.dist[i, j]), duration=int(inst.dist[i, j]))
+            m.add_edge(
+                frm,
+                to,
+                distance=int(inst.distance[i, j]),
+                duration=int(inst.travel_time[i, j]),
+            )
     result = m.solve(stop=MaxRuntime(seconds), display=False, seed=0)
     if not result.best.is_feasible():
         return []
@@ -203,12 +160,12 @@ def bench_solomon(names: list[str], seconds: float, solver_names: list[str]) -> 
     print(header)
     print("-" * len(header))
     gaps: dict[str, list[float]] = {"engine": [], "ortools": [], "pyvrp": []}
+    available = {"engine": solve_engine, "ortools": solve_ortools_gls, "pyvrp": solve_pyvrp}
+    solvers = [(label, available[label]) for label in solver_names]
     for name in names:
         inst = read_solomon(SOLOMON / f"{name}.txt")
         best = float(bks[name]["cvrplib_sol_distance_min_dist_1dec_trunc"])
         best_veh = bks[name]["cvrplib_sol_routes"]
-        available = {"engine": solve_engine, "ortools": solve_ortools_gls, "pyvrp": solve_pyvrp}
-        solvers = [(label, available[label]) for label in solver_names]
         for label, solve in solvers:
             started = time.perf_counter()
             routes = solve(inst, seconds)
@@ -219,7 +176,7 @@ def bench_solomon(names: list[str], seconds: float, solver_names: list[str]) -> 
             if not routes:
                 print(f"{name:8} {len(inst.demand) - 1:4d} {label:8} no feasible solution")
                 continue
-            distance = check_routes(inst, routes) / 10.0
+            distance = check_routes(name, inst, routes) / 10.0
             gap = 100.0 * (distance - best) / best
             gaps[label].append(gap)
             print(

@@ -501,33 +501,27 @@ def p_median(
             warm, upper = cut.improved, cut.upper
     else:
         cut = _LagrangianCut.nothing(step)
-    if cut.proves(upper):  # the warm start is optimal: no MIP needed
+
+    def proved(bound: float) -> SitingResult:
+        """``warm`` (as it stands when called), proved optimal by the Lagrangian steps."""
         return _p_median_result(
             inst,
             rows,
             warm,
             "optimal",
-            float(math.ceil(cut.lower_bound - 1e-6)) if cut.step >= 0.5 else cut.lower_bound,
+            _rounded_bound(bound, cut.step),
             "lagrangian",
             started,
             {"heuristic_objective": upper, **cut.details()},
         )
+
+    if cut.proves(upper):  # the warm start is optimal: no MIP needed
+        return proved(cut.lower_bound)
     reduced = cut.apply(inst)
     if cut.row_radius is not None:
         sub = reduced.cost[np.ix_(rows, reduced.allowed)]
         if np.any(sub.min(axis=1) > cut.row_radius):  # no improving solution can exist
-            bound = min(upper, cut.fixing_bound)
-            bound = float(math.ceil(bound - 1e-6)) if cut.step >= 0.5 else bound
-            return _p_median_result(
-                inst,
-                rows,
-                warm,
-                "optimal",
-                bound,
-                "lagrangian",
-                started,
-                {"heuristic_objective": upper, **cut.details()},
-            )
+            return proved(min(upper, cut.fixing_bound))
 
     if cut.multipliers is not None:
         n_free_open = p - int(reduced.must_open.size)
@@ -537,18 +531,7 @@ def p_median(
             warm, upper = tree.improved, tree.upper
         cut.tree_nodes, cut.tree_seconds = tree.nodes, tree.seconds
         if tree.finished:  # no solution better than the warm start exists
-            bound = min(upper, cut.fixing_bound, tree.bound)
-            bound = float(math.ceil(bound - 1e-6)) if cut.step >= 0.5 else bound
-            return _p_median_result(
-                inst,
-                rows,
-                warm,
-                "optimal",
-                bound,
-                "lagrangian",
-                started,
-                {"heuristic_objective": upper, **cut.details()},
-            )
+            return proved(min(upper, cut.fixing_bound, tree.bound))
 
     built = _build_p_median(reduced, rows, p, warm, cut.row_radius)  # build
     solved = built.model.solve(params)  # solve
@@ -557,10 +540,15 @@ def p_median(
     # the reduction kept every solution better than the warm start; compare the two
     result.details.update(heuristic_objective=upper, **cut.details())
     result = _best_of(result, inst, rows, warm, upper, solved, cut, started)
-    if result.bound is not None and cut.step >= 0.5:  # integral objective: round the bound up
-        result.bound = float(math.ceil(result.bound - 1e-6))
+    if result.bound is not None:
+        result.bound = _rounded_bound(result.bound, cut.step)
         result.gap = _gap(result.objective, result.bound)
     return result
+
+
+def _rounded_bound(bound: float, step: float) -> float:
+    """With integral objectives (``step`` ≈ 1) every solution is an integer: round up."""
+    return float(math.ceil(bound - 1e-6)) if step >= 0.5 else bound
 
 
 def _best_of(

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,7 @@ class VrptwInstance:
     service: np.ndarray
     vehicles: int
     capacity: int
+    coordinates: np.ndarray | None = None  # (n, 2), for maps and solvers that want them
 
     def __post_init__(self) -> None:
         n = len(self.demand)
@@ -80,6 +82,28 @@ class VrptwSolution:
     distance: int
     seconds: float
     details: dict[str, Any]
+
+
+def read_solomon(path: str | Path) -> VrptwInstance:
+    """A Solomon (1987) instance in its original text format, in integer tenths (DIMACS):
+    Euclidean distances truncated to one decimal, travel time = distance."""
+    lines = [ln.split() for ln in Path(path).read_text().splitlines() if ln.strip()]
+    vehicles, capacity = (int(v) for v in lines[3])
+    rows = np.array([[float(v) for v in ln] for ln in lines[6:]])
+    xy = rows[:, 1:3]
+    euclid = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(axis=2))
+    dist = np.floor(euclid * 10 + 1e-9).astype(np.int64)
+    return VrptwInstance(
+        distance=dist,
+        travel_time=dist,
+        demand=rows[:, 3].astype(np.int64),
+        ready=(rows[:, 4] * 10).astype(np.int64),
+        due=(rows[:, 5] * 10).astype(np.int64),
+        service=(rows[:, 6] * 10).astype(np.int64),
+        vehicles=vehicles,
+        capacity=capacity,
+        coordinates=xy,
+    )
 
 
 def route_distance(inst: VrptwInstance, routes: list[list[int]]) -> int:
