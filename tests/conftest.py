@@ -7,8 +7,10 @@ With pytest-xdist each worker gets its own database.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -39,7 +41,9 @@ def database_url(tmp_path_factory, worker_id) -> str:
     """A freshly migrated database for this test worker."""
     base = os.environ.get("TEST_DATABASE_URL")
     if base:
-        url = _postgres_database(base, f"reserve_test_{worker_id}")
+        # one name per checkout and worker, so two checkouts on one server never share a database
+        checkout = hashlib.sha1(str(Path(__file__).resolve().parent).encode()).hexdigest()[:8]
+        url = _postgres_database(base, f"reserve_test_{checkout}_{worker_id}")
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     migrate.upgrade(url)
