@@ -94,6 +94,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from reserve_service.optimize.solvers import LinearModel, LinExpr, SolverParams, Var
+from reserve_service.optimize.solvers.highs import highs_from_model, is_infeasible, new_highs
 
 ExternalKind = Literal["enterprise_held", "agreement", "capacity"]
 Method = Literal["extensive", "benders"]
@@ -1052,55 +1053,10 @@ def _value(expr: LinExpr, values: np.ndarray) -> float:
 # --------------------------------------------------------------------------------------------
 
 
-def _highs(verbose: bool = False) -> Any:
-    """A quiet highspy instance (threads are left to HiGHS: its scheduler is process-wide)."""
-    import highspy
-
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(verbose))
-    return h
-
-
-def _highs_from_model(model: LinearModel, params: SolverParams) -> Any:
-    """Pass a LinearModel to highspy (used for the Benders master)."""
-    import highspy
-
-    h = _highs(params.verbose)
-    inf = highspy.kHighsInf
-    n = model.num_vars
-    lp = highspy.HighsLp()
-    lp.num_col_ = n
-    lp.num_row_ = model.num_constraints
-    lp.col_cost_ = model.objective_vector()
-    lp.offset_ = model.objective.constant
-    lp.col_lower_ = np.array([v if math.isfinite(v) else -inf for v in model.var_lb])
-    lp.col_upper_ = np.array([v if math.isfinite(v) else inf for v in model.var_ub])
-    lower, upper, starts, index, value = [], [], [0], [], []
-    for con in model.constraints:
-        lower.append(con.rhs if con.sense in (">=", "==") else -inf)
-        upper.append(con.rhs if con.sense in ("<=", "==") else inf)
-        index.extend(con.indices.tolist())
-        value.extend(con.coefs.tolist())
-        starts.append(len(index))
-    lp.row_lower_ = np.array(lower, dtype=float)
-    lp.row_upper_ = np.array(upper, dtype=float)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = np.array(starts, dtype=np.int32)
-    lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
-    lp.a_matrix_.value_ = np.array(value, dtype=float)
-    if model.is_mip:
-        lp.integrality_ = [
-            highspy.HighsVarType.kContinuous if k == "continuous" else highspy.HighsVarType.kInteger
-            for k in model.var_kind
-        ]
-    h.passModel(lp)
-    return h
-
-
 def _highs_from_scenario(lp: _ScenarioLP, X: np.ndarray) -> Any:
     import highspy
 
-    h = _highs()
+    h = new_highs()
     h.setOptionValue("presolve", "off")  # warm-started dual simplex on rhs changes
     inf = highspy.kHighsInf
     n = len(lp.cost)
@@ -1140,7 +1096,7 @@ def _solve_sub(
     h.run()
     status = h.getModelStatus()
     ms = highspy.HighsModelStatus
-    if status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
+    if is_infeasible(status):
         _, has_ray, ray = h.getDualRay()
         if not has_ray:
             h.clearSolver()
@@ -1216,7 +1172,7 @@ def _solve_benders(
     link_idx = np.fromiter((v.index for v in first.link_vars()), dtype=np.int64)
     theta_idx = np.array([t.index for t in theta], dtype=np.int64)
     first_cost = first.cost
-    hm = _highs_from_model(master, params)
+    hm = highs_from_model(master, params)
     hm.setOptionValue("mip_rel_gap", 1e-9)
     lps = [_scenario_lp(inst, s, opt) for s in range(len(inst.scenarios))]
 
@@ -1320,10 +1276,7 @@ def _solve_benders(
         if deadline is not None:
             hm.setOptionValue("time_limit", max(1.0, deadline - time.perf_counter()))
         mstatus = _run_master(hm)
-        if mstatus in (
-            highspy.HighsModelStatus.kInfeasible,
-            highspy.HighsModelStatus.kUnboundedOrInfeasible,
-        ):
+        if is_infeasible(mstatus):
             status = "infeasible"
             break
         info = hm.getInfo()
