@@ -25,6 +25,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     from reserve_service.optimize.prepositioning_api import blp as prepositioning_blueprint
     from reserve_service.optimize.scenarios import ScenarioInputError
     from reserve_service.optimize.siting import SitingInputError
+    from reserve_service.optimize.siting.api import blp as siting_blueprint
     from reserve_service.routing.api import blp as routing_blueprint
     from reserve_service.routing.errors import RoutingInputError
 
@@ -39,8 +40,8 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
 
     Database().init_app(app)
     api = ProblemApi(app)
-    for blueprint in [*inventory_blueprints, routing_blueprint, optimize_blueprint, dispatch_blueprint,
-                      prepositioning_blueprint]:
+    for blueprint in [*inventory_blueprints, routing_blueprint, optimize_blueprint, siting_blueprint,
+                      dispatch_blueprint, prepositioning_blueprint]:
         api.register_blueprint(blueprint)
     register_error_handlers(app, field_errors=(RoutingInputError, SitingInputError, DispatchInputError,
                                                  PrepositioningInputError, ScenarioInputError))

@@ -12,8 +12,7 @@ from reserve_service.auth import current_principal, roles_required
 from reserve_service.errors import Conflict, NotFound
 from reserve_service.extensions import session
 from reserve_service.jobs import Job
-from reserve_service.optimize import siting_runs
-from reserve_service.optimize.schemas import JobListArgs, SitingRequest
+from reserve_service.optimize.schemas import JobListArgs
 
 blp = Blueprint(
     "optimize",
@@ -45,20 +44,6 @@ def job_dump(job: Job, with_result: bool = True) -> dict[str, Any]:
 def submit(kind: str, params: dict[str, Any]):
     job = current_app.extensions["jobs"].submit(session(), kind, params, current_principal().name)
     return job_dump(job), 202, {"Location": url_for("optimize.get_job", job_id=job.id)}
-
-
-@blp.route("/siting-runs", methods=["POST"])
-@roles_required("planner")
-@blp.arguments(SitingRequest)
-@blp.response(202)
-def post_siting_run(data):
-    """Start a siting run (planner). Cheap checks answer 422 now; the solve runs as a job.
-
-    Example, one new city depot while all five county depots stay open:
-    ``{"model": "p_median", "p": 6, "keep_open_tiers": ["county"], "candidate_tiers": ["city"]}``.
-    """
-    siting_runs.build_instance(session(), data)  # unknown codes, p too large, no candidates → 422
-    return submit("siting", data)
 
 
 @blp.route("/jobs")
