@@ -16,8 +16,9 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     from reserve_service.errors import register_error_handlers
     from reserve_service.extensions import Database, ProblemApi, session
     from reserve_service.inventory.api import blueprints as inventory_blueprints
-    from reserve_service.jobs import InProcessRunner
-    from reserve_service.optimize import dispatch_runs, prepositioning_runs  # noqa: F401  (job kinds)
+    from reserve_service.jobs.api import blp as jobs_blueprint
+    from reserve_service.jobs.setup import init_jobs
+    from reserve_service.optimize import dispatch_runs, prepositioning_runs, siting_runs
     from reserve_service.optimize.api import blp as optimize_blueprint
     from reserve_service.optimize.dispatch import DispatchInputError
     from reserve_service.optimize.dispatch_api import blp as dispatch_blueprint
@@ -39,14 +40,13 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
 
     Database().init_app(app)
     api = ProblemApi(app)
-    for blueprint in [*inventory_blueprints, routing_blueprint, optimize_blueprint, dispatch_blueprint,
-                      prepositioning_blueprint]:
+    for blueprint in [*inventory_blueprints, routing_blueprint, optimize_blueprint, jobs_blueprint,
+                      dispatch_blueprint, prepositioning_blueprint]:
         api.register_blueprint(blueprint)
     register_error_handlers(app, field_errors=(RoutingInputError, SitingInputError, DispatchInputError,
                                                  PrepositioningInputError, ScenarioInputError))
-    database = app.extensions["database"]
-    app.extensions["jobs"] = InProcessRunner(database.writer_factory, app.config["JOB_WORKERS"],
-                                             readers=database.session_factory)
+    init_jobs(app, {**siting_runs.JOB_HANDLERS, **prepositioning_runs.JOB_HANDLERS,
+                    **dispatch_runs.JOB_HANDLERS})
     cli.register(app)
 
     @app.before_request
