@@ -36,6 +36,22 @@ class Config:
     HOUSEHOLD_SIZE = HOUSEHOLD_SIZE
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 20 * 1024 * 1024))
     JOB_WORKERS = int(os.environ.get("JOB_WORKERS", 1))
+    #: Redis for RQ workers; unset = jobs run on threads in the web process
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    RQ_QUEUE = os.environ.get("RQ_QUEUE", "reserve-jobs")
+    #: hard limit of one job attempt, seconds, per kind (env JOB_TIME_LIMIT_<KIND>) and otherwise
+    JOB_TIME_LIMITS = {kind: float(os.environ.get(f"JOB_TIME_LIMIT_{kind.upper()}", default))
+                       for kind, default in (("siting", 1800), ("prepositioning", 3600), ("dispatch", 900))}
+    JOB_TIME_LIMIT = float(os.environ.get("JOB_TIME_LIMIT", 3600))
+    #: runs of a job whose worker died (1 = no retry)
+    JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", 2))
+    JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", 1))
+    #: a running job silent this long has lost its worker
+    JOB_LOST_AFTER_SECONDS = float(os.environ.get("JOB_LOST_AFTER_SECONDS", 15))
+    #: time a solve told to stop gets to return its best answer before it is killed
+    JOB_STOP_GRACE_SECONDS = float(os.environ.get("JOB_STOP_GRACE_SECONDS", 5))
+    #: extra modules whose JOB_HANDLERS are registered (comma-separated import paths)
+    JOB_HANDLER_MODULES = os.environ.get("JOB_HANDLER_MODULES", "")
 
     API_TITLE = "reserve_service"
     API_VERSION = "v1"

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from reserve_service.auth import current_principal, roles_required
 from reserve_service.errors import Conflict, NotFound
 from reserve_service.extensions import session
+from reserve_service.jobs.api import submit
 from reserve_service.optimize import dispatch as dp
-from reserve_service.optimize.api import submit
 from reserve_service.optimize.dispatch import service
 from reserve_service.optimize.dispatch.schemas import DeliverySchema, IncidentSchema, ReplanSchema
 from reserve_service.optimize.tables import DispatchPlanRow, Incident, PlanVehicle

@@ -36,7 +36,7 @@ from reserve_service.inventory.tables import (
     Region,
     StockLot,
 )
-from reserve_service.jobs import JobContext, job_kind
+from reserve_service.jobs import JobContext
 from reserve_service.optimize import dispatch as dp
 from reserve_service.optimize.solvers import SolverParams
 from reserve_service.optimize.tables import DispatchPlanRow, Incident, PlanVehicle
@@ -327,7 +327,6 @@ def save_plan(session: Session, incident: Incident, plan: dp.DispatchPlan, names
     return row
 
 
-@job_kind("dispatch")
 def run_dispatch(params: dict[str, Any], context: JobContext) -> dict[str, Any]:
     """Job: plan an incident (or re-plan a plan after road events).
 
@@ -550,3 +549,5 @@ def replan_start_hours(incident: Incident, now: dt.datetime | None = None) -> fl
     moment = now or dt.datetime.now(dt.UTC)
     return max(0.0, (moment - incident_start(incident)).total_seconds() / 3600)
 
+
+JOB_HANDLERS = {"dispatch": run_dispatch}

@@ -15,8 +15,8 @@ from reserve_service.auth import current_principal, roles_required
 from reserve_service.errors import Conflict, InvalidInput, NotFound
 from reserve_service.extensions import session
 from reserve_service.jobs import Job
+from reserve_service.jobs.api import submit
 from reserve_service.optimize import prepositioning as pp
-from reserve_service.optimize.api import submit
 from reserve_service.optimize.prepositioning import scenarios as sc
 from reserve_service.optimize.prepositioning import service as runs
 from reserve_service.optimize.prepositioning.schemas import (

@@ -23,7 +23,7 @@ from reserve_service.inventory.tables import (
     Region,
     StockLot,
 )
-from reserve_service.jobs import JobContext, job_kind
+from reserve_service.jobs import JobContext
 from reserve_service.optimize import prepositioning as pp
 from reserve_service.optimize.prepositioning import scenarios as sc
 from reserve_service.optimize.solvers import SolverParams
@@ -121,7 +121,6 @@ def _stochastic(value: pp.StochasticValue) -> dict[str, Any]:
     return {k: v for k, v in dataclasses.asdict(value).items() if k != "ws_by_scenario"}
 
 
-@job_kind("prepositioning")
 def run_prepositioning(request: dict[str, Any], context: JobContext) -> dict[str, Any]:
     """Job: build the instance from today's data, solve, add VSS / EVPI and the budget curve."""
     context.progress(0.05, "today's stock, scenarios and travel times")
@@ -163,3 +162,6 @@ def run_prepositioning(request: dict[str, Any], context: JobContext) -> dict[str
                                  service_level=solve["service_level"], params=solve["params"])
         answer["budget_curve"] = [dataclasses.asdict(p) for p in points]
     return answer
+
+
+JOB_HANDLERS = {"prepositioning": run_prepositioning}

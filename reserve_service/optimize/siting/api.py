@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 
 from reserve_service.auth import roles_required
 from reserve_service.extensions import session
-from reserve_service.optimize.api import submit
+from reserve_service.jobs.api import submit
 from reserve_service.optimize.siting import service
 from reserve_service.optimize.siting.schemas import SitingRequest
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from reserve_service.errors import InvalidInput
 from reserve_service.inventory.tables import Depot, Region
-from reserve_service.jobs import JobContext, job_kind
+from reserve_service.jobs import JobContext
 from reserve_service.optimize import siting
 from reserve_service.routing.service import road_graph
 
@@ -355,7 +355,6 @@ def explain_infeasible(instance: SitingInstance, error: siting.SitingInputError)
     }
 
 
-@job_kind("siting")
 def run_siting(request: dict[str, Any], context: JobContext) -> dict[str, Any]:
     """Job handler: build → solve → extract, reporting progress and honouring cancellation."""
     started = dt.datetime.now(dt.UTC)
@@ -377,3 +376,6 @@ def run_siting(request: dict[str, Any], context: JobContext) -> dict[str, Any]:
     answer = extract(instance, request, result)
     answer["started_at"] = started.isoformat()
     return answer
+
+
+JOB_HANDLERS = {"siting": run_siting}
