@@ -2,34 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, g, request
-
-from reserve_service.config import INSTANCE_DIR, Config
+if TYPE_CHECKING:  # importing a pure engine module (reserve_service.optimize...) loads no Flask
+    from flask import Flask
 
 
 def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     """Application factory: config, database, API blueprints, auth and error handlers."""
+    from flask import Flask, g, request
+
     from reserve_service import cli
     from reserve_service.auth import authenticate
-    from reserve_service.errors import register_error_handlers
+    from reserve_service.config import INSTANCE_DIR, Config
     from reserve_service.extensions import Database, ProblemApi, session
     from reserve_service.inventory.api import blueprints as inventory_blueprints
     from reserve_service.jobs.api import blp as jobs_blueprint
     from reserve_service.jobs.setup import init_jobs
-    from reserve_service.optimize.dispatch import DispatchInputError
     from reserve_service.optimize.dispatch import service as dispatch_service
     from reserve_service.optimize.dispatch.api import blp as dispatch_blueprint
-    from reserve_service.optimize.prepositioning import PrepositioningInputError
     from reserve_service.optimize.prepositioning import service as prepositioning_service
     from reserve_service.optimize.prepositioning.api import blp as prepositioning_blueprint
-    from reserve_service.optimize.prepositioning.scenarios import ScenarioInputError
-    from reserve_service.optimize.siting import SitingInputError
     from reserve_service.optimize.siting import service as siting_service
     from reserve_service.optimize.siting.api import blp as siting_blueprint
+    from reserve_service.problems import register_error_handlers
     from reserve_service.routing.api import blp as routing_blueprint
-    from reserve_service.routing.errors import RoutingInputError
 
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.config.from_object(Config)
@@ -45,8 +42,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     for blueprint in [*inventory_blueprints, routing_blueprint, siting_blueprint, jobs_blueprint,
                       dispatch_blueprint, prepositioning_blueprint]:
         api.register_blueprint(blueprint)
-    register_error_handlers(app, field_errors=(RoutingInputError, SitingInputError, DispatchInputError,
-                                                 PrepositioningInputError, ScenarioInputError))
+    register_error_handlers(app)
     init_jobs(app, {**siting_service.JOB_HANDLERS, **prepositioning_service.JOB_HANDLERS,
                     **dispatch_service.JOB_HANDLERS})
     cli.register(app)

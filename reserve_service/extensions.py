@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from reserve_service.db import make_engine, make_session_factory
-from reserve_service.errors import http_exception_to_problem
+from reserve_service.problems import http_exception_to_problem
 
 
 class ProblemApi(Api):

@@ -32,15 +32,13 @@ from typing import Any
 
 import numpy as np
 
+from reserve_service.errors import InputError
+
 from .ruin_recreate import routes_from_assignment, ruin_and_recreate
 
 
-class VrptwInputError(ValueError):
+class VrptwInputError(InputError):
     """A VRPTW instance that cannot be solved as given; ``field`` names the culprit."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from reserve_service.errors import InvalidInput
 from reserve_service.extensions import session
 from reserve_service.inventory.tables import Depot, Region
 from reserve_service.routing import service
-from reserve_service.routing.errors import NoRouteError, RoutingInputError
+from reserve_service.routing.errors import NoRouteError
 from reserve_service.routing.policy import default_policy
 from reserve_service.routing.schemas import (
     MatrixRequest,
@@ -26,11 +26,6 @@ from reserve_service.routing.tables import RoadEventRow
 
 blp = Blueprint("routing", __name__, url_prefix="/api/v1/routing",
                 description="Road network, green-channel policy, road events, routes and matrices")
-
-
-def _input_error(error: RoutingInputError, prefix: str = "") -> InvalidInput:
-    field = f"{prefix}{error.field}"
-    return InvalidInput(f"{field}: {error}", {field: [str(error)]})
 
 
 def _hours(value: float) -> float | None:
@@ -75,10 +70,7 @@ class Events(MethodView):
         """Add a closure, slowdown, traffic control or repair on edges or an area (dispatcher)."""
         payload = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in data.items()
                    if v is not None and not (k in ("edge_ids",) and not v)}
-        try:
-            row, edges = service.add_event(session(), current_principal(), payload)
-        except RoutingInputError as exc:
-            raise _input_error(exc) from exc
+        row, edges = service.add_event(session(), current_principal(), payload)
         return {**_event_dump(row), "edge_ids": edges}
 
 
@@ -106,8 +98,6 @@ def route(data):
     target, target_info = service.resolve_location(db, graph, data["destination"], "to")
     try:
         result = graph.route(source, target, profile=data["profile"], at=data["at"])
-    except RoutingInputError as exc:
-        raise _input_error(exc) from exc
     except NoRouteError as exc:
         return {"from": source_info, "to": target_info, "profile": data["profile"],
                 "policy_version": graph.policy.version, "reachable": False, "reason": str(exc),
@@ -135,11 +125,8 @@ def matrix(data):
     graph, _ = service.road_graph(db)
     sources = [service.resolve_location(db, graph, s, f"sources.{i}") for i, s in enumerate(data["sources"])]
     targets = [service.resolve_location(db, graph, t, f"targets.{i}") for i, t in enumerate(data["targets"])]
-    try:
-        hours = graph.travel_time_matrix([s for s, _ in sources], [t for t, _ in targets],
-                                         profile=data["profile"], at=data["at"])
-    except RoutingInputError as exc:
-        raise _input_error(exc) from exc
+    hours = graph.travel_time_matrix([s for s, _ in sources], [t for t, _ in targets],
+                                     profile=data["profile"], at=data["at"])
     unreachable = [[int(i), int(j)] for i, j in zip(*np.nonzero(~np.isfinite(hours)), strict=True)]
     return {"profile": data["profile"], "sources": [info for _, info in sources],
             "targets": [info for _, info in targets],
@@ -162,11 +149,8 @@ def reachability(data):
         depots = list(db.scalars(depots_query))
     towns = list(db.scalars(select(Region).where(Region.level == "township", Region.lat.is_not(None))))
     graph, _ = service.road_graph(db)
-    try:
-        hours = graph.travel_time_matrix([(d.lat, d.lng) for d in depots], [(r.lat, r.lng) for r in towns],
-                                         profile=data["profile"], at=data["at"])
-    except RoutingInputError as exc:
-        raise _input_error(exc) from exc
+    hours = graph.travel_time_matrix([(d.lat, d.lng) for d in depots], [(r.lat, r.lng) for r in towns],
+                                     profile=data["profile"], at=data["at"])
     best = hours.min(axis=0) if len(depots) else np.full(len(towns), np.inf)
     total = sum(r.population for r in towns)
     bands = []

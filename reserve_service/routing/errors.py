@@ -7,13 +7,19 @@ Every problem with caller-supplied input is a :class:`RoutingInputError` (a ``Va
 
 from __future__ import annotations
 
+from typing import Any
 
-class RoutingInputError(ValueError):
-    """Input to the router is malformed or impossible; ``field`` names the problem."""
+from reserve_service.errors import InputError
 
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
+
+class RoutingInputError(InputError):
+    """Input to the router is malformed or impossible; ``field`` names the problem.
+
+    Routing code still passes ``(message, field)``; the base class takes ``(field, message)``.
+    """
+
+    def __init__(self, message: str, field: str, **details: Any) -> None:
+        super().__init__(field, message, **details)
 
 
 class NetworkFileError(RoutingInputError):

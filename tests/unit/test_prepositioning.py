@@ -324,7 +324,7 @@ def test_unreachable_region_explains_the_service_level() -> None:
     with pytest.raises(ServiceLevelInfeasibleError) as err:
         solve_prepositioning(inst, budget=100.0, service_level=0.8)
     assert err.value.field == "service_level"
-    detail = err.value.details[0]
+    detail = err.value.shortfalls[0]
     assert detail["scenario"] == "s1" and "r2" in detail["regions"]
     assert detail["item"] in ("i0", "i1")
 
@@ -336,16 +336,16 @@ def test_small_budget_explains_the_service_level() -> None:
         sc.need[:] = 30.0
     with pytest.raises(ServiceLevelInfeasibleError) as err:
         solve_prepositioning(inst, budget=0.0, service_level=0.95)
-    assert err.value.details
-    assert {"scenario", "item", "regions", "shortfall"} <= set(err.value.details[0])
+    assert err.value.shortfalls
+    assert {"scenario", "item", "regions", "shortfall"} <= set(err.value.shortfalls[0])
     for share in (None, 0.6):
         with pytest.raises(ServiceLevelInfeasibleError) as err:
             solve_prepositioning(
                 inst, budget=0.0, service_level=0.95, scenario_share=share, method="benders"
             )
-        assert err.value.details
-        assert {"scenario", "item", "regions"} <= set(err.value.details[0])
-        assert err.value.details[0]["scenario"] in {sc.id for sc in inst.scenarios}
+        assert err.value.shortfalls
+        assert {"scenario", "item", "regions"} <= set(err.value.shortfalls[0])
+        assert err.value.shortfalls[0]["scenario"] in {sc.id for sc in inst.scenarios}
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Literal
 
 import numpy as np
 
+from reserve_service.errors import InputError
 from reserve_service.optimize.solvers import SolverParams
 
 SourceMode = Literal["government", "enterprise_held", "agreement", "capacity", "mutual_aid"]
@@ -30,13 +31,8 @@ _PROMISE_TOLERANCE_H = 0.05  # re-plan: arriving this much after a promised ETA 
 
 
 
-class DispatchInputError(ValueError):
+class DispatchInputError(InputError):
     """Input that cannot describe a dispatch problem; ``field`` names the offending input."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 # --------------------------------------------------------------------------------------------

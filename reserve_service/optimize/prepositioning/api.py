@@ -55,9 +55,8 @@ def upload_scenarios(data):
     try:
         scenarios = sc.validate_scenarios([sc.Scenario.from_dict(d) for d in data["scenarios"]],
                                           normalize=data["normalize"], region_ids=regions, depot_ids=depots)
-    except (sc.ScenarioInputError, KeyError, TypeError) as exc:
-        field = getattr(exc, "field", "scenarios")
-        raise InvalidInput.field(field, str(exc)) from exc
+    except (KeyError, TypeError) as exc:  # a scenario without a required member
+        raise InvalidInput.field("scenarios", str(exc)) from exc
     return _store(data["name"], scenarios, "uploaded")
 
 

@@ -7,25 +7,23 @@ from typing import Any, Literal
 
 import numpy as np
 
+from reserve_service.errors import InputError
+
 ExternalKind = Literal["enterprise_held", "agreement", "capacity"]
 Method = Literal["extensive", "benders"]
 _EPS = 1e-7
 
 
-class PrepositioningInputError(ValueError):
+class PrepositioningInputError(InputError):
     """Impossible or malformed input; ``field`` names it (e.g. ``budget``, ``capacity_m3[SZ-X]``)."""
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 class ServiceLevelInfeasibleError(PrepositioningInputError):
-    """The service level cannot be met; ``details`` lists scenario, item, regions and numbers."""
+    """The service level cannot be met; ``shortfalls`` lists scenario, item, regions and numbers."""
 
-    def __init__(self, message: str, details: list[dict[str, Any]]) -> None:
-        super().__init__(message, "service_level")
-        self.details = details
+    def __init__(self, message: str, shortfalls: list[dict[str, Any]]) -> None:
+        super().__init__("service_level", message, shortfalls=shortfalls)
+        self.shortfalls = shortfalls
 
 
 # --------------------------------------------------------------------------------------------

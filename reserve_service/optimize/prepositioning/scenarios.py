@@ -69,6 +69,7 @@ import shapely
 from shapely.geometry import LineString, Point, Polygon, mapping
 from shapely.ops import substring
 
+from reserve_service.errors import InputError
 from reserve_service.routing.errors import RoadEventError
 from reserve_service.routing.events import RoadEvent
 
@@ -111,12 +112,8 @@ _KX = 111.32 * math.cos(math.radians(_LAT0))
 _KY = 110.57
 
 
-class ScenarioInputError(ValueError):
+class ScenarioInputError(InputError):
     """Invalid scenario data; ``field`` names the offending field (e.g. ``scenarios[3].probability``)."""
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass
@@ -182,7 +179,7 @@ class Scenario:
     def from_dict(cls, data: Mapping[str, Any], where: str = "scenario") -> Scenario:
         """Build a scenario from a dict; structural errors raise :class:`ScenarioInputError`."""
         if not isinstance(data, Mapping):
-            raise ScenarioInputError(f"{where} must be an object", where)
+            raise ScenarioInputError(where, f"{where} must be an object")
         known = {
             "id",
             "hazard",
@@ -195,21 +192,21 @@ class Scenario:
         }
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ScenarioInputError(f"unknown fields {unknown}", f"{where}.{unknown[0]}")
+            raise ScenarioInputError(f"{where}.{unknown[0]}", f"unknown fields {unknown}")
         for key in ("id", "hazard", "probability"):
             if key not in data:
-                raise ScenarioInputError(f"{where} needs '{key}'", f"{where}.{key}")
+                raise ScenarioInputError(f"{where}.{key}", f"{where} needs '{key}'")
         affected = data.get("affected") or {}
         damaged = data.get("damaged_depots") or {}
         events = data.get("road_events") or []
         if not isinstance(affected, Mapping):
-            raise ScenarioInputError("affected must map region id → people", f"{where}.affected")
+            raise ScenarioInputError(f"{where}.affected", "affected must map region id → people")
         if not isinstance(damaged, Mapping):
             raise ScenarioInputError(
-                "damaged_depots must map depot id → share lost", f"{where}.damaged_depots"
+                f"{where}.damaged_depots", "damaged_depots must map depot id → share lost"
             )
         if not isinstance(events, list):
-            raise ScenarioInputError("road_events must be a list", f"{where}.road_events")
+            raise ScenarioInputError(f"{where}.road_events", "road_events must be a list")
         return cls(
             id=str(data["id"]),
             hazard=str(data["hazard"]),
@@ -226,9 +223,9 @@ class Scenario:
 
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ScenarioInputError(f"{where} must be a number, got {value!r}", where)
+        raise ScenarioInputError(where, f"{where} must be a number, got {value!r}")
     if not math.isfinite(value):
-        raise ScenarioInputError(f"{where} must be finite, got {value!r}", where)
+        raise ScenarioInputError(where, f"{where} must be finite, got {value!r}")
     return float(value)
 
 
@@ -251,49 +248,49 @@ def validate_scenarios(
     ``scenarios.probability`` (the sum), ``scenarios[0].affected.341302999000``.
     """
     if not scenarios:
-        raise ScenarioInputError("a scenario set needs at least one scenario", "scenarios")
+        raise ScenarioInputError("scenarios", "a scenario set needs at least one scenario")
     regions = set(region_ids) if region_ids is not None else None
     depots = set(depot_ids) if depot_ids is not None else None
     seen: set[str] = set()
     for k, sc in enumerate(scenarios):
         where = f"scenarios[{k}]"
         if not sc.id:
-            raise ScenarioInputError("scenario id must not be empty", f"{where}.id")
+            raise ScenarioInputError(f"{where}.id", "scenario id must not be empty")
         if sc.id in seen:
-            raise ScenarioInputError(f"duplicate scenario id {sc.id!r}", f"{where}.id")
+            raise ScenarioInputError(f"{where}.id", f"duplicate scenario id {sc.id!r}")
         seen.add(sc.id)
         if sc.hazard not in HAZARDS:
             raise ScenarioInputError(
-                f"hazard must be one of {HAZARDS}, got {sc.hazard!r}", f"{where}.hazard"
+                f"{where}.hazard", f"hazard must be one of {HAZARDS}, got {sc.hazard!r}"
             )
         if sc.severity not in SEVERITIES:
             raise ScenarioInputError(
-                f"severity must be one of {SEVERITIES}, got {sc.severity!r}", f"{where}.severity"
+                f"{where}.severity", f"severity must be one of {SEVERITIES}, got {sc.severity!r}"
             )
         p = _number(sc.probability, f"{where}.probability")
         if p < 0:
-            raise ScenarioInputError(f"probability must be >= 0, got {p}", f"{where}.probability")
+            raise ScenarioInputError(f"{where}.probability", f"probability must be >= 0, got {p}")
         for region, people in sc.affected.items():
             people = _number(people, f"{where}.affected.{region}")
             if people < 0:
                 raise ScenarioInputError(
-                    f"displaced people must be >= 0, got {people} for region {region}",
                     f"{where}.affected.{region}",
+                    f"displaced people must be >= 0, got {people} for region {region}",
                 )
             if regions is not None and region not in regions:
                 raise ScenarioInputError(
-                    f"unknown region id {region!r}", f"{where}.affected.{region}"
+                    f"{where}.affected.{region}", f"unknown region id {region!r}"
                 )
         for depot, share in sc.damaged_depots.items():
             share = _number(share, f"{where}.damaged_depots.{depot}")
             if not 0 <= share <= 1:
                 raise ScenarioInputError(
-                    f"share of stock lost must be in [0, 1], got {share} for depot {depot}",
                     f"{where}.damaged_depots.{depot}",
+                    f"share of stock lost must be in [0, 1], got {share} for depot {depot}",
                 )
             if depots is not None and depot not in depots:
                 raise ScenarioInputError(
-                    f"unknown depot id {depot!r}", f"{where}.damaged_depots.{depot}"
+                    f"{where}.damaged_depots.{depot}", f"unknown depot id {depot!r}"
                 )
         for j, event in enumerate(sc.road_events):
             try:
@@ -301,20 +298,20 @@ def validate_scenarios(
             except (RoadEventError, TypeError) as exc:
                 sub = getattr(exc, "field", None) or "kind"
                 raise ScenarioInputError(
-                    f"road event {j} of {sc.id}: {exc}", f"{where}.road_events[{j}].{sub}"
+                    f"{where}.road_events[{j}].{sub}", f"road event {j} of {sc.id}: {exc}"
                 ) from exc
     total = math.fsum(sc.probability for sc in scenarios)
     if normalize:
         if not total > 0:
             raise ScenarioInputError(
-                f"probabilities sum to {total}; cannot normalize", "scenarios.probability"
+                "scenarios.probability", f"probabilities sum to {total}; cannot normalize"
             )
         return [_with_probability(sc, sc.probability / total) for sc in scenarios]
     if abs(total - 1.0) > tolerance:
         raise ScenarioInputError(
+            "scenarios.probability",
             f"probabilities sum to {total:.9g}, not 1 (±{tolerance:g}); pass normalize=True "
             "to rescale them",
-            "scenarios.probability",
         )
     return list(scenarios)
 
@@ -336,13 +333,13 @@ def scenarios_from_json(
         try:
             data = json.loads(source)
         except json.JSONDecodeError as exc:
-            raise ScenarioInputError(f"not valid JSON: {exc}", "scenarios") from exc
+            raise ScenarioInputError("scenarios", f"not valid JSON: {exc}") from exc
     if isinstance(data, Mapping):
         if "scenarios" not in data:
-            raise ScenarioInputError("expected an object with 'scenarios'", "scenarios")
+            raise ScenarioInputError("scenarios", "expected an object with 'scenarios'")
         data = data["scenarios"]
     if not isinstance(data, list):
-        raise ScenarioInputError("scenarios must be a list", "scenarios")
+        raise ScenarioInputError("scenarios", "scenarios must be a list")
     parsed = [Scenario.from_dict(item, f"scenarios[{k}]") for k, item in enumerate(data)]
     return validate_scenarios(
         parsed, normalize=normalize, region_ids=region_ids, depot_ids=depot_ids
@@ -496,11 +493,11 @@ def generate_suzhou_scenarios(
         Override of :data:`HAZARD_WEIGHTS` (hazards with weight 0 are left out).
     """
     if n < 1:
-        raise ScenarioInputError(f"n must be >= 1, got {n}", "n")
+        raise ScenarioInputError("n", f"n must be >= 1, got {n}")
     weights = {k: v for k, v in (hazard_weights or HAZARD_WEIGHTS).items() if v > 0}
     for hazard in weights:
         if hazard not in HAZARDS:
-            raise ScenarioInputError(f"unknown hazard {hazard!r}", "hazard_weights")
+            raise ScenarioInputError("hazard_weights", f"unknown hazard {hazard!r}")
     rivers = dict(rivers) if rivers is not None else load_rivers(None)
     river_weights = {k: v for k, v in RIVER_WEIGHTS.items() if k in rivers}
     town_km = [Point(_to_km(t.lng, t.lat)) for t in towns]
@@ -514,7 +511,7 @@ def generate_suzhou_scenarios(
         "chemical": _chemical,
     }
     if "other" in weights:
-        raise ScenarioInputError("the generator has no rule for hazard 'other'", "hazard_weights")
+        raise ScenarioInputError("hazard_weights", "the generator has no rule for hazard 'other'")
     total_w = sum(weights.values())
     counts = _split_counts(n, weights)
     out: list[Scenario] = []

@@ -143,7 +143,7 @@ def run_prepositioning(request: dict[str, Any], context: JobContext) -> dict[str
         result = pp.solve_prepositioning(instance, method=method, **solve)
     except pp.ServiceLevelInfeasibleError as error:
         return {"scenario_set": row.id, "status": "infeasible", "reason": str(error),
-                "field": error.field, "explanation": error.details}
+                "field": error.field, "explanation": error.shortfalls}
     answer: dict[str, Any] = {"scenario_set": row.id, "shape": dict(zip(
         ("depots", "items", "regions", "scenarios"), instance.shape, strict=True)), **pp.result_to_dict(result)}
     with context.reader() as session:

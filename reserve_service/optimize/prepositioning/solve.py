@@ -78,7 +78,7 @@ def solve_prepositioning(
         )
     else:
         raise PrepositioningInputError(
-            f"method must be 'extensive' or 'benders', got {method!r}", "method"
+            "method", f"method must be 'extensive' or 'benders', got {method!r}"
         )
     if method == "extensive" and result.status == "infeasible" and service_level is not None:
         if explain:

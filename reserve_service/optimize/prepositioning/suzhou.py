@@ -106,7 +106,7 @@ def instance_from_tables(
     item_rows = {r["code"]: r for r in rows("items.csv")}
     unknown = [i for i in items if i not in item_rows or i not in SEED_PRICES]
     if unknown:
-        raise PrepositioningInputError(f"unknown or unpriced items {unknown}", "items")
+        raise PrepositioningInputError("items", f"unknown or unpriced items {unknown}")
     depot_rows = rows("depots.csv")
     population = {r["adcode"]: float(r["population"]) for r in regions}
     towns = sorted(
@@ -216,14 +216,14 @@ def instance_from_tables(
         for region in sc.affected:
             if region not in rpos:
                 raise PrepositioningInputError(
-                    f"scenario {sc.id}: unknown region id {region!r}",
                     f"scenarios[{k}].affected.{region}",
+                    f"scenario {sc.id}: unknown region id {region!r}",
                 )
         for depot in sc.damaged_depots:
             if depot not in known_depots:
                 raise PrepositioningInputError(
-                    f"scenario {sc.id}: unknown depot id {depot!r}",
                     f"scenarios[{k}].damaged_depots.{depot}",
+                    f"scenario {sc.id}: unknown depot id {depot!r}",
                 )
     data: list[ScenarioData] = []
     for sc in scenarios:

@@ -13,13 +13,13 @@ from .instance import PrepositioningInputError, PrepositioningInstance
 def _array(value: Any, shape: tuple[int, ...], name: str, *, allow_inf: bool = False) -> np.ndarray:
     arr = np.asarray(value, dtype=float)
     if arr.shape != shape:
-        raise PrepositioningInputError(f"{name} must have shape {shape}, got {arr.shape}", name)
+        raise PrepositioningInputError(name, f"{name} must have shape {shape}, got {arr.shape}")
     bad = np.isnan(arr) | (~np.isfinite(arr) if not allow_inf else np.isneginf(arr))
     if bad.any():
-        raise PrepositioningInputError(f"{name} has non-finite entries", name)
+        raise PrepositioningInputError(name, f"{name} has non-finite entries")
     if (arr < 0).any():
         k = np.unravel_index(int(np.argmin(arr)), arr.shape)
-        raise PrepositioningInputError(f"{name} must be >= 0, got {arr[k]} at {k}", name)
+        raise PrepositioningInputError(name, f"{name} must be >= 0, got {arr[k]} at {k}")
     return arr
 
 
@@ -33,9 +33,9 @@ def validate_instance(inst: PrepositioningInstance) -> None:
         ("region_ids", inst.region_ids),
     ):
         if len(set(ids)) != len(ids):
-            raise PrepositioningInputError(f"{name} has duplicates", name)
+            raise PrepositioningInputError(name, f"{name} has duplicates")
     if nd == 0 or ni == 0:
-        raise PrepositioningInputError("need at least one depot and one item", "depot_ids")
+        raise PrepositioningInputError("depot_ids", "need at least one depot and one item")
     stock = _array(inst.current_stock, (nd, ni), "current_stock")
     cap = _array(inst.capacity_m3, (nd,), "capacity_m3")
     vol = _array(inst.item_m3, (ni,), "item_m3")
@@ -46,64 +46,64 @@ def validate_instance(inst: PrepositioningInstance) -> None:
     if inst.depot_lead_hours is not None:
         _array(inst.depot_lead_hours, (nd,), "depot_lead_hours")
     if not (math.isfinite(inst.transport_cost_m3h) and inst.transport_cost_m3h >= 0):
-        raise PrepositioningInputError("transport_cost_m3h must be >= 0", "transport_cost_m3h")
+        raise PrepositioningInputError("transport_cost_m3h", "transport_cost_m3h must be >= 0")
     if not inst.deadline_hours > 0:
-        raise PrepositioningInputError("deadline_hours must be > 0", "deadline_hours")
+        raise PrepositioningInputError("deadline_hours", "deadline_hours must be > 0")
     used = stock @ vol
     for j in np.flatnonzero(used > cap + 1e-6):
         raise PrepositioningInputError(
+            f"capacity_m3[{inst.depot_ids[j]}]",
             f"depot {inst.depot_ids[j]}: capacity {cap[j]:g} m³ is smaller than today's stock "
             f"{used[j]:g} m³",
-            f"capacity_m3[{inst.depot_ids[j]}]",
         )
     depots = set(inst.depot_ids)
     for depot, sizes in inst.candidate_sizes.items():
         if depot not in depots:
             raise PrepositioningInputError(
-                f"unknown candidate depot {depot!r}", f"candidate_sizes[{depot}]"
+                f"candidate_sizes[{depot}]", f"unknown candidate depot {depot!r}"
             )
         for size in sizes:
             if size.capacity_m3 < 0 or size.fixed_cost < 0:
                 raise PrepositioningInputError(
-                    f"size class of {depot} must have capacity and cost >= 0",
                     f"candidate_sizes[{depot}]",
+                    f"size class of {depot} must have capacity and cost >= 0",
                 )
     items = set(inst.item_ids)
     seen: set[str] = set()
     for k, ext in enumerate(inst.external):
         where = f"external[{k}]"
         if ext.id in seen:
-            raise PrepositioningInputError(f"duplicate external source {ext.id!r}", f"{where}.id")
+            raise PrepositioningInputError(f"{where}.id", f"duplicate external source {ext.id!r}")
         seen.add(ext.id)
         if ext.item not in items:
-            raise PrepositioningInputError(f"unknown item id {ext.item!r}", f"{where}.item")
+            raise PrepositioningInputError(f"{where}.item", f"unknown item id {ext.item!r}")
         if ext.kind not in ("enterprise_held", "agreement", "capacity"):
-            raise PrepositioningInputError(f"unknown kind {ext.kind!r}", f"{where}.kind")
+            raise PrepositioningInputError(f"{where}.kind", f"unknown kind {ext.kind!r}")
         for name in ("quantity", "rate_per_day", "lead_hours", "unit_cost"):
             value = getattr(ext, name)
             if not (math.isfinite(value) and value >= 0):
-                raise PrepositioningInputError(f"{name} must be >= 0", f"{where}.{name}")
+                raise PrepositioningInputError(f"{where}.{name}", f"{name} must be >= 0")
     if ns == 0:
-        raise PrepositioningInputError("need at least one scenario", "scenarios")
+        raise PrepositioningInputError("scenarios", "need at least one scenario")
     total = 0.0
     ids: set[str] = set()
     for k, sc in enumerate(inst.scenarios):
         where = f"scenarios[{k}]"
         if sc.id in ids:
-            raise PrepositioningInputError(f"duplicate scenario id {sc.id!r}", f"{where}.id")
+            raise PrepositioningInputError(f"{where}.id", f"duplicate scenario id {sc.id!r}")
         ids.add(sc.id)
         if not (math.isfinite(sc.probability) and sc.probability >= 0):
-            raise PrepositioningInputError("probability must be >= 0", f"{where}.probability")
+            raise PrepositioningInputError(f"{where}.probability", "probability must be >= 0")
         total += sc.probability
         _array(sc.need, (nr, ni), f"{where}.need")
         _array(sc.depot_hours, (nd, nr), f"{where}.depot_hours", allow_inf=True)
         _array(sc.external_hours, (ne, nr), f"{where}.external_hours", allow_inf=True)
         loss = _array(sc.depot_loss, (nd,), f"{where}.depot_loss")
         if (loss > 1).any():
-            raise PrepositioningInputError("depot_loss must be <= 1", f"{where}.depot_loss")
+            raise PrepositioningInputError(f"{where}.depot_loss", "depot_loss must be <= 1")
     if abs(total - 1.0) > 1e-6:
         raise PrepositioningInputError(
-            f"scenario probabilities sum to {total:.9g}, not 1", "scenarios.probability"
+            "scenarios.probability", f"scenario probabilities sum to {total:.9g}, not 1"
         )
 
 
@@ -121,8 +121,8 @@ def _check_fixed_stock(inst: PrepositioningInstance, fixed_stock: Any) -> None:
     over = stock @ np.asarray(inst.item_m3, dtype=float) - np.asarray(inst.capacity_m3) - largest
     for j in np.flatnonzero(over > 1e-6):
         raise PrepositioningInputError(
-            f"fixed stock at {inst.depot_ids[j]} exceeds its largest volume by {over[j]:g} m³",
             f"fixed_stock[{inst.depot_ids[j]}]",
+            f"fixed stock at {inst.depot_ids[j]} exceeds its largest volume by {over[j]:g} m³",
         )
 
 
@@ -130,15 +130,15 @@ def _check_options(
     budget: float | None, service_level: float | None, scenario_share: float | None
 ) -> None:
     if budget is not None and not (math.isfinite(budget) and budget >= 0):
-        raise PrepositioningInputError(f"budget must be >= 0, got {budget}", "budget")
+        raise PrepositioningInputError("budget", f"budget must be >= 0, got {budget}")
     if service_level is not None and not 0 <= service_level <= 1:
         raise PrepositioningInputError(
-            f"service_level must be in [0, 1], got {service_level}", "service_level"
+            "service_level", f"service_level must be in [0, 1], got {service_level}"
         )
     if scenario_share is not None:
         if service_level is None:
-            raise PrepositioningInputError("scenario_share needs a service_level", "scenario_share")
+            raise PrepositioningInputError("scenario_share", "scenario_share needs a service_level")
         if not 0 < scenario_share <= 1:
             raise PrepositioningInputError(
-                f"scenario_share must be in (0, 1], got {scenario_share}", "scenario_share"
+                "scenario_share", f"scenario_share must be in (0, 1], got {scenario_share}"
             )

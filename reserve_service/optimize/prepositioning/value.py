@@ -72,7 +72,7 @@ def value_of_stochastic_solution(
     rp = rp or solve_prepositioning(inst, **options)
     ev = solve_prepositioning(mean_value_instance(inst), **options)
     if rp.objective is None or ev.objective is None or ev.stock is None:
-        raise PrepositioningInputError("no solution to compare (infeasible?)", "scenarios")
+        raise PrepositioningInputError("scenarios", "no solution to compare (infeasible?)")
     try:
         eev_res = solve_prepositioning(inst, **{**options, "fixed_stock": ev.stock}, explain=False)
         eev = eev_res.objective if eev_res.objective is not None else math.inf
@@ -87,14 +87,14 @@ def expected_value_of_perfect_information(
     """EVPI = RP − WS with WS = Σ_s p_s · (optimum when scenario s is known in advance)."""
     rp = rp or solve_prepositioning(inst, **options)
     if rp.objective is None:
-        raise PrepositioningInputError("the stochastic problem has no solution", "scenarios")
+        raise PrepositioningInputError("scenarios", "the stochastic problem has no solution")
     by: dict[str, float] = {}
     ws = 0.0
     for sc in inst.scenarios:
         single = inst.with_scenarios([replace(sc, probability=1.0)])
         res = solve_prepositioning(single, **options)
         if res.objective is None:
-            raise PrepositioningInputError(f"scenario {sc.id} alone has no solution", "scenarios")
+            raise PrepositioningInputError("scenarios", f"scenario {sc.id} alone has no solution")
         by[sc.id] = res.objective
         ws += sc.probability * res.objective
     return StochasticValue(rp=rp.objective, ws=ws, evpi=rp.objective - ws, ws_by_scenario=by)

@@ -7,8 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from reserve_service.errors import InputError
 
-class SitingInputError(ValueError):
+
+class SitingInputError(InputError):
     """Input that makes a siting problem impossible or meaningless, found before solving.
 
     Attributes
@@ -19,12 +21,6 @@ class SitingInputError(ValueError):
     details
         The numbers behind the message (e.g. ``{"p": 12, "n_sites": 10}``).
     """
-
-    def __init__(self, field: str, message: str, **details: Any) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-        self.details = details
 
 
 @dataclass
