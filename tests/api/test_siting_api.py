@@ -103,3 +103,24 @@ def test_only_planners_start_runs(client, world):
     response = client.post("/api/v1/siting-runs", headers=world.headers("manager"),
                            json={"model": "p_median", "p": 2})
     assert response.status_code == 403
+
+
+def test_max_cover_with_nothing_coverable_succeeds_covering_nothing(client, world):
+    """No township lies within 0.001 h of the candidate: the run still answers, optimal, 0 covered."""
+    job = run(client, world, {"model": "max_cover", "p": 1, "radius_hours": 0.001,
+                              "candidate_codes": ["DEP-C"]})
+    assert job["status"] == "succeeded", job
+    result = job["result"]
+    assert result["status"] == "optimal"
+    assert result["objective"] == 0
+    assert result["bound"] == 0
+
+
+def test_p_median_with_no_demand_succeeds_at_zero_cost(client, world):
+    """Every township weighted 0: any p sites are optimal, the bound is 0 too."""
+    job = run(client, world, {"model": "p_median", "p": 1, "candidate_codes": ["DEP-M"],
+                              "risk_weights": {"341302001000": 0, "341321002000": 0}})
+    assert job["status"] == "succeeded", job
+    result = job["result"]
+    assert result["status"] == "optimal"
+    assert result["objective"] == 0 and result["bound"] == 0

@@ -95,8 +95,13 @@ def _build_max_cover(
     model.add_row(y_index, np.ones(y_index.size), "==", p, name="open_p")
 
     sub = covers[np.ix_(coverable, inst.allowed)]
-    groups, group_of = np.unique(sub, axis=0, return_inverse=True) if sub.shape[0] else (sub, [])
-    weight = np.bincount(np.ravel(group_of), weights=inst.demand[coverable], minlength=len(groups))
+    if sub.shape[0]:
+        groups, group_of = np.unique(sub, axis=0, return_inverse=True)
+    else:  # no row with demand is coverable: any p sites are optimal, covering nothing
+        groups, group_of = sub, np.zeros(0, dtype=np.int64)
+    weight = np.bincount(
+        np.ravel(group_of), weights=inst.demand[coverable], minlength=len(groups)
+    ).astype(float)
     objective = LinExpr()
     group_vars = []
     for g, members in enumerate(groups):

@@ -100,6 +100,9 @@ def p_median(
     rows = np.flatnonzero(inst.demand > 0)
     _require_reachable(inst, rows)
     params = _params(params, solver, time_limit)
+    if rows.size == 0:  # no demand: any p allowed sites cost nothing (must-open ones first)
+        chosen = _any_p_sites(inst, p)
+        return _p_median_result(inst, rows, chosen, "optimal", 0.0, "none", started, {})
 
     warm = _p_median_warm_start(inst, rows, p)
     upper = float(inst.demand[rows] @ _row_costs(inst, rows, warm)) if rows.size else 0.0
@@ -153,6 +156,12 @@ def p_median(
         result.bound = _rounded_bound(result.bound, cut.step)
         result.gap = _gap(result.objective, result.bound)
     return result
+
+
+def _any_p_sites(inst: _Instance, p: int) -> list[int]:
+    """The must-open sites, then the lowest-numbered other allowed sites, ``p`` in all."""
+    rest = [int(j) for j in inst.allowed if j not in set(inst.must_open.tolist())]
+    return sorted([*inst.must_open.tolist(), *rest][:p])
 
 
 def _rounded_bound(bound: float, step: float) -> float:

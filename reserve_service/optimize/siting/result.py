@@ -65,6 +65,12 @@ class SitingResult:
     coverage: dict[str, Any] | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # "optimal" means the objective is proven: it is its own bound when a backend gave none
+        if self.status == "optimal" and self.bound is None and self.objective is not None:
+            self.bound = self.objective
+            self.gap = 0.0
+
     def summary(self) -> str:
         obj = "-" if self.objective is None else f"{self.objective:.6g}"
         bound = "-" if self.bound is None else f"{self.bound:.6g}"

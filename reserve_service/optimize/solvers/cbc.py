@@ -13,7 +13,7 @@ import numpy as np
 from .model import LinearModel
 from .params import SolverError, SolverParams, Status
 from .pulp_model import to_pulp
-from .result import SolveResult, finish
+from .result import SolveResult, finish, objective_value
 
 
 def solve_cbc(model: LinearModel, params: SolverParams) -> SolveResult:
@@ -55,7 +55,7 @@ def solve_cbc(model: LinearModel, params: SolverParams) -> SolveResult:
                 for v, lb, ub in zip(lp_vars, model.var_lb, model.var_ub, strict=True)
             ]
         )
-    objective = pulp.value(prob.objective) if values is not None else None
+    objective = objective_value(model, values)
     bound = _cbc_bound(log, model, objective)
     if prob.status == pulp.LpStatusInfeasible:
         status: Status = "infeasible"

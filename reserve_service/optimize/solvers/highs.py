@@ -17,7 +17,7 @@ import numpy as np
 from .model import LinearModel
 from .params import SolverError, SolverParams, Status
 from .pulp_model import to_pulp
-from .result import SolveResult, finish
+from .result import SolveResult, finish, objective_value
 
 
 def new_highs(verbose: bool = False) -> Any:
@@ -142,7 +142,7 @@ def solve_highs(model: LinearModel, params: SolverParams) -> SolveResult:
     if has_solution:
         col_values = np.asarray(h.getSolution().col_value)
         values = np.array([_pulp_value(v, col_values, model) for v in lp_vars])
-    objective = pulp.value(prob.objective) if values is not None else None
+    objective = objective_value(model, values)
     bound = None
     if model.is_mip and math.isfinite(info.mip_dual_bound):
         # PuLP hands HiGHS the objective without its constant, negated when maximising

@@ -53,6 +53,16 @@ def relative_gap(objective: float | None, bound: float | None) -> float | None:
     return abs(objective - bound) / max(abs(objective), 1e-10)
 
 
+def objective_value(model: LinearModel, values: np.ndarray | None) -> float | None:
+    """The model's objective at ``values`` (also when it is a constant: every choice forced)."""
+    if values is None:
+        return None
+    terms = model.objective.terms
+    return model.objective.constant + float(
+        sum(coef * float(values[idx]) for idx, coef in terms.items())
+    )
+
+
 def finite_or_none(x: float) -> float | None:
     """``x``, or ``None`` when it is infinite or NaN."""
     return x if math.isfinite(x) else None
