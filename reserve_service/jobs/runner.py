@@ -59,6 +59,16 @@ def new_job(env: JobEnvironment, session: Session, kind: str, params: dict[str, 
     return job
 
 
+def outcome(result: Any) -> str:
+    """The finished job's message: "done", or the result's own status when it is not a plan
+    (``infeasible: <reason>``), so a job that ran but found no plan says so."""
+    status = result.get("status") if isinstance(result, dict) else None
+    if status in (None, "optimal", "feasible"):
+        return "done"
+    reason = result.get("reason") or result.get("message") or ""
+    return f"{status}: {reason}" if reason else str(status)
+
+
 def execute(env: JobEnvironment, job_id: str, attempt: int, worker: str, *,
             on_overrun: Callable[[JobContext], None] | None = None,
             time_limit_errors: tuple[type[BaseException], ...] = ()) -> str:
@@ -101,7 +111,7 @@ def execute(env: JobEnvironment, job_id: str, attempt: int, worker: str, *,
         records.fail(env.sessions, job_id, attempt, exc, started)
     else:
         status = "succeeded"
-        if not records.finish(env.sessions, job_id, attempt, "succeeded", "done", started,
+        if not records.finish(env.sessions, job_id, attempt, "succeeded", outcome(result), started,
                               progress=1.0, result=result):
             status = "superseded"
     log.info("job %s (%s) attempt %s %s in %.2f s", job_id, claimed.kind, attempt, status,

@@ -8,6 +8,7 @@ no tents and covers every scenario fully.
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -25,14 +26,25 @@ def upload(client, roads, items, **extra):
                        json={"name": "test", "scenarios": items, **extra})
 
 
-def wait(client, roads, url):
+def strict_json(response):
+    """The body parsed as JSON proper: NaN and Infinity are not JSON."""
+    def refuse(constant):
+        raise AssertionError(f"{constant} in the body of {response.request.path}")
+    return json.loads(response.get_data(as_text=True), parse_constant=refuse)
+
+
+def wait_job(client, roads, url):
     for _ in range(600):
-        job = client.get(url, headers=roads.headers("planner")).json
+        job = strict_json(client.get(url, headers=roads.headers("planner")))
         if job["status"] in ("succeeded", "failed", "cancelled"):
             assert job["status"] == "succeeded", (job["message"], job.get("error"))
-            return job["result"]
+            return job
         time.sleep(0.1)
     pytest.fail("job did not finish")
+
+
+def wait(client, roads, url):
+    return wait_job(client, roads, url)["result"]
 
 
 def test_stock_plan_keeps_what_already_covers_the_scenarios(client, roads):
@@ -46,9 +58,14 @@ def test_stock_plan_keeps_what_already_covers_the_scenarios(client, roads):
     assert result["status"] == "optimal"
     assert result["expected_coverage"] == pytest.approx(1.0)
     assert not [a for a in result["actions"] if a["kind"] == "buy"]
-    # LOT-W1 (water, 1,000 L) expires in 20 days at DEP-A, where the plan keeps water: rotate it
+    # LOT-W1 (water, 1,000 L) expires in 20 days at DEP-A, where the plan keeps 540 of 1,500 L:
+    # the 960 L released come out of LOT-W1 first, the other 40 L of it are rotated — no litre
+    # is both released and rotated, and the rotation stays within the target
     rotate = [a for a in result["actions"] if a["kind"] == "rotate"]
-    assert [(a["from_depot"], a["lot_no"], a["quantity"]) for a in rotate] == [("DEP-A", "LOT-W1", 1000)]
+    release = {a["item"]: a["quantity"] for a in result["actions"] if a["kind"] == "release"}
+    assert result["targets"]["DEP-A"]["1030101"] == pytest.approx(540)
+    assert release["1030101"] == pytest.approx(960)
+    assert [(a["from_depot"], a["lot_no"], a["quantity"]) for a in rotate] == [("DEP-A", "LOT-W1", 40)]
     assert result["vss"]["vss"] >= -1e-6 and result["evpi"]["evpi"] >= -1e-6
     png = client.get(f"{job.json['url']}/budget-curve.png", headers=roads.headers("viewer"))
     assert png.status_code == 200 and png.data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -63,6 +80,29 @@ def test_an_impossible_service_level_is_explained(client, roads):
     assert result["status"] == "infeasible" and result["field"] == "service_level"
     assert result["explanation"][0]["scenario"] == "huge"
     assert result["explanation"][0]["item"] == "1010101"
+    job = wait_job(client, roads, job.json["url"])
+    assert job["message"].startswith("infeasible: ")  # the job says so, not only its result
+
+
+def test_a_sweep_point_short_of_the_level_keeps_the_plan(client, roads):
+    """200 people need 1,800 L of water; 1,500 L are in stock. With 10,000 yuan the plan buys
+    what β 0.95 asks for; with no budget it cannot: that sweep point says so, the plan stays."""
+    stored = upload(client, roads, [{"id": "flood", "hazard": "flood", "probability": 1.0,
+                                     "affected": {TOWN: 200}}])
+    job = client.post("/api/v1/prepositioning-runs", headers=roads.headers("planner"), json={
+        "scenario_set": stored.json["id"], "items": ["1030101"], "budget": 10000,
+        "service_level": 0.95, "budget_sweep": [0, 10000]})
+    done = wait_job(client, roads, job.json["url"])
+    result = done["result"]
+    assert done["message"] == "done"
+    assert result["status"] == "optimal"
+    stock = sum(depot["1030101"] for depot in result["targets"].values())
+    assert stock >= 0.95 * 1800 - 1e-6 and [a["quantity"] for a in result["actions"] if a["kind"] == "buy"]
+    zero, full = result["budget_curve"]
+    assert zero["status"] == "infeasible" and "falls short" in zero["reason"] and zero["objective"] is None
+    assert full["status"] == "optimal" and full["objective"] == pytest.approx(result["objective"])
+    assert result["vss"]["status"] in ("optimal", "not_defined", "infeasible")
+    assert result["evpi"]["status"] == "optimal"
 
 
 @pytest.mark.parametrize("items, extra, field", [
@@ -98,3 +138,23 @@ def test_generated_scenarios_are_deterministic(client, roads):
     get = lambda r: client.get(f"/api/v1/scenario-sets/{r.json['id']}", headers=roads.headers("viewer")).json  # noqa: E731
     assert get(first)["scenarios"] == get(second)["scenarios"]
     assert get(first)["probability"] == pytest.approx(1.0)
+
+
+def test_expired_lots_are_not_todays_stock(app, client, roads):
+    """500 tents at DEP-B expired yesterday: the plan neither counts, keeps nor releases them."""
+    import datetime as dt
+
+    from reserve_service.inventory.tables import Depot, Item, StockLot
+
+    with app.extensions["database"].writer_factory() as session:
+        session.add(StockLot(depot=session.query(Depot).filter_by(code="DEP-B").one(),
+                             item=session.query(Item).filter_by(code="1010101").one(), lot_no="OLD-1",
+                             quantity=500, expires_on=dt.date.today() - dt.timedelta(days=1)))
+        session.commit()
+    stored = upload(client, roads, scenarios())
+    job = client.post("/api/v1/prepositioning-runs", headers=roads.headers("planner"), json={
+        "scenario_set": stored.json["id"], "items": ["1010101"], "budget": 0, "stochastic_values": False})
+    result = wait(client, roads, job.json["url"])
+    assert result["status"] == "optimal"
+    assert "DEP-B" not in result["targets"]
+    assert not [a for a in result["actions"] if a.get("from_depot") == "DEP-B"]

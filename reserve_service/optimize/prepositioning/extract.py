@@ -106,7 +106,9 @@ def _extract(
     cov = {inst.scenarios[s].id: _coverage(st) for s, st in enumerate(stages)}
     probs = np.array([sc.probability for sc in inst.scenarios])
     shares = np.array(list(cov.values()))
-    worst = int(np.argmin(shares))
+    # the worst scenario among those that can happen (probability 0 ones are listed, not worst)
+    possible = np.flatnonzero(probs > 0) if np.any(probs > 0) else np.arange(len(shares))
+    worst = int(possible[np.argmin(shares[possible])])
     meeting: list[str] = []
     if service_level is not None:
         for s, st in enumerate(stages):

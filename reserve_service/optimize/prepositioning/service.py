@@ -7,11 +7,13 @@ scenario set, travel times from the router; the model is ``optimize.prepositioni
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
+import math
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from reserve_service.errors import InvalidInput
@@ -51,7 +53,9 @@ def _text(value: Any) -> str:
 
 
 def tables(session: Session) -> dict[str, list[dict[str, str]]]:
-    """The database in the seed files' columns; stock is today's unexpired lots."""
+    """The database in the seed files' columns; stock is today's unexpired lots, agreements
+    those in force today."""
+    today = dt.date.today()
     out: dict[str, list[dict[str, str]]] = {}
     out["regions.csv"] = [
         {"adcode": r.adcode, "name": r.name, "level": r.level,
@@ -72,11 +76,15 @@ def tables(session: Session) -> dict[str, list[dict[str, str]]]:
     out["stock_lots.csv"] = [
         {"depot_code": lot.depot.code, "item_code": lot.item.code, "lot_no": lot.lot_no,
          "quantity": str(lot.quantity), "mode": lot.mode}
-        for lot in session.scalars(select(StockLot).where(StockLot.quantity > 0).order_by(StockLot.id))]
+        for lot in session.scalars(select(StockLot).where(
+            StockLot.quantity > 0, or_(StockLot.expires_on.is_(None), StockLot.expires_on > today))
+            .order_by(StockLot.id))]
     out["agreement_reserves.csv"] = [
         {"code": a.code, "item_code": a.item.code, "committed_quantity": str(a.committed_quantity),
          "activation_lead_hours": str(a.activation_lead_hours), "lat": _text(a.lat), "lng": _text(a.lng)}
-        for a in session.scalars(select(AgreementReserve).order_by(AgreementReserve.code)) if a.lat is not None]
+        for a in session.scalars(select(AgreementReserve).where(
+            AgreementReserve.valid_from <= today, AgreementReserve.valid_to >= today)
+            .order_by(AgreementReserve.code)) if a.lat is not None]
     out["capacity_reserves.csv"] = [
         {"code": c.code, "item_code": c.item.code, "units_per_day": str(c.units_per_day),
          "lead_hours": str(c.lead_hours), "lat": _text(c.lat), "lng": _text(c.lng)}
@@ -102,19 +110,52 @@ def check_request(session: Session, request: dict[str, Any]) -> ScenarioSet:
     return row
 
 
-def rotation_actions(session: Session, targets: dict[str, dict[str, float]], days: int) -> list[dict[str, Any]]:
+def rotation_actions(session: Session, targets: dict[str, dict[str, float]], actions: list[dict[str, Any]],
+                     days: int) -> list[dict[str, Any]]:
     """Lots that expire within ``days`` where the plan keeps stock of their item: rotate (轮换)
-    them, first-expiry-first-out, so the targets hold good stock."""
+    them, first-expiry-first-out, so the targets hold good stock.
+
+    Units the plan already takes out of a depot (released or moved away) are taken from its
+    expiring lots first, so no unit is both released and rotated; what is rotated at a depot
+    never exceeds its target of the item.
+    """
     horizon = dt.date.today() + dt.timedelta(days=days)
+    leaving: dict[tuple[str, str], float] = {}
+    for action in actions:
+        if action["kind"] in ("release", "move") and action.get("from_depot"):
+            key = (action["from_depot"], action["item"])
+            leaving[key] = leaving.get(key, 0.0) + float(action["quantity"])
     lots = session.scalars(
         select(StockLot).join(Depot, Depot.id == StockLot.depot_id)
         .where(StockLot.quantity > 0, StockLot.mode == "government", StockLot.expires_on.is_not(None),
-               StockLot.expires_on <= horizon, Depot.code.in_(list(targets)))
+               StockLot.expires_on > dt.date.today(), StockLot.expires_on <= horizon,
+               Depot.code.in_(list(targets)))
         .order_by(StockLot.expires_on, StockLot.id))
-    return [{"kind": "rotate", "item": lot.item.code, "quantity": lot.quantity, "cost": 0.0,
-             "from_depot": lot.depot.code, "to_depot": lot.depot.code, "lot_no": lot.lot_no,
-             "expires_on": lot.expires_on.isoformat()}
-            for lot in lots if targets.get(lot.depot.code, {}).get(lot.item.code, 0) > 0]
+    rotations = []
+    for lot in lots:
+        key = (lot.depot.code, lot.item.code)
+        room = targets.get(key[0], {}).get(key[1], 0.0)
+        taken = min(float(lot.quantity), leaving.get(key, 0.0))
+        leaving[key] = leaving.get(key, 0.0) - taken
+        quantity = min(float(lot.quantity) - taken, room)
+        if quantity <= 1e-9:
+            continue
+        targets[key[0]][key[1]] = room - quantity  # what is left of the target to rotate into
+        rotations.append({"kind": "rotate", "item": key[1], "quantity": quantity, "cost": 0.0,
+                          "from_depot": key[0], "to_depot": key[0], "lot_no": lot.lot_no,
+                          "expires_on": lot.expires_on.isoformat()})
+    return rotations
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by ``None`` (JSON has neither)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(item) for item in value]
+    return value
 
 
 def _stochastic(value: pp.StochasticValue) -> dict[str, Any]:
@@ -142,25 +183,37 @@ def run_prepositioning(request: dict[str, Any], context: JobContext) -> dict[str
     try:
         result = pp.solve_prepositioning(instance, method=method, **solve)
     except pp.ServiceLevelInfeasibleError as error:
-        return {"scenario_set": row.id, "status": "infeasible", "reason": str(error),
-                "field": error.field, "explanation": error.shortfalls}
-    answer: dict[str, Any] = {"scenario_set": row.id, "shape": dict(zip(
-        ("depots", "items", "regions", "scenarios"), instance.shape, strict=True)), **pp.result_to_dict(result)}
-    with context.reader() as session:
-        answer["actions"] = answer.get("actions", []) + rotation_actions(
-            session, result.targets, request.get("rotation_days", 90))
-    if result.status in ("optimal", "feasible") and request.get("stochastic_values", True):
-        context.check_cancelled()
-        context.progress(0.6, "value of the stochastic solution and of perfect information")
-        answer["vss"] = _stochastic(pp.value_of_stochastic_solution(instance, rp=result, method=method, **solve))
-        answer["evpi"] = _stochastic(pp.expected_value_of_perfect_information(
-            instance, rp=result, method=method, **solve))
+        answer: dict[str, Any] = {"scenario_set": row.id, "status": "infeasible", "reason": error.message,
+                                  "field": error.field, "explanation": error.shortfalls}
+    else:
+        answer = _plan(context, instance, result, request, row.id, method, solve)
     if request.get("budget_sweep"):
         context.check_cancelled()
         context.progress(0.8, "budget sweep")
-        points = pp.budget_sweep(instance, request["budget_sweep"], method=method,
-                                 service_level=solve["service_level"], params=solve["params"])
+        points = pp.budget_sweep(instance, request["budget_sweep"], method=method, **solve)
         answer["budget_curve"] = [dataclasses.asdict(p) for p in points]
+    return finite(answer)
+
+
+def _plan(context: JobContext, instance: pp.PrepositioningInstance, result: pp.PrepositioningResult,
+          request: dict[str, Any], set_id: str, method: str, solve: dict[str, Any]) -> dict[str, Any]:
+    """The solved plan with its rotations and, when it has one, its VSS and EVPI."""
+    answer: dict[str, Any] = {"scenario_set": set_id, "shape": dict(zip(
+        ("depots", "items", "regions", "scenarios"), instance.shape, strict=True)), **pp.result_to_dict(result)}
+    with context.reader() as session:
+        answer["actions"] = answer.get("actions", []) + rotation_actions(
+            session, copy.deepcopy(result.targets), answer.get("actions", []), request.get("rotation_days", 90))
+    if not request.get("stochastic_values", True):
+        return answer
+    if result.objective is None:
+        why = {"status": "not_defined", "reason": f"the stochastic problem has no plan ({result.status})"}
+        answer["vss"], answer["evpi"] = why, why
+        return answer
+    context.check_cancelled()
+    context.progress(0.6, "value of the stochastic solution and of perfect information")
+    answer["vss"] = _stochastic(pp.value_of_stochastic_solution(instance, rp=result, method=method, **solve))
+    answer["evpi"] = _stochastic(pp.expected_value_of_perfect_information(
+        instance, rp=result, method=method, **solve))
     return answer
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -10,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from .instance import (
-    PrepositioningInputError,
     PrepositioningInstance,
     PrepositioningResult,
     ScenarioData,
@@ -52,15 +50,46 @@ def mean_value_instance(inst: PrepositioningInstance) -> PrepositioningInstance:
 class StochasticValue:
     """``rp`` recourse problem optimum; ``ev`` mean-value optimum; ``eev`` the mean-value plan
     evaluated in the stochastic problem; ``vss = eev − rp``; ``ws`` wait-and-see value;
-    ``evpi = rp − ws``."""
+    ``evpi = rp − ws``.
 
-    rp: float
+    ``status`` is ``"optimal"`` when the figures are computed, ``"infeasible"`` when a problem
+    they need has no plan (``reason`` says which and why; the figures stay ``None``) and
+    ``"not_defined"`` when the quantity has no classic meaning for these options (``reason``
+    says why).  Values are never infinite.
+    """
+
+    rp: float | None
     ev: float | None = None
     eev: float | None = None
     vss: float | None = None
     ws: float | None = None
     evpi: float | None = None
     ws_by_scenario: dict[str, float] = field(default_factory=dict)
+    status: str = "optimal"
+    reason: str = ""
+
+
+def _solve_or_reason(inst: PrepositioningInstance, **options: Any) -> tuple[PrepositioningResult | None, str]:
+    """Solve; a plan, or ``None`` and why there is none (infeasible service level, no solution)."""
+    try:
+        result = solve_prepositioning(inst, **options)
+    except ServiceLevelInfeasibleError as error:
+        return None, error.message
+    if result.objective is None:
+        return None, f"no plan found (status {result.status})"
+    return result, ""
+
+
+def _recourse(
+    inst: PrepositioningInstance, rp: PrepositioningResult | None, options: dict[str, Any]
+) -> tuple[PrepositioningResult | None, StochasticValue]:
+    """The stochastic plan (solved if not given), and the answer to give when it has none."""
+    why = "no plan"
+    if rp is None:
+        rp, why = _solve_or_reason(inst, **options)
+    if rp is not None and rp.objective is None:
+        why = f"no plan (status {rp.status})"
+    return rp, StochasticValue(None, status="not_defined", reason=f"the stochastic problem: {why}")
 
 
 def value_of_stochastic_solution(
@@ -68,33 +97,56 @@ def value_of_stochastic_solution(
 ) -> StochasticValue:
     """VSS: solve the mean-value problem, fix its stock targets, evaluate them under all
     scenarios (EEV) and compare with the stochastic optimum (RP). Options as
-    :func:`solve_prepositioning`; ``inf`` when the mean-value plan is infeasible there."""
-    rp = rp or solve_prepositioning(inst, **options)
-    ev = solve_prepositioning(mean_value_instance(inst), **options)
-    if rp.objective is None or ev.objective is None or ev.stock is None:
-        raise PrepositioningInputError("scenarios", "no solution to compare (infeasible?)")
-    try:
-        eev_res = solve_prepositioning(inst, **{**options, "fixed_stock": ev.stock}, explain=False)
-        eev = eev_res.objective if eev_res.objective is not None else math.inf
-    except ServiceLevelInfeasibleError:
-        eev = math.inf
+    :func:`solve_prepositioning`.
+
+    ``status`` is ``"not_defined"`` when the stochastic or the mean-value problem has no plan
+    (nothing to compare), ``"infeasible"`` when the mean-value plan cannot meet the options
+    (e.g. the service level) in the stochastic problem: then ``eev`` and ``vss`` are ``None``
+    and ``reason`` explains.
+    """
+    rp, undefined = _recourse(inst, rp, options)
+    if rp is None or rp.objective is None:
+        return undefined
+    ev, why = _solve_or_reason(mean_value_instance(inst), **options)
+    if ev is None or ev.stock is None:
+        return StochasticValue(rp.objective, status="not_defined",
+                               reason=f"the mean-value problem has no plan: {why}")
+    eev_res, why = _solve_or_reason(inst, **{**options, "fixed_stock": ev.stock, "explain": False})
+    if eev_res is None or eev_res.objective is None:
+        return StochasticValue(rp.objective, ev=ev.objective, status="infeasible",
+                               reason=f"the mean-value plan cannot be carried out in the scenarios: {why}")
+    eev = eev_res.objective
     return StochasticValue(rp=rp.objective, ev=ev.objective, eev=eev, vss=eev - rp.objective)
 
 
 def expected_value_of_perfect_information(
     inst: PrepositioningInstance, *, rp: PrepositioningResult | None = None, **options: Any
 ) -> StochasticValue:
-    """EVPI = RP − WS with WS = Σ_s p_s · (optimum when scenario s is known in advance)."""
-    rp = rp or solve_prepositioning(inst, **options)
-    if rp.objective is None:
-        raise PrepositioningInputError("scenarios", "the stochastic problem has no solution")
+    """EVPI = RP − WS with WS = Σ_s p_s · (optimum when scenario s is known in advance).
+
+    ``status`` is ``"not_defined"`` with a scenario share α (each wait-and-see problem would
+    have to meet β in its own, certain scenario, so RP − WS is not the classic quantity and can
+    be negative) or when the stochastic problem has no plan; ``"infeasible"`` when some
+    scenario alone has no plan (``reason`` names it).
+    """
+    if options.get("scenario_share") is not None:
+        return StochasticValue(
+            None if rp is None else rp.objective,
+            status="not_defined",
+            reason="with a scenario share the wait-and-see problems must meet the service level "
+            "in their own scenario, so RP − WS is not the expected value of perfect information",
+        )
+    rp, undefined = _recourse(inst, rp, options)
+    if rp is None or rp.objective is None:
+        return undefined
     by: dict[str, float] = {}
     ws = 0.0
     for sc in inst.scenarios:
         single = inst.with_scenarios([replace(sc, probability=1.0)])
-        res = solve_prepositioning(single, **options)
-        if res.objective is None:
-            raise PrepositioningInputError("scenarios", f"scenario {sc.id} alone has no solution")
+        res, why = _solve_or_reason(single, **options)
+        if res is None or res.objective is None:
+            return StochasticValue(rp.objective, ws_by_scenario=by, status="infeasible",
+                                   reason=f"scenario {sc.id} alone has no plan: {why}")
         by[sc.id] = res.objective
         ws += sc.probability * res.objective
     return StochasticValue(rp=rp.objective, ws=ws, evpi=rp.objective - ws, ws_by_scenario=by)
@@ -102,7 +154,7 @@ def expected_value_of_perfect_information(
 
 @dataclass(frozen=True)
 class BudgetPoint:
-    """One point of the cost-vs-coverage curve."""
+    """One point of the cost-vs-coverage curve; ``reason`` says why a point has no plan."""
 
     budget: float
     status: str
@@ -111,15 +163,23 @@ class BudgetPoint:
     expected_coverage: float | None
     worst_coverage: float | None
     expected_unmet_penalty: float | None
+    reason: str = ""
 
 
 def budget_sweep(
     inst: PrepositioningInstance, budgets: Sequence[float], **options: Any
 ) -> list[BudgetPoint]:
-    """Solve for each budget (ascending) and return the cost-vs-coverage curve."""
+    """Solve for each budget (ascending) with the same ``options`` as the main run and return
+    the cost-vs-coverage curve; a budget that cannot meet the service level is a point with
+    status ``"infeasible"`` and the reason, not an error."""
+    options = {k: v for k, v in options.items() if k != "budget"}
     points = []
     for b in sorted(float(x) for x in budgets):
-        res = solve_prepositioning(inst, budget=b, **options)
+        try:
+            res = solve_prepositioning(inst, budget=b, **options)
+        except ServiceLevelInfeasibleError as error:
+            points.append(BudgetPoint(b, "infeasible", None, None, None, None, None, error.message))
+            continue
         first = None
         if res.objective is not None:
             first = sum(res.cost.get(k, 0.0) for k in ("buy", "move", "hold", "open", "release"))
@@ -132,6 +192,7 @@ def budget_sweep(
                 expected_coverage=res.expected_coverage,
                 worst_coverage=res.worst_coverage,
                 expected_unmet_penalty=res.cost.get("expected_penalty"),
+                reason="" if res.objective is not None else f"no plan (status {res.status})",
             )
         )
     return points
