@@ -8,9 +8,6 @@ no tents and covers every scenario fully.
 
 from __future__ import annotations
 
-import json
-import time
-
 import pytest
 
 TOWN = "341302001000"
@@ -26,35 +23,24 @@ def upload(client, roads, items, **extra):
                        json={"name": "test", "scenarios": items, **extra})
 
 
-def strict_json(response):
-    """The body parsed as JSON proper: NaN and Infinity are not JSON."""
-    def refuse(constant):
-        raise AssertionError(f"{constant} in the body of {response.request.path}")
-    return json.loads(response.get_data(as_text=True), parse_constant=refuse)
+@pytest.fixture
+def wait_job(wait_for_job, roads):
+    return lambda url: wait_for_job(url, roads.headers("planner"))
 
 
-def wait_job(client, roads, url):
-    for _ in range(600):
-        job = strict_json(client.get(url, headers=roads.headers("planner")))
-        if job["status"] in ("succeeded", "failed", "cancelled"):
-            assert job["status"] == "succeeded", (job["message"], job.get("error"))
-            return job
-        time.sleep(0.1)
-    pytest.fail("job did not finish")
+@pytest.fixture
+def wait(wait_job):
+    return lambda url: wait_job(url)["result"]
 
 
-def wait(client, roads, url):
-    return wait_job(client, roads, url)["result"]
-
-
-def test_stock_plan_keeps_what_already_covers_the_scenarios(client, roads):
+def test_stock_plan_keeps_what_already_covers_the_scenarios(client, roads, wait):
     stored = upload(client, roads, scenarios())
     assert stored.status_code == 201 and stored.json["scenarios"] == 2
     job = client.post("/api/v1/prepositioning-runs", headers=roads.headers("planner"), json={
         "scenario_set": stored.json["id"], "items": ["1010101", "1030101"], "budget": 0,
         "budget_sweep": [0, 10000]})
     assert job.status_code == 202, job.json
-    result = wait(client, roads, job.json["url"])
+    result = wait(job.json["url"])
     assert result["status"] == "optimal"
     assert result["expected_coverage"] == pytest.approx(1.0)
     assert not [a for a in result["actions"] if a["kind"] == "buy"]
@@ -71,20 +57,20 @@ def test_stock_plan_keeps_what_already_covers_the_scenarios(client, roads):
     assert png.status_code == 200 and png.data[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_an_impossible_service_level_is_explained(client, roads):
+def test_an_impossible_service_level_is_explained(client, roads, wait_job, wait):
     stored = upload(client, roads, [{"id": "huge", "hazard": "flood", "probability": 1.0,
                                      "affected": {TOWN: 50_000}}])
     job = client.post("/api/v1/prepositioning-runs", headers=roads.headers("planner"), json={
         "scenario_set": stored.json["id"], "items": ["1010101"], "budget": 0, "service_level": 1.0})
-    result = wait(client, roads, job.json["url"])
+    result = wait(job.json["url"])
     assert result["status"] == "infeasible" and result["field"] == "service_level"
     assert result["explanation"][0]["scenario"] == "huge"
     assert result["explanation"][0]["item"] == "1010101"
-    job = wait_job(client, roads, job.json["url"])
+    job = wait_job(job.json["url"])
     assert job["message"].startswith("infeasible: ")  # the job says so, not only its result
 
 
-def test_a_sweep_point_short_of_the_level_keeps_the_plan(client, roads):
+def test_a_sweep_point_short_of_the_level_keeps_the_plan(client, roads, wait_job):
     """200 people need 1,800 L of water; 1,500 L are in stock. With 10,000 yuan the plan buys
     what β 0.95 asks for; with no budget it cannot: that sweep point says so, the plan stays."""
     stored = upload(client, roads, [{"id": "flood", "hazard": "flood", "probability": 1.0,
@@ -92,7 +78,7 @@ def test_a_sweep_point_short_of_the_level_keeps_the_plan(client, roads):
     job = client.post("/api/v1/prepositioning-runs", headers=roads.headers("planner"), json={
         "scenario_set": stored.json["id"], "items": ["1030101"], "budget": 10000,
         "service_level": 0.95, "budget_sweep": [0, 10000]})
-    done = wait_job(client, roads, job.json["url"])
+    done = wait_job(job.json["url"])
     result = done["result"]
     assert done["message"] == "done"
     assert result["status"] == "optimal"
@@ -140,7 +126,7 @@ def test_generated_scenarios_are_deterministic(client, roads):
     assert get(first)["probability"] == pytest.approx(1.0)
 
 
-def test_expired_lots_are_not_todays_stock(app, client, roads):
+def test_expired_lots_are_not_todays_stock(app, client, roads, wait):
     """500 tents at DEP-B expired yesterday: the plan neither counts, keeps nor releases them."""
     import datetime as dt
 
@@ -154,7 +140,7 @@ def test_expired_lots_are_not_todays_stock(app, client, roads):
     stored = upload(client, roads, scenarios())
     job = client.post("/api/v1/prepositioning-runs", headers=roads.headers("planner"), json={
         "scenario_set": stored.json["id"], "items": ["1010101"], "budget": 0, "stochastic_values": False})
-    result = wait(client, roads, job.json["url"])
+    result = wait(job.json["url"])
     assert result["status"] == "optimal"
     assert "DEP-B" not in result["targets"]
     assert not [a for a in result["actions"] if a.get("from_depot") == "DEP-B"]

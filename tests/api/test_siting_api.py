@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from reserve_service.inventory.tables import Depot, Region
@@ -30,21 +28,22 @@ def world(app, network):
     return network
 
 
-def run(client, world, payload, role="planner"):
-    response = client.post("/api/v1/siting-runs", headers=world.headers(role), json=payload)
-    assert response.status_code == 202, response.json
-    assert response.headers["Location"] == response.json["url"]
-    for _ in range(300):
-        job = client.get(response.json["url"], headers=world.headers(role)).json
-        if job["status"] in ("succeeded", "failed", "cancelled"):
-            return job
-        time.sleep(0.1)
-    pytest.fail("siting job did not finish")
+@pytest.fixture
+def run(client, world, wait_for_job):
+    """``run(payload, role)``: post a siting run and wait for its job."""
+
+    def post_and_wait(payload, role="planner"):
+        response = client.post("/api/v1/siting-runs", headers=world.headers(role), json=payload)
+        assert response.status_code == 202, response.json
+        assert response.headers["Location"] == response.json["url"]
+        return wait_for_job(response.json["url"], world.headers(role), expect=None)
+
+    return post_and_wait
 
 
 @pytest.mark.parametrize("solver", ["cbc", "ortools"])
-def test_one_new_depot_keeping_the_county_depots(client, world, solver):
-    job = run(client, world, {"model": "p_median", "p": 3, "keep_open_tiers": ["county"], "solver": solver})
+def test_one_new_depot_keeping_the_county_depots(client, world, solver, run):
+    job = run({"model": "p_median", "p": 3, "keep_open_tiers": ["county"], "solver": solver})
     assert job["status"] == "succeeded", job
     result = job["result"]
     assert result["status"] == "optimal"
@@ -63,16 +62,16 @@ def test_one_new_depot_keeping_the_county_depots(client, world, solver):
     assert geojson.status_code == 200 and geojson.json["type"] == "FeatureCollection"
 
 
-def test_coverage_within_two_hours_population(client, world):
-    job = run(client, world, {"model": "max_cover", "p": 2, "radius_hours": 0.5,
+def test_coverage_within_two_hours_population(client, world, run):
+    job = run({"model": "max_cover", "p": 2, "radius_hours": 0.5,
                               "keep_open": ["DEP-A"], "candidate_statuses": ["candidate"]})
     result = job["result"]
     assert result["status"] == "optimal" and result["new_sites"] == ["DEP-M"]
     assert result["objective"] == pytest.approx(80_000)
 
 
-def test_infeasible_standard_is_explained_by_region(client, world):
-    job = run(client, world, {"model": "set_cover", "radius_hours": 0.5, "keep_open": ["DEP-A"],
+def test_infeasible_standard_is_explained_by_region(client, world, run):
+    job = run({"model": "set_cover", "radius_hours": 0.5, "keep_open": ["DEP-A"],
                               "candidate_codes": ["DEP-C"]})
     result = job["result"]
     assert result["status"] == "infeasible"
@@ -105,9 +104,9 @@ def test_only_planners_start_runs(client, world):
     assert response.status_code == 403
 
 
-def test_max_cover_with_nothing_coverable_succeeds_covering_nothing(client, world):
+def test_max_cover_with_nothing_coverable_succeeds_covering_nothing(client, world, run):
     """No township lies within 0.001 h of the candidate: the run still answers, optimal, 0 covered."""
-    job = run(client, world, {"model": "max_cover", "p": 1, "radius_hours": 0.001,
+    job = run({"model": "max_cover", "p": 1, "radius_hours": 0.001,
                               "candidate_codes": ["DEP-C"]})
     assert job["status"] == "succeeded", job
     result = job["result"]
@@ -116,9 +115,9 @@ def test_max_cover_with_nothing_coverable_succeeds_covering_nothing(client, worl
     assert result["bound"] == 0
 
 
-def test_p_median_with_no_demand_succeeds_at_zero_cost(client, world):
+def test_p_median_with_no_demand_succeeds_at_zero_cost(client, world, run):
     """Every township weighted 0: any p sites are optimal, the bound is 0 too."""
-    job = run(client, world, {"model": "p_median", "p": 1, "candidate_codes": ["DEP-M"],
+    job = run({"model": "p_median", "p": 1, "candidate_codes": ["DEP-M"],
                               "risk_weights": {"341302001000": 0, "341321002000": 0}})
     assert job["status"] == "succeeded", job
     result = job["result"]
