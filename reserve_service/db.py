@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from reserve_service.errors import NotFound
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -26,6 +31,14 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def get_or_404(session: Session, model: type[T], key: object, field: str, what: str = "") -> T:
+    """The row of ``model`` with primary key ``key``, or :class:`NotFound` naming ``field``."""
+    row = session.get(model, key)
+    if row is None:
+        raise NotFound(f"no {what or model.__name__} {key}", {field: ["unknown"]})
+    return row
 
 
 def make_engine(url: str) -> Engine:

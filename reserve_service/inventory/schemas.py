@@ -15,6 +15,7 @@ from reserve_service.inventory.tables import (
     REGION_LEVELS,
     STOCK_MODES,
 )
+from reserve_service.schemas import Schema
 
 MAX_QUANTITY = 10**12
 
@@ -45,11 +46,6 @@ def Lat(**kw) -> fields.Float:  # noqa: N802
 
 def Lng(**kw) -> fields.Float:  # noqa: N802
     return fields.Float(**_with(validate.Range(min=-180, max=180), kw))
-
-
-class Schema(ma.Schema):
-    class Meta:
-        ordered = True
 
 
 # ----------------------------------------------------------------------- pagination

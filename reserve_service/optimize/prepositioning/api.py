@@ -12,7 +12,8 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from reserve_service.auth import current_principal, roles_required
-from reserve_service.errors import Conflict, InvalidInput, NotFound
+from reserve_service.db import get_or_404
+from reserve_service.errors import Conflict, InvalidInput
 from reserve_service.extensions import session
 from reserve_service.jobs import Job
 from reserve_service.jobs.api import submit
@@ -82,9 +83,7 @@ def list_scenario_sets():
 @blp.route("/scenario-sets/<set_id>")
 def get_scenario_set(set_id: str):
     """A scenario set with every scenario (edit it and upload it again)."""
-    row = session().get(ScenarioSet, set_id)
-    if row is None:
-        raise NotFound(f"no scenario set {set_id}", {"set_id": ["unknown"]})
+    row = get_or_404(session(), ScenarioSet, set_id, "set_id", "scenario set")
     return {**_summary(row), "scenarios": row.scenarios}
 
 
@@ -102,9 +101,7 @@ def post_prepositioning_run(data):
 @blp.route("/jobs/<job_id>/budget-curve.png")
 def budget_curve_png(job_id: str):
     """The cost-vs-coverage curve of a pre-positioning run with ``budget_sweep``."""
-    job = session().get(Job, job_id)
-    if job is None:
-        raise NotFound(f"no job {job_id}", {"job_id": ["unknown"]})
+    job = get_or_404(session(), Job, job_id, "job_id", "job")
     if not job.result or not job.result.get("budget_curve"):
         raise Conflict("this job has no budget curve (run with budget_sweep)", {"job_id": ["no curve"]})
     points = [pp.BudgetPoint(**p) for p in job.result["budget_curve"]]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 
-from reserve_service.inventory.schemas import Schema
 from reserve_service.optimize.schemas import SOLVERS
+from reserve_service.schemas import Schema
 
 
 class ScenarioUpload(Schema):

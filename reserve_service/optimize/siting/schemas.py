@@ -5,9 +5,9 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 
-from reserve_service.inventory.schemas import Schema
 from reserve_service.inventory.tables import DEPOT_STATUSES, DEPOT_TIERS
 from reserve_service.optimize.schemas import SOLVERS
+from reserve_service.schemas import Schema
 
 SITING_MODELS = ("p_median", "p_center", "max_cover", "set_cover", "capacitated")
 Hours = fields.Float(validate=validate.Range(min=0, min_inclusive=False, max=72))
