@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -12,8 +13,8 @@ from reserve_service.optimize.solvers import LinearModel, LinExpr, SolverParams
 from reserve_service.optimize.solvers.highs import highs_from_model, is_infeasible, new_highs
 
 from .explain import _explain_certificates
-from .extract import _extract, _second_stage_summary, _value
-from .first_stage import _add_first_stage, _Options
+from .extract import _extract, _second_stage_summary, _Stage2, _value
+from .first_stage import _add_first_stage, _FirstStage, _Options
 from .instance import PrepositioningInstance, PrepositioningResult
 from .second_stage import _scenario_lp, _ScenarioLP
 
@@ -106,6 +107,144 @@ def _run_master(hm: Any) -> Any:
     return hm.getModelStatus()
 
 
+@dataclass
+class _Cuts:
+    """Rows ``lower <= Σ value · column`` gathered in one pass over the scenarios."""
+
+    start: list[int] = field(default_factory=lambda: [0])
+    index: list[int] = field(default_factory=list)
+    value: list[float] = field(default_factory=list)
+    lower: list[float] = field(default_factory=list)
+
+    def add(self, index: list[int], value: list[float], lower: float) -> None:
+        self.index.extend(index)
+        self.value.extend(value)
+        self.lower.append(lower)
+        self.start.append(len(self.index))
+
+
+@dataclass
+class _Pass:
+    """The scenario LPs solved at one master solution ``X``."""
+
+    q_total: float
+    stages: list[_Stage2]
+    cuts: _Cuts
+    all_feasible: bool
+    hopeless: bool  # some scenario cannot meet the level whatever the plan
+
+
+@dataclass
+class _Master:
+    """The first stage plus one θ_s per scenario, held by highspy and extended with cuts."""
+
+    model: LinearModel
+    first: _FirstStage
+    hm: Any
+    link_idx: np.ndarray
+    theta_idx: np.ndarray
+    integer_cols: np.ndarray
+    relaxed: bool = False
+
+    @classmethod
+    def build(cls, inst: PrepositioningInstance, opt: _Options, params: SolverParams) -> _Master:
+        model = LinearModel("prepositioning_master")
+        first = _add_first_stage(model, inst, opt)
+        theta = [model.add_var(f"theta[{s}]") for s in range(len(inst.scenarios))]
+        model.minimize(first.cost + LinExpr.total(theta))
+        hm = highs_from_model(model, params)
+        hm.setOptionValue("mip_rel_gap", 1e-9)
+        integer_cols = np.array(
+            [k for k, kind in enumerate(model.var_kind) if kind != "continuous"], dtype=np.int32
+        )
+        return cls(
+            model,
+            first,
+            hm,
+            np.fromiter((v.index for v in first.link_vars()), dtype=np.int64),
+            np.array([t.index for t in theta], dtype=np.int64),
+            integer_cols,
+        )
+
+    def set_relaxed(self, relaxed: bool) -> None:
+        """Relax the binaries (size classes, v_s) to continuous, or restore them."""
+        import highspy
+
+        kind = highspy.HighsVarType.kContinuous if relaxed else highspy.HighsVarType.kInteger
+        n = len(self.integer_cols)
+        self.hm.changeColsIntegrality(n, self.integer_cols, np.array([kind] * n))
+        self.relaxed = relaxed
+
+    def add_cuts(self, cuts: _Cuts) -> None:
+        import highspy
+
+        k = len(cuts.lower)
+        if k:
+            self.hm.addRows(
+                k,
+                np.array(cuts.lower),
+                np.full(k, highspy.kHighsInf),
+                len(cuts.index),
+                np.array(cuts.start[:-1], dtype=np.int32),
+                np.array(cuts.index, dtype=np.int32),
+                np.array(cuts.value),
+            )
+
+    @property
+    def num_cuts(self) -> int:
+        return int(self.hm.getNumRow() - self.model.num_constraints)
+
+
+def _evaluate(
+    lps: list[_ScenarioLP],
+    subs: list[Any],
+    master: _Master,
+    X: np.ndarray,
+    theta_hat: np.ndarray,
+    certificates: dict[int, np.ndarray],
+) -> _Pass:
+    """Solve every scenario LP at ``X`` and collect the cuts it gives."""
+    cuts = _Cuts()
+    q_total, stages, all_feasible, hopeless = 0.0, [], True, False
+    for s, (lp, h) in enumerate(zip(lps, subs, strict=True)):
+        ok, value, grad, y = _solve_sub(h, lp, X)
+        nz = np.flatnonzero(np.abs(grad) > 1e-12)
+        if not ok:
+            # feasibility cut from the ray r: plans meeting the level have r·(h + T X) on
+            # the other side of 0 than X̂ (which violates it)
+            all_feasible = False
+            certificates[s] = y
+            sign = 1.0 if value + float(grad @ X) > 0 else -1.0
+            if len(nz) == 0:
+                hopeless = True  # no plan at all can make this scenario feasible
+            cuts.add(master.link_idx[nz].tolist(), (-sign * grad[nz]).tolist(), sign * value)
+            continue
+        q_total += value
+        stages.append(_second_stage_summary(lp, y))
+        if value > theta_hat[s] + 1e-9 * max(1.0, abs(value)):
+            # optimality cut θ_s − g·X >= Q_s − g·X̂
+            cuts.add(
+                [int(master.theta_idx[s]), *master.link_idx[nz].tolist()],
+                [1.0, *(-grad[nz]).tolist()],
+                value - float(grad @ X),
+            )
+    return _Pass(q_total, stages, cuts, all_feasible, hopeless)
+
+
+def _start(inst: PrepositioningInstance, opt: _Options, n_link: int) -> np.ndarray:
+    """Iteration 0 evaluates today's stock (or the fixed stock) to seed the cuts."""
+    nd, ni, _, _ = inst.shape
+    X = np.zeros(n_link)
+    X[: nd * ni] = (
+        opt.fixed_stock
+        if opt.fixed_stock is not None
+        else np.asarray(inst.current_stock, dtype=float)
+    ).ravel()
+    if opt.scenario_share is not None:
+        X[nd * ni :] = 1.0
+    return X
+
+
 def _solve_benders(
     inst: PrepositioningInstance,
     budget: float | None,
@@ -117,6 +256,7 @@ def _solve_benders(
     max_iterations: int,
     explain: bool,
 ) -> PrepositioningResult:
+    """Multi-cut L-shaped method: master (first stage + θ) ↔ scenario LPs, until the bounds meet."""
     import highspy
 
     started = time.perf_counter()
@@ -130,131 +270,65 @@ def _solve_benders(
         None if fixed_stock is None else np.asarray(fixed_stock, dtype=float),
         None,
     )
-    master = LinearModel("prepositioning_master")
-    first = _add_first_stage(master, inst, opt)
-    theta = [master.add_var(f"theta[{s}]") for s in range(len(inst.scenarios))]
-    master.minimize(first.cost + LinExpr.total(theta))
-    link_idx = np.fromiter((v.index for v in first.link_vars()), dtype=np.int64)
-    theta_idx = np.array([t.index for t in theta], dtype=np.int64)
-    first_cost = first.cost
-    hm = highs_from_model(master, params)
-    hm.setOptionValue("mip_rel_gap", 1e-9)
+    master = _Master.build(inst, opt, params)
     lps = [_scenario_lp(inst, s, opt) for s in range(len(inst.scenarios))]
-
-    nd, ni, _, ns = inst.shape
-    # iteration 0 evaluates today's stock (or the fixed stock) to seed the cuts
-    X = np.zeros(len(link_idx))
-    X[: nd * ni] = (
-        opt.fixed_stock
-        if opt.fixed_stock is not None
-        else np.asarray(inst.current_stock, dtype=float)
-    ).ravel()
-    if scenario_share is not None:
-        X[nd * ni :] = 1.0
+    X = _start(inst, opt, len(master.link_idx))
     subs = [_highs_from_scenario(lp, X) for lp in lps]
     best_ub, best_values, best_stages = math.inf, None, None
     lower = -math.inf
     status = "time_limit"
     iterations = 0
-    theta_hat = np.full(ns, -math.inf)
+    theta_hat = np.full(len(inst.scenarios), -math.inf)
     master_values: np.ndarray | None = None
     # phase 1 relaxes the master's binaries (cheap LP masters); its cuts stay valid in phase 2
-    integer_cols = np.array(
-        [k for k, kind in enumerate(master.var_kind) if kind != "continuous"], dtype=np.int32
-    )
-    relaxed = len(integer_cols) > 0
-    if relaxed:
-        hm.changeColsIntegrality(
-            len(integer_cols),
-            integer_cols,
-            np.array([highspy.HighsVarType.kContinuous] * len(integer_cols)),
-        )
+    if len(master.integer_cols):
+        master.set_relaxed(True)
     relaxed_ub = math.inf
     certificates: dict[int, np.ndarray] = {}
     for iterations in range(max_iterations + 1):
-        q_total = 0.0
-        stages = []
-        rows_start: list[int] = [0]
-        rows_index: list[int] = []
-        rows_value: list[float] = []
-        rows_lower: list[float] = []
-        all_feasible = True
-        for s, (lp, h) in enumerate(zip(lps, subs, strict=True)):
-            ok, value, grad, y = _solve_sub(h, lp, X)
-            nz = np.flatnonzero(np.abs(grad) > 1e-12)
-            if not ok:
-                # feasibility cut from the ray r: plans meeting the level have r·(h + T X) on
-                # the other side of 0 than X̂ (which violates it)
-                all_feasible = False
-                certificates[s] = y
-                sign = 1.0 if value + float(grad @ X) > 0 else -1.0
-                if len(nz) == 0:
-                    status = "infeasible"  # no plan at all can make this scenario feasible
-                rows_index.extend(link_idx[nz].tolist())
-                rows_value.extend((-sign * grad[nz]).tolist())
-                rows_lower.append(sign * value)
-                rows_start.append(len(rows_index))
-                continue
-            q_total += value
-            stages.append(_second_stage_summary(lp, y))
-            if value > theta_hat[s] + 1e-9 * max(1.0, abs(value)):
-                # optimality cut θ_s − g·X >= Q_s − g·X̂
-                rows_index.extend([int(theta_idx[s]), *link_idx[nz].tolist()])
-                rows_value.extend([1.0, *(-grad[nz]).tolist()])
-                rows_lower.append(value - float(grad @ X))
-                rows_start.append(len(rows_index))
-        if status == "infeasible":
+        done = _evaluate(lps, subs, master, X, theta_hat, certificates)
+        if done.hopeless:
+            status = "infeasible"
             break
-        if master_values is not None and all_feasible:
-            ub = _value(first_cost, master_values) + q_total
-            if relaxed:
+        if master_values is not None and done.all_feasible:
+            ub = _value(master.first.cost, master_values) + done.q_total
+            if master.relaxed:
                 relaxed_ub = min(relaxed_ub, ub)
             elif ub < best_ub:
-                best_ub, best_values, best_stages = ub, master_values, stages
+                best_ub, best_values, best_stages = ub, master_values, done.stages
         if (
-            relaxed
+            master.relaxed
             and relaxed_ub < math.inf
             and relaxed_ub - lower <= tol * max(1.0, abs(relaxed_ub))
         ):
-            relaxed = False  # the relaxation has converged: restore the binaries
-            hm.changeColsIntegrality(
-                len(integer_cols),
-                integer_cols,
-                np.array([highspy.HighsVarType.kInteger] * len(integer_cols)),
-            )
-        elif not relaxed and best_ub < math.inf and best_ub - lower <= tol * max(1.0, abs(best_ub)):
+            master.set_relaxed(False)  # the relaxation has converged: restore the binaries
+        elif (
+            not master.relaxed
+            and best_ub < math.inf
+            and best_ub - lower <= tol * max(1.0, abs(best_ub))
+        ):
             status = "optimal"
             break
         if deadline is not None and time.perf_counter() > deadline:
             break
-        if len(rows_lower):
-            k = len(rows_lower)
-            hm.addRows(
-                k,
-                np.array(rows_lower),
-                np.full(k, highspy.kHighsInf),
-                len(rows_index),
-                np.array(rows_start[:-1], dtype=np.int32),
-                np.array(rows_index, dtype=np.int32),
-                np.array(rows_value),
-            )
+        master.add_cuts(done.cuts)
         if deadline is not None:
-            hm.setOptionValue("time_limit", max(1.0, deadline - time.perf_counter()))
-        mstatus = _run_master(hm)
+            master.hm.setOptionValue("time_limit", max(1.0, deadline - time.perf_counter()))
+        mstatus = _run_master(master.hm)
         if is_infeasible(mstatus):
             status = "infeasible"
             break
-        info = hm.getInfo()
+        info = master.hm.getInfo()
         if info.primal_solution_status != 2:
             break
-        master_values = np.asarray(hm.getSolution().col_value)
-        is_mip_run = len(integer_cols) > 0 and not relaxed
+        master_values = np.asarray(master.hm.getSolution().col_value)
+        is_mip_run = len(master.integer_cols) > 0 and not master.relaxed
         if is_mip_run and math.isfinite(info.mip_dual_bound):
             lower = max(lower, info.mip_dual_bound)
         elif not is_mip_run and mstatus == highspy.HighsModelStatus.kOptimal:
             lower = max(lower, info.objective_function_value)
-        X = master_values[link_idx]
-        theta_hat = master_values[theta_idx]
+        X = master_values[master.link_idx]
+        theta_hat = master_values[master.theta_idx]
         if iterations == max_iterations:
             status = "feasible"
     seconds = time.perf_counter() - started
@@ -262,7 +336,7 @@ def _solve_benders(
         _explain_certificates(inst, lps, certificates, service_level, scenario_share)
     if best_values is None or best_stages is None:
         return PrepositioningResult(
-            "infeasible" if status == "infeasible" else status,
+            status,
             None,
             None if lower == -math.inf else lower,
             None,
@@ -271,16 +345,12 @@ def _solve_benders(
             "benders",
             iterations=iterations,
         )
-    out = _extract(inst, first, best_values, best_stages, service_level)
-    objective = best_ub
+    out = _extract(inst, master.first, best_values, best_stages, service_level)
     out.status = status
-    out.objective = objective
-    out.bound = min(lower, objective) if status == "optimal" else lower
-    out.gap = abs(objective - out.bound) / max(abs(objective), 1e-10)
+    out.objective = best_ub
+    out.bound = min(lower, best_ub) if status == "optimal" else lower
+    out.gap = abs(best_ub - out.bound) / max(abs(best_ub), 1e-10)
     out.solve_seconds, out.solver, out.method = seconds, "benders-highs", "benders"
     out.iterations = iterations
-    out.message = f"{iterations} iterations, {hm.getNumRow() - master.num_constraints} cuts"
+    out.message = f"{iterations} iterations, {master.num_cuts} cuts"
     return out
-
-
-# --------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +97,6 @@ def instance_from_tables(
     scenario's road events applied to ``graph`` (events whose area crosses no road are skipped),
     seats of the regions as targets. Damage to enterprise stores is not modelled.
     """
-    from reserve_service.routing.errors import RoadEventError
-
     def rows(name: str) -> list[Mapping[str, Any]]:
         return list(tables[name])
 
@@ -108,99 +106,21 @@ def instance_from_tables(
     if unknown:
         raise PrepositioningInputError("items", f"unknown or unpriced items {unknown}")
     depot_rows = rows("depots.csv")
-    population = {r["adcode"]: float(r["population"]) for r in regions}
-    towns = sorted(
-        (d for d in depot_rows if d["tier"] == "township"),
-        key=lambda d: (-population.get(d["region_adcode"], 0.0), d["code"]),
-    )[:township_depots]
-    chosen = [
-        d for d in depot_rows if d["tier"] in ("city", "county") and d["operator"] == "government"
-    ] + towns
+    chosen = _chosen_depots(depot_rows, regions, township_depots)
     depot_ids = [d["code"] for d in chosen]
     item_ids = list(items)
     region_ids = [r["adcode"] for r in regions]
-    nd, ni = len(depot_ids), len(item_ids)
-    dpos = {d: k for k, d in enumerate(depot_ids)}
-    ipos = {i: k for k, i in enumerate(item_ids)}
-    stock = np.zeros((nd, ni))
-    enterprise: dict[tuple[str, str], float] = {}
-    for lot in rows("stock_lots.csv"):
-        if lot["item_code"] not in ipos:
-            continue
-        if lot["mode"] == "enterprise_held":
-            key = (lot["depot_code"], lot["item_code"])
-            enterprise[key] = enterprise.get(key, 0.0) + float(lot["quantity"])
-        elif lot["depot_code"] in dpos:
-            stock[dpos[lot["depot_code"]], ipos[lot["item_code"]]] += float(lot["quantity"])
+    nd = len(depot_ids)
+    stock, enterprise = _stock(rows("stock_lots.csv"), depot_ids, item_ids)
     capacity = np.array(
         [float(d["capacity_m3"]) if d["status"] == "operating" else 0.0 for d in chosen]
     )
-    sizes = {
-        d["code"]: [
-            SizeClass(0.5 * float(d["capacity_m3"]), 0.6 * float(d["fixed_cost_yuan"]), "half"),
-            SizeClass(float(d["capacity_m3"]), float(d["fixed_cost_yuan"]), "full"),
-        ]
-        for d in chosen
-        if d["status"] in ("planned", "candidate")
-    }
     price = np.array([SEED_PRICES[i] for i in item_ids])
     vol = np.array([float(item_rows[i]["m3_per_unit"]) for i in item_ids])
-    per_person = []
-    for i in item_ids:
-        row = item_rows[i]
-        q = float(row["norm_quantity"] or 0)
-        basis = row["norm_basis"]
-        if basis == "per_household":
-            q /= 2.74
-        elif basis == "per_person_day":
-            q *= float(row["norm_days"] or 1)
-        elif basis != "per_person":
-            q = 0.0
-        per_person.append(q)
-    norm = np.array(per_person)
-
-    external: list[ExternalSource] = []
-    ext_points: list[tuple[float, float]] = []
     depot_pt = {d["code"]: (float(d["lat"]), float(d["lng"])) for d in depot_rows}
-    for (code, item), qty in sorted(enterprise.items()):
-        external.append(
-            ExternalSource(
-                f"{code}/{item}",
-                "enterprise_held",
-                item,
-                quantity=qty,
-                lead_hours=2.0,
-                unit_cost=0.05 * SEED_PRICES[item],
-            )
-        )
-        ext_points.append(depot_pt[code])
-    for row in rows("agreement_reserves.csv"):
-        if row["item_code"] in ipos:
-            external.append(
-                ExternalSource(
-                    row["code"],
-                    "agreement",
-                    row["item_code"],
-                    quantity=float(row["committed_quantity"]),
-                    lead_hours=float(row["activation_lead_hours"]),
-                    unit_cost=SEED_PRICES[row["item_code"]],
-                )
-            )
-            ext_points.append((float(row["lat"]), float(row["lng"])))
-    for row in rows("capacity_reserves.csv"):
-        if row["item_code"] in ipos:
-            external.append(
-                ExternalSource(
-                    row["code"],
-                    "capacity",
-                    row["item_code"],
-                    rate_per_day=float(row["units_per_day"]),
-                    lead_hours=float(row["lead_hours"]),
-                    unit_cost=SEED_PRICES[row["item_code"]],
-                )
-            )
-            ext_points.append((float(row["lat"]), float(row["lng"])))
+    external, ext_points = _external_sources(enterprise, depot_pt, rows, set(item_ids))
 
+    # travel: depots then external sources to the township seats, over the scenario's roads
     sources = [graph.snap(*depot_pt[c]).node for c in depot_ids]
     sources += [graph.snap(*p).node for p in ext_points]
     targets = [graph.snap(float(r["lat"]), float(r["lng"])).node for r in regions]
@@ -210,43 +130,12 @@ def instance_from_tables(
     )
     np.fill_diagonal(move_cost, 0.0)
 
-    rpos = {r: k for k, r in enumerate(region_ids)}
-    known_depots = {d["code"] for d in depot_rows}
-    for k, sc in enumerate(scenarios):
-        for region in sc.affected:
-            if region not in rpos:
-                raise PrepositioningInputError(
-                    f"scenarios[{k}].affected.{region}",
-                    f"scenario {sc.id}: unknown region id {region!r}",
-                )
-        for depot in sc.damaged_depots:
-            if depot not in known_depots:
-                raise PrepositioningInputError(
-                    f"scenarios[{k}].damaged_depots.{depot}",
-                    f"scenario {sc.id}: unknown depot id {depot!r}",
-                )
-    data: list[ScenarioData] = []
-    for sc in scenarios:
-        applied = []
-        for event in sc.road_event_objects():
-            try:
-                applied.append(graph.apply_event(event).id)
-            except RoadEventError:
-                continue  # the area crosses no road of this graph
-        try:
-            hours = graph.travel_time_matrix(sources, targets, profile=profile)
-        finally:
-            for event_id in applied:
-                graph.remove_event(event_id)
-        need = np.zeros((len(region_ids), ni))
-        for region, people in sc.affected.items():
-            need[rpos[region]] = np.round(people * norm)
-        loss = np.array([float(sc.damaged_depots.get(d, 0.0)) for d in depot_ids])
-        data.append(
-            ScenarioData(
-                sc.id, float(sc.probability), need, hours[:nd], hours[nd:], loss, sc.hazard
-            )
-        )
+    _check_scenario_ids(scenarios, set(region_ids), {d["code"] for d in depot_rows})
+    norm = _per_person_norm(item_rows, item_ids)
+    data = [
+        _scenario_data(sc, graph, sources, targets, profile, region_ids, depot_ids, norm)
+        for sc in scenarios
+    ]
     return PrepositioningInstance(
         depot_ids=depot_ids,
         item_ids=item_ids,
@@ -262,7 +151,169 @@ def instance_from_tables(
         move_cost_m3=move_cost,
         transport_cost_m3h=transport_yuan_m3h,
         depot_lead_hours=np.full(nd, 0.5),
-        candidate_sizes=sizes,
+        candidate_sizes=_size_classes(chosen),
         external=external,
         deadline_hours=deadline_hours,
     )
+
+
+def _chosen_depots(
+    depot_rows: list[Mapping[str, Any]], regions: list[Mapping[str, Any]], township_depots: int
+) -> list[Mapping[str, Any]]:
+    """Government city and county depots, then the township points with the most people."""
+    population = {r["adcode"]: float(r["population"]) for r in regions}
+    towns = sorted(
+        (d for d in depot_rows if d["tier"] == "township"),
+        key=lambda d: (-population.get(d["region_adcode"], 0.0), d["code"]),
+    )[:township_depots]
+    return [
+        d for d in depot_rows if d["tier"] in ("city", "county") and d["operator"] == "government"
+    ] + towns
+
+
+def _stock(
+    lots: list[Mapping[str, Any]], depot_ids: list[str], item_ids: list[str]
+) -> tuple[np.ndarray, dict[tuple[str, str], float]]:
+    """Today's government stock per (depot, item), and enterprise-held stock per (site, item)."""
+    dpos = {d: k for k, d in enumerate(depot_ids)}
+    ipos = {i: k for k, i in enumerate(item_ids)}
+    stock = np.zeros((len(depot_ids), len(item_ids)))
+    enterprise: dict[tuple[str, str], float] = {}
+    for lot in lots:
+        if lot["item_code"] not in ipos:
+            continue
+        if lot["mode"] == "enterprise_held":
+            key = (lot["depot_code"], lot["item_code"])
+            enterprise[key] = enterprise.get(key, 0.0) + float(lot["quantity"])
+        elif lot["depot_code"] in dpos:
+            stock[dpos[lot["depot_code"]], ipos[lot["item_code"]]] += float(lot["quantity"])
+    return stock, enterprise
+
+
+def _size_classes(chosen: list[Mapping[str, Any]]) -> dict[str, list[SizeClass]]:
+    """Planned and candidate sites: half capacity at 0.6 × their fixed cost, or full at 1.0 ×."""
+    return {
+        d["code"]: [
+            SizeClass(0.5 * float(d["capacity_m3"]), 0.6 * float(d["fixed_cost_yuan"]), "half"),
+            SizeClass(float(d["capacity_m3"]), float(d["fixed_cost_yuan"]), "full"),
+        ]
+        for d in chosen
+        if d["status"] in ("planned", "candidate")
+    }
+
+
+def _per_person_norm(item_rows: Mapping[str, Mapping[str, Any]], item_ids: list[str]) -> np.ndarray:
+    """Units per displaced person: per household ÷ 2.74, per person-day × days."""
+    per_person = []
+    for i in item_ids:
+        row = item_rows[i]
+        q = float(row["norm_quantity"] or 0)
+        basis = row["norm_basis"]
+        if basis == "per_household":
+            q /= 2.74
+        elif basis == "per_person_day":
+            q *= float(row["norm_days"] or 1)
+        elif basis != "per_person":
+            q = 0.0
+        per_person.append(q)
+    return np.array(per_person)
+
+
+def _external_sources(
+    enterprise: dict[tuple[str, str], float],
+    depot_pt: dict[str, tuple[float, float]],
+    rows: Callable[[str], list[Mapping[str, Any]]],
+    items: set[str],
+) -> tuple[list[ExternalSource], list[tuple[float, float]]]:
+    """Enterprise-held lots, agreement and capacity reserves of the chosen items, and where."""
+    external: list[ExternalSource] = []
+    points: list[tuple[float, float]] = []
+    for (code, item), qty in sorted(enterprise.items()):
+        external.append(
+            ExternalSource(
+                f"{code}/{item}",
+                "enterprise_held",
+                item,
+                quantity=qty,
+                lead_hours=2.0,
+                unit_cost=0.05 * SEED_PRICES[item],
+            )
+        )
+        points.append(depot_pt[code])
+    for row in rows("agreement_reserves.csv"):
+        if row["item_code"] in items:
+            external.append(
+                ExternalSource(
+                    row["code"],
+                    "agreement",
+                    row["item_code"],
+                    quantity=float(row["committed_quantity"]),
+                    lead_hours=float(row["activation_lead_hours"]),
+                    unit_cost=SEED_PRICES[row["item_code"]],
+                )
+            )
+            points.append((float(row["lat"]), float(row["lng"])))
+    for row in rows("capacity_reserves.csv"):
+        if row["item_code"] in items:
+            external.append(
+                ExternalSource(
+                    row["code"],
+                    "capacity",
+                    row["item_code"],
+                    rate_per_day=float(row["units_per_day"]),
+                    lead_hours=float(row["lead_hours"]),
+                    unit_cost=SEED_PRICES[row["item_code"]],
+                )
+            )
+            points.append((float(row["lat"]), float(row["lng"])))
+    return external, points
+
+
+def _check_scenario_ids(scenarios: Sequence[Any], regions: set[str], depots: set[str]) -> None:
+    """Every affected region and damaged depot of every scenario is known."""
+    for k, sc in enumerate(scenarios):
+        for region in sc.affected:
+            if region not in regions:
+                raise PrepositioningInputError(
+                    f"scenarios[{k}].affected.{region}",
+                    f"scenario {sc.id}: unknown region id {region!r}",
+                )
+        for depot in sc.damaged_depots:
+            if depot not in depots:
+                raise PrepositioningInputError(
+                    f"scenarios[{k}].damaged_depots.{depot}",
+                    f"scenario {sc.id}: unknown depot id {depot!r}",
+                )
+
+
+def _scenario_data(
+    sc: Any,
+    graph: Any,
+    sources: list[Any],
+    targets: list[Any],
+    profile: str,
+    region_ids: list[str],
+    depot_ids: list[str],
+    norm: np.ndarray,
+) -> ScenarioData:
+    """One scenario: need = displaced × norm, travel times with its road events applied."""
+    from reserve_service.routing.errors import RoadEventError
+
+    applied = []
+    for event in sc.road_event_objects():
+        try:
+            applied.append(graph.apply_event(event).id)
+        except RoadEventError:
+            continue  # the area crosses no road of this graph
+    try:
+        hours = graph.travel_time_matrix(sources, targets, profile=profile)
+    finally:
+        for event_id in applied:
+            graph.remove_event(event_id)
+    rpos = {r: k for k, r in enumerate(region_ids)}
+    need = np.zeros((len(region_ids), len(norm)))
+    for region, people in sc.affected.items():
+        need[rpos[region]] = np.round(people * norm)
+    loss = np.array([float(sc.damaged_depots.get(d, 0.0)) for d in depot_ids])
+    nd = len(depot_ids)
+    return ScenarioData(sc.id, float(sc.probability), need, hours[:nd], hours[nd:], loss, sc.hazard)
