@@ -9,7 +9,7 @@ import numpy as np
 
 from reserve_service.optimize.solvers import LinearModel, LinExpr, Var
 
-from .instance import PrepositioningInstance
+from .instance import PrepositioningInstance, SizeClass
 
 
 @dataclass
@@ -45,31 +45,58 @@ class _Options:
 def _add_first_stage(
     model: LinearModel, inst: PrepositioningInstance, opt: _Options
 ) -> _FirstStage:
+    """Add the first stage (variables x, b, l, m, y, v and rows F1-F6) to ``model``."""
+    sizes = {inst.depot_ids.index(d): s for d, s in inst.candidate_sizes.items() if s}
+    fs = _first_stage_vars(model, inst, opt, sizes)
+    stock = np.asarray(inst.current_stock, dtype=float)
+    _add_balance(model, fs, stock)
+    _add_outflow(model, fs, stock)
+    _add_volume(model, fs, inst, sizes)
+    fs.parts = _first_stage_costs(fs, inst, sizes)
+    # (F5) budget on the net spend on changes: buying, moving, opening − release income
+    if opt.budget is not None:
+        parts = fs.parts
+        spend = LinExpr.total([parts["buy"], parts["move"], parts["open"], parts["release"]])
+        model.add_constraint(spend <= float(opt.budget), "budget")
+    # (F6) the service level must hold in scenarios of total probability >= α
+    if fs.v is not None:
+        probs = [sc.probability for sc in inst.scenarios]
+        model.add_row(fs.v, probs, ">=", float(opt.scenario_share) - 1e-9, "scenario_share")
+    return fs
+
+
+def _first_stage_vars(
+    model: LinearModel,
+    inst: PrepositioningInstance,
+    opt: _Options,
+    sizes: dict[int, list[SizeClass]],
+) -> _FirstStage:
+    """x target, b bought, l released, m moved, y size class opened, v scenario meets β."""
     nd, ni, _, ns = inst.shape
     kind = "integer" if opt.integer_stock else "continuous"
     stock = np.asarray(inst.current_stock, dtype=float)
-    vol = np.asarray(inst.item_m3, dtype=float)
     cap = np.asarray(inst.capacity_m3, dtype=float)
-    sizes = {inst.depot_ids.index(d): s for d, s in inst.candidate_sizes.items() if s}
+
+    def can_hold(j: int) -> bool:
+        return not (cap[j] <= 0 and j not in sizes)
+
     # a depot that can never hold anything gets x fixed at 0
     x = []
     for j in range(nd):
         row = []
         for i in range(ni):
-            ub = math.inf
-            if cap[j] <= 0 and j not in sizes:
-                ub = 0.0
             if opt.fixed_stock is not None:
                 value = float(opt.fixed_stock[j, i])
                 row.append(model.add_var(f"x[{j},{i}]", lb=value, ub=value, kind=kind))
             else:
+                ub = math.inf if can_hold(j) else 0.0
                 row.append(model.add_var(f"x[{j},{i}]", ub=ub, kind=kind))
         x.append(row)
     buy = {
         (j, i): model.add_var(f"b[{j},{i}]", kind=kind)
         for j in range(nd)
         for i in range(ni)
-        if not (cap[j] <= 0 and j not in sizes)
+        if can_hold(j)
     }
     release = {
         (j, i): model.add_var(f"l[{j},{i}]", ub=stock[j, i], kind=kind)
@@ -81,7 +108,7 @@ def _add_first_stage(
     if inst.move_cost_m3 is not None:
         for j in range(nd):
             for k in range(nd):
-                if j == k or (cap[k] <= 0 and k not in sizes):
+                if j == k or not can_hold(k):
                     continue
                 for i in range(ni):
                     if stock[j, i] > 0:
@@ -94,44 +121,66 @@ def _add_first_stage(
     v = None
     if opt.scenario_share is not None:
         v = [model.add_var(f"v[{s}]", kind="binary") for s in range(ns)]
+    return _FirstStage(x, buy, release, move, opened, v, {})
 
-    # (F1) balance: x = stock + bought − released − moved out + moved in
+
+def _add_balance(model: LinearModel, fs: _FirstStage, stock: np.ndarray) -> None:
+    """(F1) balance: x = stock + bought − released − moved out + moved in."""
+    nd, ni = stock.shape
     balance: dict[tuple[int, int], dict[int, float]] = {
-        (j, i): {x[j][i].index: 1.0} for j in range(nd) for i in range(ni)
+        (j, i): {fs.x[j][i].index: 1.0} for j in range(nd) for i in range(ni)
     }
-    for (j, i), var in buy.items():
+    for (j, i), var in fs.buy.items():
         balance[j, i][var.index] = -1.0
-    for (j, i), var in release.items():
+    for (j, i), var in fs.release.items():
         balance[j, i][var.index] = 1.0
-    for (a, b, i), var in move.items():
+    for (a, b, i), var in fs.move.items():
         balance[a, i][var.index] = 1.0
         balance[b, i][var.index] = -1.0
     for (j, i), terms in balance.items():
         model.add_row(
             list(terms), list(terms.values()), "==", float(stock[j, i]), f"balance[{j},{i}]"
         )
-    # (F2) outflow: only today's stock can be released or moved away
+
+
+def _add_outflow(model: LinearModel, fs: _FirstStage, stock: np.ndarray) -> None:
+    """(F2) outflow: only today's stock can be released or moved away."""
     outflow: dict[tuple[int, int], list[Var]] = {}
-    for (a, _b, i), var in move.items():
+    for (a, _b, i), var in fs.move.items():
         outflow.setdefault((a, i), []).append(var)
-    for (j, i), var in release.items():
+    for (j, i), var in fs.release.items():
         outflow.setdefault((j, i), []).append(var)
     for (j, i), out in outflow.items():
         if len(out) > 1:
             model.add_row(out, np.ones(len(out)), "<=", float(stock[j, i]), f"outflow[{j},{i}]")
-    # (F3) volume and (F4) one size class per candidate
-    for j in range(nd):
+
+
+def _add_volume(
+    model: LinearModel, fs: _FirstStage, inst: PrepositioningInstance, sizes: dict[int, list[SizeClass]]
+) -> None:
+    """(F3) volume and (F4) one size class per candidate."""
+    vol = np.asarray(inst.item_m3, dtype=float)
+    cap = np.asarray(inst.capacity_m3, dtype=float)
+    for j in range(len(fs.x)):
         if cap[j] <= 0 and j not in sizes:
             continue
-        expr = LinExpr.weighted(x[j], vol)
+        expr = LinExpr.weighted(fs.x[j], vol)
         for c, size in enumerate(sizes.get(j, [])):
-            expr.terms[opened[j, c].index] = -float(size.capacity_m3)
+            expr.terms[fs.open[j, c].index] = -float(size.capacity_m3)
         model.add_constraint(expr <= float(cap[j]), f"volume[{j}]")
         if j in sizes:
-            ys = [opened[j, c] for c in range(len(sizes[j]))]
+            ys = [fs.open[j, c] for c in range(len(sizes[j]))]
             model.add_row(ys, np.ones(len(ys)), "<=", 1.0, f"one_size[{j}]")
 
-    parts = {
+
+def _first_stage_costs(
+    fs: _FirstStage, inst: PrepositioningInstance, sizes: dict[int, list[SizeClass]]
+) -> dict[str, LinExpr]:
+    """C1 by part: buying, moving, holding, opening, and release income (negative)."""
+    vol = np.asarray(inst.item_m3, dtype=float)
+    nd, ni = len(fs.x), len(inst.item_ids)
+    buy, move, release, opened = fs.buy, fs.move, fs.release, fs.open
+    return {
         "buy": LinExpr.weighted([buy[k] for k in buy], [inst.buy_cost[k[1]] for k in buy]),
         "move": LinExpr.weighted(
             list(move.values()),
@@ -140,7 +189,7 @@ def _add_first_stage(
             else [],
         ),
         "hold": LinExpr.weighted(
-            [x[j][i] for j in range(nd) for i in range(ni)],
+            [fs.x[j][i] for j in range(nd) for i in range(ni)],
             [inst.hold_cost[i] for j in range(nd) for i in range(ni)],
         ),
         "open": LinExpr.weighted(
@@ -150,13 +199,3 @@ def _add_first_stage(
             [release[k] for k in release], [-inst.release_value[k[1]] for k in release]
         ),
     }
-    fs = _FirstStage(x, buy, release, move, opened, v, parts)
-    # (F5) budget on the net spend on changes: buying, moving, opening − release income
-    if opt.budget is not None:
-        spend = LinExpr.total([parts["buy"], parts["move"], parts["open"], parts["release"]])
-        model.add_constraint(spend <= float(opt.budget), "budget")
-    # (F6) the service level must hold in scenarios of total probability >= α
-    if v is not None:
-        probs = [sc.probability for sc in inst.scenarios]
-        model.add_row(v, probs, ">=", float(opt.scenario_share) - 1e-9, "scenario_share")
-    return fs
