@@ -28,7 +28,7 @@ def _precheck_service_level(inst: PrepositioningInstance, beta: float, share: fl
     ok_prob = 0.0
     for sc in inst.scenarios:
         reach = np.zeros((nr, ni), dtype=bool)
-        alive = can_hold & (np.asarray(sc.depot_loss) < 1)
+        alive: np.ndarray = can_hold & (np.asarray(sc.depot_loss) < 1)
         dep = _feasible_pairs(sc.depot_hours, lead, inst.deadline_hours) & alive[:, None]
         reach |= dep.any(axis=0)[:, None]
         for e, ext in enumerate(inst.external):

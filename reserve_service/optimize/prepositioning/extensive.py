@@ -58,8 +58,8 @@ def build_extensive(
             model.add_var(f"y{s}[{k}]")
         offsets.append(start)
         lps.append(lp)
-        for k in np.flatnonzero(lp.cost):
-            objective.terms[start + int(k)] = float(lp.cost[k])
+        for col in np.flatnonzero(lp.cost).tolist():
+            objective.terms[start + col] = float(lp.cost[col])
         A, T = lp.A, lp.T
         for row in range(A.shape[0]):
             a0, a1 = A.indptr[row], A.indptr[row + 1]

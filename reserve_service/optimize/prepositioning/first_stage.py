@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reserve_service.optimize.solvers import LinearModel, LinExpr, Var
+from reserve_service.optimize.solvers import LinearModel, LinExpr, Var, VarKind
 
 from .instance import PrepositioningInstance, SizeClass
 
@@ -61,7 +61,7 @@ def _add_first_stage(
     # (F6) the service level must hold in scenarios of total probability >= α
     if fs.v is not None:
         probs = [sc.probability for sc in inst.scenarios]
-        model.add_row(fs.v, probs, ">=", float(opt.scenario_share) - 1e-9, "scenario_share")
+        model.add_row(fs.v, probs, ">=", float(opt.scenario_share or 0.0) - 1e-9, "scenario_share")
     return fs
 
 
@@ -73,7 +73,7 @@ def _first_stage_vars(
 ) -> _FirstStage:
     """x target, b bought, l released, m moved, y size class opened, v scenario meets β."""
     nd, ni, _, ns = inst.shape
-    kind = "integer" if opt.integer_stock else "continuous"
+    kind: VarKind = "integer" if opt.integer_stock else "continuous"
     stock = np.asarray(inst.current_stock, dtype=float)
     cap = np.asarray(inst.capacity_m3, dtype=float)
 

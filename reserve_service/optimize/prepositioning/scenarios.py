@@ -643,7 +643,7 @@ def _earthquake(draw: _Draw, geo: _Geo) -> Scenario:
         lambda d: q * math.exp(-d / length) if d <= 3 * length else None,
     )
     radius = (2.0, 4.0, 6.0)[level]
-    events = []
+    events: list[dict[str, Any]] = []
     closed = _geojson_area(centre.buffer(radius, quad_segs=4).difference(seats))
     if closed:
         events.append({"kind": "closure", "area": closed, "cause": "earthquake damage"})

@@ -11,7 +11,7 @@ import copy
 import dataclasses
 import datetime as dt
 import math
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -41,7 +41,8 @@ def known_ids(session: Session) -> tuple[set[str], set[str]]:
 
 def places(session: Session) -> tuple[list[sc.Place], list[sc.Place]]:
     """Townships and depots as the scenario generator's places."""
-    towns = [sc.Place(r.adcode, r.lat, r.lng, float(r.population), r.name, r.name.endswith("街道"))
+    towns = [sc.Place(r.adcode, cast(float, r.lat), cast(float, r.lng), float(r.population), r.name,
+                      r.name.endswith("街道"))
              for r in session.scalars(select(Region).where(Region.level == "township").order_by(Region.adcode))]
     depots = [sc.Place(d.code, d.lat, d.lng, 0.0, d.name)
               for d in session.scalars(select(Depot).where(Depot.status == "operating").order_by(Depot.code))]
@@ -143,7 +144,7 @@ def rotation_actions(session: Session, targets: dict[str, dict[str, float]], act
         targets[key[0]][key[1]] = room - quantity  # what is left of the target to rotate into
         rotations.append({"kind": "rotate", "item": key[1], "quantity": quantity, "cost": 0.0,
                           "from_depot": key[0], "to_depot": key[0], "lot_no": lot.lot_no,
-                          "expires_on": lot.expires_on.isoformat()})
+                          "expires_on": cast(dt.date, lot.expires_on).isoformat()})
     return rotations
 
 
@@ -173,7 +174,7 @@ def run_prepositioning(request: dict[str, Any], context: JobContext) -> dict[str
             options["items"] = request["items"]
         instance = pp.instance_from_tables(tables(session), scenario_objects(row), graph, **options)
     context.check_cancelled()
-    solve = {"budget": request.get("budget"), "service_level": request.get("service_level"),
+    solve: dict[str, Any] = {"budget": request.get("budget"), "service_level": request.get("service_level"),
              "scenario_share": request.get("scenario_share"),
              "params": SolverParams(solver=request.get("solver", "auto"), time_limit=request.get("time_limit", 600.0))}
     method = request.get("method", "auto")

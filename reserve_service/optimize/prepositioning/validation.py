@@ -86,12 +86,12 @@ def validate_instance(inst: PrepositioningInstance) -> None:
     if ns == 0:
         raise PrepositioningInputError("scenarios", "need at least one scenario")
     total = 0.0
-    ids: set[str] = set()
+    scenario_ids: set[str] = set()
     for k, sc in enumerate(inst.scenarios):
         where = f"scenarios[{k}]"
-        if sc.id in ids:
+        if sc.id in scenario_ids:
             raise PrepositioningInputError(f"{where}.id", f"duplicate scenario id {sc.id!r}")
-        ids.add(sc.id)
+        scenario_ids.add(sc.id)
         if not (math.isfinite(sc.probability) and sc.probability >= 0):
             raise PrepositioningInputError(f"{where}.probability", "probability must be >= 0")
         total += sc.probability

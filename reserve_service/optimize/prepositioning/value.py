@@ -80,6 +80,12 @@ def _solve_or_reason(inst: PrepositioningInstance, **options: Any) -> tuple[Prep
     return result, ""
 
 
+def _one_scenario(options: dict[str, Any]) -> dict[str, Any]:
+    """Options for a one-scenario problem (mean value, wait and see): the extensive form, which
+    is the whole problem there (a decomposition has nothing to decompose)."""
+    return {**options, "method": "extensive"}
+
+
 def _recourse(
     inst: PrepositioningInstance, rp: PrepositioningResult | None, options: dict[str, Any]
 ) -> tuple[PrepositioningResult | None, StochasticValue]:
@@ -107,7 +113,7 @@ def value_of_stochastic_solution(
     rp, undefined = _recourse(inst, rp, options)
     if rp is None or rp.objective is None:
         return undefined
-    ev, why = _solve_or_reason(mean_value_instance(inst), **options)
+    ev, why = _solve_or_reason(mean_value_instance(inst), **_one_scenario(options))
     if ev is None or ev.stock is None:
         return StochasticValue(rp.objective, status="not_defined",
                                reason=f"the mean-value problem has no plan: {why}")
@@ -143,7 +149,7 @@ def expected_value_of_perfect_information(
     ws = 0.0
     for sc in inst.scenarios:
         single = inst.with_scenarios([replace(sc, probability=1.0)])
-        res, why = _solve_or_reason(single, **options)
+        res, why = _solve_or_reason(single, **_one_scenario(options))
         if res is None or res.objective is None:
             return StochasticValue(rp.objective, ws_by_scenario=by, status="infeasible",
                                    reason=f"scenario {sc.id} alone has no plan: {why}")

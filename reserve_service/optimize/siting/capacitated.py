@@ -16,6 +16,7 @@ from reserve_service.optimize.solvers import (
     SolveResult,
     SolverParams,
     Var,
+    VarKind,
 )
 
 from .checks import _as_vector, _check_instance, _Instance, _require_reachable
@@ -168,7 +169,7 @@ def _build_capacitated(
         int(j): model.add_var(f"y[{j}]", kind="binary", lb=1.0 if j in must else 0.0)
         for j in inst.allowed
     }
-    x_kind = "binary" if single_source else "continuous"
+    x_kind: VarKind = "binary" if single_source else "continuous"
     x: dict[tuple[int, int], Var] = {}
     for i in rows.tolist():
         for j in inst.allowed[np.isfinite(inst.cost[i, inst.allowed])].tolist():

@@ -75,7 +75,7 @@ def _median_greedy_interchange(
         for r, col in enumerate(cols):
             if col in fixed_set:
                 swap[r, :] = np.inf
-        r, j = np.unravel_index(int(np.argmin(swap)), swap.shape)
+        r, j = (int(k) for k in np.unravel_index(int(np.argmin(swap)), swap.shape))
         if not swap[r, j] < value - 1e-9 * max(1.0, abs(value)):
             break
         is_open[cols[r]] = False

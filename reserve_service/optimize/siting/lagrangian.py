@@ -138,7 +138,7 @@ def _lagrangian_reduction(
                 weighted,
                 np.ones(weighted.shape[0]),
                 p,
-                np.flatnonzero(fixed),
+                np.flatnonzero(fixed).tolist(),
                 polish_until - time.perf_counter(),
                 key,
             )
@@ -260,6 +260,8 @@ def _lagrangian_tree(
         beyond = inst.cost[np.ix_(rows, allowed)] > cut.row_radius[:, None]
         weighted = np.where(beyond, big, actual)
     lam0 = cut.multipliers
+    if lam0 is None:  # the tree starts from a subgradient run's multipliers
+        raise ValueError("the Lagrangian tree needs the multipliers of a subgradient run")
     state0 = np.zeros(allowed.size, dtype=np.int8)  # 0 free, 1 open, -1 closed
     state0[np.isin(allowed, inst.must_open)] = 1
     improved: list[int] | None = None

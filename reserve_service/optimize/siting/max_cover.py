@@ -117,7 +117,7 @@ def _build_max_cover(
     # greedy warm start: add the site covering most uncovered weight
     if len(groups):
         chosen = sorted(np.searchsorted(inst.allowed, inst.must_open).tolist())
-        hit = groups[:, chosen].any(axis=1) if chosen else np.zeros(len(groups), bool)
+        hit = np.asarray(groups[:, chosen].any(axis=1)) if chosen else np.zeros(len(groups), bool)
         while len(chosen) < p:
             gain = weight[~hit] @ groups[~hit] if (~hit).any() else np.zeros(inst.allowed.size)
             gain = np.asarray(gain, dtype=float)

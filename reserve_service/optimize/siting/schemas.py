@@ -31,7 +31,7 @@ class SitingRequest(Schema):
         load_default=list,
         metadata={"description": "every operating depot of these tiers stays open"},
     )
-    exclude = fields.List(fields.String(), load_default=list)
+    exclude = fields.List(fields.String(), load_default=list)  # type: ignore[assignment]
     candidate_statuses = fields.List(
         fields.String(validate=validate.OneOf(DEPOT_STATUSES)),
         load_default=lambda: ["candidate", "planned"],

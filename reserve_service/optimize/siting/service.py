@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sqlalchemy import select
@@ -110,8 +110,8 @@ def _sites(session: Session, request: dict[str, Any]) -> tuple[list[Site], list[
                     f"{town.name} (site at the township seat)",
                     tier,
                     "candidate",
-                    town.lat,
-                    town.lng,
+                    cast(float, town.lat),  # township seats are located (seed and imports)
+                    cast(float, town.lng),
                     float(request.get("region_site_cost", 0.0)),
                     float(request.get("region_site_capacity_m3", 3000.0)),
                     False,

@@ -105,7 +105,7 @@ def solve_highs(model: LinearModel, params: SolverParams) -> SolveResult:
     prob, lp_vars = to_pulp(model)
     hints = model.hints
 
-    class _HiGHSWithHints(pulp.HiGHS):  # type: ignore[misc, name-defined]
+    class _HiGHSWithHints(pulp.HiGHS):
         """PuLP's HiGHS plus a warm start passed to highspy after the model is built."""
 
         def buildSolverModel(self, lp: Any) -> None:  # noqa: N802 (PuLP's name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -231,7 +231,7 @@ class LinearModel:
 
     def add_row(
         self,
-        variables: Sequence[Var] | np.ndarray,
+        variables: Sequence[Var] | Sequence[int] | np.ndarray,
         coefs: Sequence[float] | np.ndarray,
         sense: Sense,
         rhs: float,
@@ -241,7 +241,8 @@ class LinearModel:
         if sense not in ("<=", ">=", "=="):
             raise ValueError(f"sense must be '<=', '>=' or '==', got {sense!r}")
         if len(variables) and isinstance(variables[0], Var):
-            indices = np.fromiter((v.index for v in variables), np.int64, len(variables))
+            as_vars = cast("Sequence[Var]", variables)
+            indices = np.fromiter((v.index for v in as_vars), np.int64, len(variables))
         else:
             indices = np.asarray(variables, dtype=np.int64)
         coef_arr = np.asarray(coefs, dtype=np.float64)
