@@ -418,6 +418,7 @@ class _FlatGraph:
         self.applied -= 1
 
 
+@pytest.mark.slow  # the 宿州 road graph and 112 townships
 def test_seed_instance_from_csv_and_scenarios() -> None:
     from reserve_service.optimize.prepositioning import SEED_ITEMS, instance_from_seed
     from reserve_service.optimize.prepositioning.scenarios import Scenario
@@ -461,6 +462,7 @@ def test_fixed_stock_must_fit() -> None:
     assert err.value.field == "fixed_stock[d1]"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [3, 12, 15])
 def test_service_levels_agree_between_methods(seed: int) -> None:
     """Benders with feasibility cuts reaches the extensive-form optimum, or both say infeasible."""

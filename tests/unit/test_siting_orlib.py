@@ -16,6 +16,8 @@ import pytest
 from reserve_service.optimize import siting
 from reserve_service.optimize.orlib import read_cap, read_pmed
 
+pytestmark = pytest.mark.slow  # OR-Library instances: real solver runs of seconds each
+
 DATA = Path(
     os.environ.get("SHARED_BENCHMARKS", Path(__file__).resolve().parents[2] / "benchmarks" / "data")
 )
