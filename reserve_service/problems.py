@@ -90,15 +90,24 @@ def domain_error_to_problem(error: DomainError) -> Response:
 
 def input_error_to_problem(error: InputError) -> Response:
     """An engine's refusal is a 422 like any other invalid input, with its numbers beside."""
-    return problem(422, "Invalid input", str(error), {error.field: [error.message]},
-                   "invalid-input", **_jsonable_details(error.details))
+    return problem(
+        422,
+        "Invalid input",
+        str(error),
+        {error.field: [error.message]},
+        "invalid-input",
+        **_jsonable_details(error.details),
+    )
 
 
 def _jsonable_details(details: dict[str, Any]) -> dict[str, Any]:
     """Details that can stand beside the problem members (numbers, names, lists of them)."""
     reserved = {"type", "title", "status", "detail", "errors"}
-    return {key: value for key, value in details.items()
-            if key not in reserved and isinstance(value, str | int | float | bool | list | dict)}
+    return {
+        key: value
+        for key, value in details.items()
+        if key not in reserved and isinstance(value, str | int | float | bool | list | dict)
+    }
 
 
 def register_error_handlers(app: Flask) -> None:

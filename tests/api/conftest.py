@@ -29,8 +29,13 @@ def wait_for_job(client) -> Callable[..., dict[str, Any]]:
     as strict JSON.
     """
 
-    def wait(url: str, headers: dict[str, str], *, expect: str | None = "succeeded",
-             timeout_s: float = 60.0) -> dict[str, Any]:
+    def wait(
+        url: str,
+        headers: dict[str, str],
+        *,
+        expect: str | None = "succeeded",
+        timeout_s: float = 60.0,
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             job = strict_json(client.get(url, headers=headers))

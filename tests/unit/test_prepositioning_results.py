@@ -24,18 +24,28 @@ from reserve_service.optimize.prepositioning import (
 )
 
 
-def one_depot(big: float = 100.0, probabilities: tuple[float, float] = (0.5, 0.5),
-              penalty: float = 20.0) -> PrepositioningInstance:
+def one_depot(
+    big: float = 100.0, probabilities: tuple[float, float] = (0.5, 0.5), penalty: float = 20.0
+) -> PrepositioningInstance:
     scenarios = [
         ScenarioData(name, p, np.array([[need]]), np.array([[1.0]]), np.zeros((0, 1)), np.zeros(1))
         for name, p, need in (("big", probabilities[0], big), ("small", probabilities[1], 5.0))
     ]
     return PrepositioningInstance(
-        depot_ids=["a"], item_ids=["tent"], region_ids=["r"],
-        current_stock=np.array([[10.0]]), capacity_m3=np.array([10.0]), item_m3=np.array([1.0]),
-        buy_cost=np.array([6.0]), hold_cost=np.array([1.0]), release_value=np.array([2.0]),
-        penalty=np.array([penalty]), scenarios=scenarios, move_cost_m3=np.zeros((1, 1)),
-        transport_cost_m3h=0.5, depot_lead_hours=np.array([0.5]),
+        depot_ids=["a"],
+        item_ids=["tent"],
+        region_ids=["r"],
+        current_stock=np.array([[10.0]]),
+        capacity_m3=np.array([10.0]),
+        item_m3=np.array([1.0]),
+        buy_cost=np.array([6.0]),
+        hold_cost=np.array([1.0]),
+        release_value=np.array([2.0]),
+        penalty=np.array([penalty]),
+        scenarios=scenarios,
+        move_cost_m3=np.zeros((1, 1)),
+        transport_cost_m3h=0.5,
+        depot_lead_hours=np.array([0.5]),
     )
 
 
@@ -52,7 +62,9 @@ def test_the_sweep_uses_the_scenario_share_of_the_main_run() -> None:
     """β 0.999, α 0.5, budget 0 is optimal alone; so is the same point of the sweep."""
     (point,) = budget_sweep(one_depot(), [0.0], **SHARE)
     assert point.status == "optimal" and point.reason == ""
-    assert point.objective == pytest.approx(solve_prepositioning(one_depot(), budget=0.0, **SHARE).objective)
+    assert point.objective == pytest.approx(
+        solve_prepositioning(one_depot(), budget=0.0, **SHARE).objective
+    )
 
 
 def test_a_sweep_point_that_cannot_meet_the_level_is_infeasible_with_its_reason() -> None:
@@ -94,7 +106,8 @@ def test_vss_when_the_mean_plan_fails_in_the_scenarios_is_infeasible_not_infinit
 def test_evpi_when_a_scenario_alone_cannot_meet_the_level_is_infeasible() -> None:
     inst = one_depot()
     value = expected_value_of_perfect_information(
-        inst, rp=solve_prepositioning(inst, budget=0.0), budget=0.0, service_level=0.999)
+        inst, rp=solve_prepositioning(inst, budget=0.0), budget=0.0, service_level=0.999
+    )
     assert value.status == "infeasible"
     assert "big" in value.reason
 

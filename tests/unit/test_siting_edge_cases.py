@@ -17,36 +17,74 @@ TWO_BY_TWO = [[1.0, 2.0], [2.0, 1.0]]
 # name -> (call with a solver, expected objective, expected open sites)
 CASES = {
     "max_cover, nothing coverable": (
-        lambda s: siting.max_cover([[3.0, 3.0]], [1.0], 1, 1.0, solver=s), 0.0, None),
+        lambda s: siting.max_cover([[3.0, 3.0]], [1.0], 1, 1.0, solver=s),
+        0.0,
+        None,
+    ),
     "max_cover, all demand zero": (
-        lambda s: siting.max_cover([[1.0]], [0.0], 1, 2.0, solver=s), 0.0, [0]),
+        lambda s: siting.max_cover([[1.0]], [0.0], 1, 2.0, solver=s),
+        0.0,
+        [0],
+    ),
     "max_cover, p equal to the candidates": (
-        lambda s: siting.max_cover(TWO_BY_TWO, [1.0, 1.0], 2, 1.5, solver=s), 2.0, [0, 1]),
+        lambda s: siting.max_cover(TWO_BY_TWO, [1.0, 1.0], 2, 1.5, solver=s),
+        2.0,
+        [0, 1],
+    ),
     "max_cover, forced site": (
-        lambda s: siting.max_cover(TWO_BY_TWO, [1.0, 1.0], 1, 1.5, must_open=[0], solver=s), 1.0, [0]),
-    "p_median, all demand zero": (
-        lambda s: siting.p_median([[1.0]], [0.0], 1, solver=s), 0.0, [0]),
+        lambda s: siting.max_cover(TWO_BY_TWO, [1.0, 1.0], 1, 1.5, must_open=[0], solver=s),
+        1.0,
+        [0],
+    ),
+    "p_median, all demand zero": (lambda s: siting.p_median([[1.0]], [0.0], 1, solver=s), 0.0, [0]),
     "p_median, all demand zero, must-open first": (
-        lambda s: siting.p_median([[1.0, 2.0, 3.0]], [0.0], 1, must_open=[2], solver=s), 0.0, [2]),
+        lambda s: siting.p_median([[1.0, 2.0, 3.0]], [0.0], 1, must_open=[2], solver=s),
+        0.0,
+        [2],
+    ),
     "p_median, p equal to the candidates": (
-        lambda s: siting.p_median(TWO_BY_TWO, [1.0, 1.0], 2, solver=s), 2.0, [0, 1]),
+        lambda s: siting.p_median(TWO_BY_TWO, [1.0, 1.0], 2, solver=s),
+        2.0,
+        [0, 1],
+    ),
     "p_median, forced site": (
-        lambda s: siting.p_median(TWO_BY_TWO, [1.0, 1.0], 1, must_open=[0], solver=s), 3.0, [0]),
+        lambda s: siting.p_median(TWO_BY_TWO, [1.0, 1.0], 1, must_open=[0], solver=s),
+        3.0,
+        [0],
+    ),
     "p_median, forced by forbidding": (
-        lambda s: siting.p_median(TWO_BY_TWO, [1.0, 1.0], 1, forbidden=[0], solver=s), 3.0, [1]),
-    "p_center, all demand zero": (
-        lambda s: siting.p_center([[1.0]], [0.0], 1, solver=s), 0.0, [0]),
+        lambda s: siting.p_median(TWO_BY_TWO, [1.0, 1.0], 1, forbidden=[0], solver=s),
+        3.0,
+        [1],
+    ),
+    "p_center, all demand zero": (lambda s: siting.p_center([[1.0]], [0.0], 1, solver=s), 0.0, [0]),
     "p_center, p equal to the candidates": (
-        lambda s: siting.p_center(TWO_BY_TWO, [1.0, 1.0], 2, solver=s), 1.0, [0, 1]),
+        lambda s: siting.p_center(TWO_BY_TWO, [1.0, 1.0], 2, solver=s),
+        1.0,
+        [0, 1],
+    ),
     "p_center, forced site": (
-        lambda s: siting.p_center(TWO_BY_TWO, [1.0, 1.0], 1, must_open=[1], solver=s), 2.0, [1]),
+        lambda s: siting.p_center(TWO_BY_TWO, [1.0, 1.0], 1, must_open=[1], solver=s),
+        2.0,
+        [1],
+    ),
     "set_cover, forced site": (
-        lambda s: siting.set_cover(TWO_BY_TWO, 2.5, must_open=[0], solver=s), 1.0, [0]),
+        lambda s: siting.set_cover(TWO_BY_TWO, 2.5, must_open=[0], solver=s),
+        1.0,
+        [0],
+    ),
     "capacitated, all demand zero": (
-        lambda s: siting.capacitated([[1.0, 2.0]], [0.0], [5.0, 5.0], [1.0, 1.0], solver=s), 0.0, []),
+        lambda s: siting.capacitated([[1.0, 2.0]], [0.0], [5.0, 5.0], [1.0, 1.0], solver=s),
+        0.0,
+        [],
+    ),
     "capacitated, forced site": (
-        lambda s: siting.capacitated([[1.0, 2.0]], [1.0], [5.0, 5.0], [1.0, 1.0], must_open=[1],
-                                     forbidden=[0], solver=s), 3.0, [1]),
+        lambda s: siting.capacitated(
+            [[1.0, 2.0]], [1.0], [5.0, 5.0], [1.0, 1.0], must_open=[1], forbidden=[0], solver=s
+        ),
+        3.0,
+        [1],
+    ),
 }
 
 

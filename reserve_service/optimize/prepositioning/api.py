@@ -27,23 +27,37 @@ from reserve_service.optimize.prepositioning.schemas import (
 )
 from reserve_service.optimize.tables import ScenarioSet
 
-blp = Blueprint("prepositioning", __name__, url_prefix="/api/v1",
-                description="Disaster scenarios and two-stage stochastic pre-positioning")
+blp = Blueprint(
+    "prepositioning",
+    __name__,
+    url_prefix="/api/v1",
+    description="Disaster scenarios and two-stage stochastic pre-positioning",
+)
 
 
 def _store(name: str, scenarios: list[sc.Scenario], source: str) -> dict:
     db = session()
-    row = ScenarioSet(id=str(uuid.uuid4()), name=name, source=source, created_by=current_principal().name,
-                      scenarios=[s.to_dict() for s in scenarios])
+    row = ScenarioSet(
+        id=str(uuid.uuid4()),
+        name=name,
+        source=source,
+        created_by=current_principal().name,
+        scenarios=[s.to_dict() for s in scenarios],
+    )
     db.add(row)
     db.commit()
     return _summary(row)
 
 
 def _summary(row: ScenarioSet) -> dict:
-    return {"id": row.id, "name": row.name, "source": row.source, "scenarios": len(row.scenarios),
-            "hazards": sorted({s["hazard"] for s in row.scenarios}),
-            "probability": round(sum(s["probability"] for s in row.scenarios), 9)}
+    return {
+        "id": row.id,
+        "name": row.name,
+        "source": row.source,
+        "scenarios": len(row.scenarios),
+        "hazards": sorted({s["hazard"] for s in row.scenarios}),
+        "probability": round(sum(s["probability"] for s in row.scenarios), 9),
+    }
 
 
 @blp.route("/scenario-sets", methods=["POST"])
@@ -54,8 +68,12 @@ def upload_scenarios(data):
     """Store a scenario set; probabilities must sum to 1 unless ``normalize`` (then rescaled)."""
     regions, depots = runs.known_ids(session())
     try:
-        scenarios = sc.validate_scenarios([sc.Scenario.from_dict(d) for d in data["scenarios"]],
-                                          normalize=data["normalize"], region_ids=regions, depot_ids=depots)
+        scenarios = sc.validate_scenarios(
+            [sc.Scenario.from_dict(d) for d in data["scenarios"]],
+            normalize=data["normalize"],
+            region_ids=regions,
+            depot_ids=depots,
+        )
     except (KeyError, TypeError) as exc:  # a scenario without a required member
         raise InvalidInput.field("scenarios", str(exc)) from exc
     return _store(data["name"], scenarios, "uploaded")
@@ -68,8 +86,9 @@ def upload_scenarios(data):
 def generate_scenarios(data):
     """Generate 宿州's hazard scenarios (river floods, earthquake, snowstorm, chemical) for editing."""
     towns, depots = runs.places(session())
-    scenarios = sc.generate_suzhou_scenarios(towns, depots, n=data["n"], seed=data["seed"],
-                                             hazard_weights=data["hazard_weights"])
+    scenarios = sc.generate_suzhou_scenarios(
+        towns, depots, n=data["n"], seed=data["seed"], hazard_weights=data["hazard_weights"]
+    )
     return _store(data["name"], scenarios, f"generated n={data['n']} seed={data['seed']}")
 
 
@@ -103,7 +122,9 @@ def budget_curve_png(job_id: str):
     """The cost-vs-coverage curve of a pre-positioning run with ``budget_sweep``."""
     job = get_or_404(session(), Job, job_id, "job_id", "job")
     if not job.result or not job.result.get("budget_curve"):
-        raise Conflict("this job has no budget curve (run with budget_sweep)", {"job_id": ["no curve"]})
+        raise Conflict(
+            "this job has no budget curve (run with budget_sweep)", {"job_id": ["no curve"]}
+        )
     points = [pp.BudgetPoint(**p) for p in job.result["budget_curve"]]
     with tempfile.TemporaryDirectory() as folder:
         path = pp.plot_budget_curve(points, Path(folder) / "curve.png", title=f"job {job_id[:8]}")

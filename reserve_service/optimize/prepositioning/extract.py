@@ -141,6 +141,7 @@ def _extract(
 def _value(expr: LinExpr, values: np.ndarray) -> float:
     return expr.constant + sum(c * float(values[k]) for k, c in expr.terms.items())
 
+
 def result_to_dict(result: PrepositioningResult) -> dict[str, Any]:
     """A JSON-friendly dict of a result (stock array left out; targets carry it)."""
     return {

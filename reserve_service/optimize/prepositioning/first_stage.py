@@ -156,7 +156,10 @@ def _add_outflow(model: LinearModel, fs: _FirstStage, stock: np.ndarray) -> None
 
 
 def _add_volume(
-    model: LinearModel, fs: _FirstStage, inst: PrepositioningInstance, sizes: dict[int, list[SizeClass]]
+    model: LinearModel,
+    fs: _FirstStage,
+    inst: PrepositioningInstance,
+    sizes: dict[int, list[SizeClass]],
 ) -> None:
     """(F3) volume and (F4) one size class per candidate."""
     vol = np.asarray(inst.item_m3, dtype=float)

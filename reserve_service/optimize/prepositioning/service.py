@@ -41,11 +41,25 @@ def known_ids(session: Session) -> tuple[set[str], set[str]]:
 
 def places(session: Session) -> tuple[list[sc.Place], list[sc.Place]]:
     """Townships and depots as the scenario generator's places."""
-    towns = [sc.Place(r.adcode, cast(float, r.lat), cast(float, r.lng), float(r.population), r.name,
-                      r.name.endswith("街道"))
-             for r in session.scalars(select(Region).where(Region.level == "township").order_by(Region.adcode))]
-    depots = [sc.Place(d.code, d.lat, d.lng, 0.0, d.name)
-              for d in session.scalars(select(Depot).where(Depot.status == "operating").order_by(Depot.code))]
+    towns = [
+        sc.Place(
+            r.adcode,
+            cast(float, r.lat),
+            cast(float, r.lng),
+            float(r.population),
+            r.name,
+            r.name.endswith("街道"),
+        )
+        for r in session.scalars(
+            select(Region).where(Region.level == "township").order_by(Region.adcode)
+        )
+    ]
+    depots = [
+        sc.Place(d.code, d.lat, d.lng, 0.0, d.name)
+        for d in session.scalars(
+            select(Depot).where(Depot.status == "operating").order_by(Depot.code)
+        )
+    ]
     return towns, depots
 
 
@@ -59,37 +73,96 @@ def tables(session: Session) -> dict[str, list[dict[str, str]]]:
     today = dt.date.today()
     out: dict[str, list[dict[str, str]]] = {}
     out["regions.csv"] = [
-        {"adcode": r.adcode, "name": r.name, "level": r.level,
-         "parent_adcode": r.parent.adcode if r.parent else "", "population": str(r.population),
-         "households": str(r.households), "lat": _text(r.lat), "lng": _text(r.lng)}
-        for r in session.scalars(select(Region).order_by(Region.adcode))]
+        {
+            "adcode": r.adcode,
+            "name": r.name,
+            "level": r.level,
+            "parent_adcode": r.parent.adcode if r.parent else "",
+            "population": str(r.population),
+            "households": str(r.households),
+            "lat": _text(r.lat),
+            "lng": _text(r.lng),
+        }
+        for r in session.scalars(select(Region).order_by(Region.adcode))
+    ]
     out["items.csv"] = [
-        {"code": i.code, "name_zh": i.name_zh, "unit": i.unit, "kg_per_unit": str(i.kg_per_unit),
-         "m3_per_unit": str(i.m3_per_unit), "shelf_life_days": _text(i.shelf_life_days),
-         "norm_basis": i.norm_basis, "norm_quantity": str(i.norm_quantity), "norm_days": str(i.norm_days)}
-        for i in session.scalars(select(Item).order_by(Item.code))]
+        {
+            "code": i.code,
+            "name_zh": i.name_zh,
+            "unit": i.unit,
+            "kg_per_unit": str(i.kg_per_unit),
+            "m3_per_unit": str(i.m3_per_unit),
+            "shelf_life_days": _text(i.shelf_life_days),
+            "norm_basis": i.norm_basis,
+            "norm_quantity": str(i.norm_quantity),
+            "norm_days": str(i.norm_days),
+        }
+        for i in session.scalars(select(Item).order_by(Item.code))
+    ]
     out["depots.csv"] = [
-        {"code": d.code, "name": d.name, "tier": d.tier, "region_adcode": d.region.adcode,
-         "lat": str(d.lat), "lng": str(d.lng), "operator": d.operator, "status": d.status,
-         "capacity_m3": str(d.capacity_m3), "fixed_cost_yuan": _text(d.fixed_cost_yuan)}
-        for d in session.scalars(select(Depot).where(Depot.status.in_(("operating", "planned", "candidate")))
-                                 .order_by(Depot.code))]
+        {
+            "code": d.code,
+            "name": d.name,
+            "tier": d.tier,
+            "region_adcode": d.region.adcode,
+            "lat": str(d.lat),
+            "lng": str(d.lng),
+            "operator": d.operator,
+            "status": d.status,
+            "capacity_m3": str(d.capacity_m3),
+            "fixed_cost_yuan": _text(d.fixed_cost_yuan),
+        }
+        for d in session.scalars(
+            select(Depot)
+            .where(Depot.status.in_(("operating", "planned", "candidate")))
+            .order_by(Depot.code)
+        )
+    ]
     out["stock_lots.csv"] = [
-        {"depot_code": lot.depot.code, "item_code": lot.item.code, "lot_no": lot.lot_no,
-         "quantity": str(lot.quantity), "mode": lot.mode}
-        for lot in session.scalars(select(StockLot).where(
-            StockLot.quantity > 0, or_(StockLot.expires_on.is_(None), StockLot.expires_on > today))
-            .order_by(StockLot.id))]
+        {
+            "depot_code": lot.depot.code,
+            "item_code": lot.item.code,
+            "lot_no": lot.lot_no,
+            "quantity": str(lot.quantity),
+            "mode": lot.mode,
+        }
+        for lot in session.scalars(
+            select(StockLot)
+            .where(
+                StockLot.quantity > 0,
+                or_(StockLot.expires_on.is_(None), StockLot.expires_on > today),
+            )
+            .order_by(StockLot.id)
+        )
+    ]
     out["agreement_reserves.csv"] = [
-        {"code": a.code, "item_code": a.item.code, "committed_quantity": str(a.committed_quantity),
-         "activation_lead_hours": str(a.activation_lead_hours), "lat": _text(a.lat), "lng": _text(a.lng)}
-        for a in session.scalars(select(AgreementReserve).where(
-            AgreementReserve.valid_from <= today, AgreementReserve.valid_to >= today)
-            .order_by(AgreementReserve.code)) if a.lat is not None]
+        {
+            "code": a.code,
+            "item_code": a.item.code,
+            "committed_quantity": str(a.committed_quantity),
+            "activation_lead_hours": str(a.activation_lead_hours),
+            "lat": _text(a.lat),
+            "lng": _text(a.lng),
+        }
+        for a in session.scalars(
+            select(AgreementReserve)
+            .where(AgreementReserve.valid_from <= today, AgreementReserve.valid_to >= today)
+            .order_by(AgreementReserve.code)
+        )
+        if a.lat is not None
+    ]
     out["capacity_reserves.csv"] = [
-        {"code": c.code, "item_code": c.item.code, "units_per_day": str(c.units_per_day),
-         "lead_hours": str(c.lead_hours), "lat": _text(c.lat), "lng": _text(c.lng)}
-        for c in session.scalars(select(CapacityReserve).order_by(CapacityReserve.code)) if c.lat is not None]
+        {
+            "code": c.code,
+            "item_code": c.item.code,
+            "units_per_day": str(c.units_per_day),
+            "lead_hours": str(c.lead_hours),
+            "lat": _text(c.lat),
+            "lng": _text(c.lng),
+        }
+        for c in session.scalars(select(CapacityReserve).order_by(CapacityReserve.code))
+        if c.lat is not None
+    ]
     return out
 
 
@@ -100,19 +173,24 @@ def scenario_objects(row: ScenarioSet) -> list[sc.Scenario]:
 def check_request(session: Session, request: dict[str, Any]) -> ScenarioSet:
     row = session.get(ScenarioSet, request["scenario_set"])
     if row is None:
-        raise InvalidInput.field("scenario_set", f"unknown scenario set {request['scenario_set']!r}")
+        raise InvalidInput.field(
+            "scenario_set", f"unknown scenario set {request['scenario_set']!r}"
+        )
     codes = set(session.scalars(select(Item.code)))
     unknown = sorted(set(request.get("items") or []) - codes)
     if unknown:
         raise InvalidInput.field("items", f"unknown items {unknown}")
     unpriced = sorted(set(request.get("items") or []) - set(pp.SEED_PRICES))
     if unpriced:
-        raise InvalidInput.field("items", f"no price known for {unpriced}; priced: {sorted(pp.SEED_PRICES)}")
+        raise InvalidInput.field(
+            "items", f"no price known for {unpriced}; priced: {sorted(pp.SEED_PRICES)}"
+        )
     return row
 
 
-def rotation_actions(session: Session, targets: dict[str, dict[str, float]], actions: list[dict[str, Any]],
-                     days: int) -> list[dict[str, Any]]:
+def rotation_actions(
+    session: Session, targets: dict[str, dict[str, float]], actions: list[dict[str, Any]], days: int
+) -> list[dict[str, Any]]:
     """Lots that expire within ``days`` where the plan keeps stock of their item: rotate (轮换)
     them, first-expiry-first-out, so the targets hold good stock.
 
@@ -127,11 +205,18 @@ def rotation_actions(session: Session, targets: dict[str, dict[str, float]], act
             key = (action["from_depot"], action["item"])
             leaving[key] = leaving.get(key, 0.0) + float(action["quantity"])
     lots = session.scalars(
-        select(StockLot).join(Depot, Depot.id == StockLot.depot_id)
-        .where(StockLot.quantity > 0, StockLot.mode == "government", StockLot.expires_on.is_not(None),
-               StockLot.expires_on > dt.date.today(), StockLot.expires_on <= horizon,
-               Depot.code.in_(list(targets)))
-        .order_by(StockLot.expires_on, StockLot.id))
+        select(StockLot)
+        .join(Depot, Depot.id == StockLot.depot_id)
+        .where(
+            StockLot.quantity > 0,
+            StockLot.mode == "government",
+            StockLot.expires_on.is_not(None),
+            StockLot.expires_on > dt.date.today(),
+            StockLot.expires_on <= horizon,
+            Depot.code.in_(list(targets)),
+        )
+        .order_by(StockLot.expires_on, StockLot.id)
+    )
     rotations = []
     for lot in lots:
         key = (lot.depot.code, lot.item.code)
@@ -142,9 +227,18 @@ def rotation_actions(session: Session, targets: dict[str, dict[str, float]], act
         if quantity <= 1e-9:
             continue
         targets[key[0]][key[1]] = room - quantity  # what is left of the target to rotate into
-        rotations.append({"kind": "rotate", "item": key[1], "quantity": quantity, "cost": 0.0,
-                          "from_depot": key[0], "to_depot": key[0], "lot_no": lot.lot_no,
-                          "expires_on": cast(dt.date, lot.expires_on).isoformat()})
+        rotations.append(
+            {
+                "kind": "rotate",
+                "item": key[1],
+                "quantity": quantity,
+                "cost": 0.0,
+                "from_depot": key[0],
+                "to_depot": key[0],
+                "lot_no": lot.lot_no,
+                "expires_on": cast(dt.date, lot.expires_on).isoformat(),
+            }
+        )
     return rotations
 
 
@@ -174,9 +268,14 @@ def run_prepositioning(request: dict[str, Any], context: JobContext) -> dict[str
             options["items"] = request["items"]
         instance = pp.instance_from_tables(tables(session), scenario_objects(row), graph, **options)
     context.check_cancelled()
-    solve: dict[str, Any] = {"budget": request.get("budget"), "service_level": request.get("service_level"),
-             "scenario_share": request.get("scenario_share"),
-             "params": SolverParams(solver=request.get("solver", "auto"), time_limit=request.get("time_limit", 600.0))}
+    solve: dict[str, Any] = {
+        "budget": request.get("budget"),
+        "service_level": request.get("service_level"),
+        "scenario_share": request.get("scenario_share"),
+        "params": SolverParams(
+            solver=request.get("solver", "auto"), time_limit=request.get("time_limit", 600.0)
+        ),
+    }
     method = request.get("method", "auto")
     if method == "auto":
         method = "benders" if len(instance.scenarios) > 20 else "extensive"
@@ -184,8 +283,13 @@ def run_prepositioning(request: dict[str, Any], context: JobContext) -> dict[str
     try:
         result = pp.solve_prepositioning(instance, method=method, **solve)
     except pp.ServiceLevelInfeasibleError as error:
-        answer: dict[str, Any] = {"scenario_set": row.id, "status": "infeasible", "reason": error.message,
-                                  "field": error.field, "explanation": error.shortfalls}
+        answer: dict[str, Any] = {
+            "scenario_set": row.id,
+            "status": "infeasible",
+            "reason": error.message,
+            "field": error.field,
+            "explanation": error.shortfalls,
+        }
     else:
         answer = _plan(context, instance, result, request, row.id, method, solve)
     if request.get("budget_sweep"):
@@ -196,25 +300,47 @@ def run_prepositioning(request: dict[str, Any], context: JobContext) -> dict[str
     return finite(answer)
 
 
-def _plan(context: JobContext, instance: pp.PrepositioningInstance, result: pp.PrepositioningResult,
-          request: dict[str, Any], set_id: str, method: str, solve: dict[str, Any]) -> dict[str, Any]:
+def _plan(
+    context: JobContext,
+    instance: pp.PrepositioningInstance,
+    result: pp.PrepositioningResult,
+    request: dict[str, Any],
+    set_id: str,
+    method: str,
+    solve: dict[str, Any],
+) -> dict[str, Any]:
     """The solved plan with its rotations and, when it has one, its VSS and EVPI."""
-    answer: dict[str, Any] = {"scenario_set": set_id, "shape": dict(zip(
-        ("depots", "items", "regions", "scenarios"), instance.shape, strict=True)), **pp.result_to_dict(result)}
+    answer: dict[str, Any] = {
+        "scenario_set": set_id,
+        "shape": dict(
+            zip(("depots", "items", "regions", "scenarios"), instance.shape, strict=True)
+        ),
+        **pp.result_to_dict(result),
+    }
     with context.reader() as session:
         answer["actions"] = answer.get("actions", []) + rotation_actions(
-            session, copy.deepcopy(result.targets), answer.get("actions", []), request.get("rotation_days", 90))
+            session,
+            copy.deepcopy(result.targets),
+            answer.get("actions", []),
+            request.get("rotation_days", 90),
+        )
     if not request.get("stochastic_values", True):
         return answer
     if result.objective is None:
-        why = {"status": "not_defined", "reason": f"the stochastic problem has no plan ({result.status})"}
+        why = {
+            "status": "not_defined",
+            "reason": f"the stochastic problem has no plan ({result.status})",
+        }
         answer["vss"], answer["evpi"] = why, why
         return answer
     context.check_cancelled()
     context.progress(0.6, "value of the stochastic solution and of perfect information")
-    answer["vss"] = _stochastic(pp.value_of_stochastic_solution(instance, rp=result, method=method, **solve))
-    answer["evpi"] = _stochastic(pp.expected_value_of_perfect_information(
-        instance, rp=result, method=method, **solve))
+    answer["vss"] = _stochastic(
+        pp.value_of_stochastic_solution(instance, rp=result, method=method, **solve)
+    )
+    answer["evpi"] = _stochastic(
+        pp.expected_value_of_perfect_information(instance, rp=result, method=method, **solve)
+    )
     return answer
 
 

@@ -49,8 +49,14 @@ SEED_ITEMS: tuple[str, ...] = (
 )
 
 
-SEED_TABLES = ("regions.csv", "items.csv", "depots.csv", "stock_lots.csv", "agreement_reserves.csv",
-               "capacity_reserves.csv")
+SEED_TABLES = (
+    "regions.csv",
+    "items.csv",
+    "depots.csv",
+    "stock_lots.csv",
+    "agreement_reserves.csv",
+    "capacity_reserves.csv",
+)
 
 
 def instance_from_seed(
@@ -97,6 +103,7 @@ def instance_from_tables(
     scenario's road events applied to ``graph`` (events whose area crosses no road are skipped),
     seats of the regions as targets. Damage to enterprise stores is not modelled.
     """
+
     def rows(name: str) -> list[Mapping[str, Any]]:
         return list(tables[name])
 

@@ -69,7 +69,9 @@ class StochasticValue:
     reason: str = ""
 
 
-def _solve_or_reason(inst: PrepositioningInstance, **options: Any) -> tuple[PrepositioningResult | None, str]:
+def _solve_or_reason(
+    inst: PrepositioningInstance, **options: Any
+) -> tuple[PrepositioningResult | None, str]:
     """Solve; a plan, or ``None`` and why there is none (infeasible service level, no solution)."""
     try:
         result = solve_prepositioning(inst, **options)
@@ -115,12 +117,17 @@ def value_of_stochastic_solution(
         return undefined
     ev, why = _solve_or_reason(mean_value_instance(inst), **_one_scenario(options))
     if ev is None or ev.stock is None:
-        return StochasticValue(rp.objective, status="not_defined",
-                               reason=f"the mean-value problem has no plan: {why}")
+        return StochasticValue(
+            rp.objective, status="not_defined", reason=f"the mean-value problem has no plan: {why}"
+        )
     eev_res, why = _solve_or_reason(inst, **{**options, "fixed_stock": ev.stock, "explain": False})
     if eev_res is None or eev_res.objective is None:
-        return StochasticValue(rp.objective, ev=ev.objective, status="infeasible",
-                               reason=f"the mean-value plan cannot be carried out in the scenarios: {why}")
+        return StochasticValue(
+            rp.objective,
+            ev=ev.objective,
+            status="infeasible",
+            reason=f"the mean-value plan cannot be carried out in the scenarios: {why}",
+        )
     eev = eev_res.objective
     return StochasticValue(rp=rp.objective, ev=ev.objective, eev=eev, vss=eev - rp.objective)
 
@@ -151,8 +158,12 @@ def expected_value_of_perfect_information(
         single = inst.with_scenarios([replace(sc, probability=1.0)])
         res, why = _solve_or_reason(single, **_one_scenario(options))
         if res is None or res.objective is None:
-            return StochasticValue(rp.objective, ws_by_scenario=by, status="infeasible",
-                                   reason=f"scenario {sc.id} alone has no plan: {why}")
+            return StochasticValue(
+                rp.objective,
+                ws_by_scenario=by,
+                status="infeasible",
+                reason=f"scenario {sc.id} alone has no plan: {why}",
+            )
         by[sc.id] = res.objective
         ws += sc.probability * res.objective
     return StochasticValue(rp=rp.objective, ws=ws, evpi=rp.objective - ws, ws_by_scenario=by)

@@ -144,6 +144,7 @@ def _model_details(model: LinearModel, solved: SolveResult) -> dict[str, Any]:
         "solver_objective": solved.objective,
     }
 
+
 def _row_costs(inst: _Instance, rows: np.ndarray, open_sites: Sequence[int]) -> np.ndarray:
     return inst.cost[np.ix_(rows, np.asarray(open_sites, dtype=np.int64))].min(axis=1)
 

@@ -81,6 +81,7 @@ class SitingResult:
             f"{self.solve_seconds:.2f}s via {self.solver}"
         )
 
+
 def _gap(objective: float | None, bound: float | None) -> float | None:
     if objective is None or bound is None:
         return None

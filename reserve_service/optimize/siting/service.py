@@ -51,8 +51,17 @@ class Site:
     def of_depot(cls, depot: Depot) -> Site:
         """A depot as a site; an operating depot costs nothing to keep open (its cost is sunk)."""
         existing = depot.status == "operating"
-        return cls(depot.code, depot.name, depot.tier, depot.status, depot.lat, depot.lng,
-                   0.0 if existing else float(depot.fixed_cost_yuan or 0.0), depot.capacity_m3, existing)
+        return cls(
+            depot.code,
+            depot.name,
+            depot.tier,
+            depot.status,
+            depot.lat,
+            depot.lng,
+            0.0 if existing else float(depot.fixed_cost_yuan or 0.0),
+            depot.capacity_m3,
+            existing,
+        )
 
 
 @dataclass
@@ -149,16 +158,26 @@ def build_instance(session: Session, request: dict[str, Any]) -> SitingInstance:
     profile = request.get("profile", "relief_truck")
     hours = graph.travel_time_matrix(points, [(s.lat, s.lng) for s in sites], profile=profile)
     tiers = {s.tier for s in sites}
-    today = list(session.scalars(select(Depot).where(
-        Depot.status == "operating", Depot.operator == "government", Depot.tier.in_(tiers)
-    ).order_by(Depot.code)))
-    today_hours = (graph.travel_time_matrix(points, [(d.lat, d.lng) for d in today], profile=profile)
-                   if today else np.full((len(towns), 0), np.inf))
+    today = list(
+        session.scalars(
+            select(Depot)
+            .where(
+                Depot.status == "operating", Depot.operator == "government", Depot.tier.in_(tiers)
+            )
+            .order_by(Depot.code)
+        )
+    )
+    today_hours = (
+        graph.travel_time_matrix(points, [(d.lat, d.lng) for d in today], profile=profile)
+        if today
+        else np.full((len(towns), 0), np.inf)
+    )
     standard = {**DEFAULT_STANDARD_HOURS, **(request.get("coverage_standard_hours") or {})}
     limit = np.array([standard.get(s.tier, np.inf) for s in sites])
     cost = np.where(hours <= limit[None, :], hours, np.inf)
-    return SitingInstance(towns, weights, sites, must_open, hours, cost,
-                          [d.code for d in today], today_hours)
+    return SitingInstance(
+        towns, weights, sites, must_open, hours, cost, [d.code for d in today], today_hours
+    )
 
 
 def solve(instance: SitingInstance, request: dict[str, Any]) -> siting.SitingResult:
@@ -341,8 +360,10 @@ def explain_infeasible(instance: SitingInstance, error: siting.SitingInputError)
     names = [instance.towns[i].name for i in rows if 0 <= i < len(instance.towns)]
     reason = error.message
     if names:
-        reason = (f"{len(names)} townships have no allowed site within reach (the tier's coverage "
-                  f"standard, the radius, or closed roads): {', '.join(names[:20])}. {error.message}")
+        reason = (
+            f"{len(names)} townships have no allowed site within reach (the tier's coverage "
+            f"standard, the radius, or closed roads): {', '.join(names[:20])}. {error.message}"
+        )
     return {
         "status": "infeasible",
         "reason": reason,

@@ -91,4 +91,3 @@ def _cbc_bound(log: str, model: LinearModel, objective: float | None) -> float |
     if objective is not None:
         candidates = [c for c in candidates if c >= objective - 1e-6 * max(1.0, abs(objective))]
     return min(candidates) if candidates else None
-

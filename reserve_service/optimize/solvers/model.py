@@ -165,7 +165,6 @@ class LinearConstraint:
     name: str | None = None
 
 
-
 @dataclass
 class LinearModel:
     """A mixed-integer linear model kept as plain arrays, solvable by any backend."""

@@ -90,4 +90,3 @@ def solve_pywraplp(model: LinearModel, params: SolverParams, backend: str) -> So
     else:
         raise SolverError(f"{model.name}: {backend} ended with result code {code}")
     return finish(model, status, obj_value, bound, seconds, name, values)
-

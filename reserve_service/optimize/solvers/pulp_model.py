@@ -40,4 +40,3 @@ def to_pulp(model: LinearModel) -> tuple[Any, list[Any]]:
         )
         prob.addConstraint(pulp.LpConstraint(expr, pulp_sense[con.sense], rhs=con.rhs), f"c{k}")
     return prob, lp_vars
-

@@ -95,4 +95,3 @@ def finish(
         values=values,
         message=message,
     )
-
