@@ -39,7 +39,7 @@ from reserve_service.optimize.prepositioning import (  # noqa: E402
     solve_prepositioning,
     value_of_stochastic_solution,
 )
-from reserve_service.optimize.scenarios import (  # noqa: E402
+from reserve_service.optimize.prepositioning.scenarios import (  # noqa: E402
     generate_suzhou_scenarios,
     load_rivers,
     read_seed_places,

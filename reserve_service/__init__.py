@@ -18,14 +18,16 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     from reserve_service.inventory.api import blueprints as inventory_blueprints
     from reserve_service.jobs.api import blp as jobs_blueprint
     from reserve_service.jobs.setup import init_jobs
-    from reserve_service.optimize import dispatch_runs, prepositioning_runs, siting_runs
-    from reserve_service.optimize.api import blp as optimize_blueprint
+    from reserve_service.optimize import dispatch_runs
     from reserve_service.optimize.dispatch import DispatchInputError
     from reserve_service.optimize.dispatch_api import blp as dispatch_blueprint
     from reserve_service.optimize.prepositioning import PrepositioningInputError
-    from reserve_service.optimize.prepositioning_api import blp as prepositioning_blueprint
-    from reserve_service.optimize.scenarios import ScenarioInputError
+    from reserve_service.optimize.prepositioning import service as prepositioning_service
+    from reserve_service.optimize.prepositioning.api import blp as prepositioning_blueprint
+    from reserve_service.optimize.prepositioning.scenarios import ScenarioInputError
     from reserve_service.optimize.siting import SitingInputError
+    from reserve_service.optimize.siting import service as siting_service
+    from reserve_service.optimize.siting.api import blp as siting_blueprint
     from reserve_service.routing.api import blp as routing_blueprint
     from reserve_service.routing.errors import RoutingInputError
 
@@ -40,12 +42,12 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
 
     Database().init_app(app)
     api = ProblemApi(app)
-    for blueprint in [*inventory_blueprints, routing_blueprint, optimize_blueprint, jobs_blueprint,
+    for blueprint in [*inventory_blueprints, routing_blueprint, jobs_blueprint, siting_blueprint,
                       dispatch_blueprint, prepositioning_blueprint]:
         api.register_blueprint(blueprint)
     register_error_handlers(app, field_errors=(RoutingInputError, SitingInputError, DispatchInputError,
                                                  PrepositioningInputError, ScenarioInputError))
-    init_jobs(app, {**siting_runs.JOB_HANDLERS, **prepositioning_runs.JOB_HANDLERS,
+    init_jobs(app, {**siting_service.JOB_HANDLERS, **prepositioning_service.JOB_HANDLERS,
                     **dispatch_runs.JOB_HANDLERS})
     cli.register(app)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from reserve_service.optimize.scenarios import (  # noqa: E402
+from reserve_service.optimize.prepositioning.scenarios import (  # noqa: E402
     HAZARD_WEIGHTS,
     RIVER_WEIGHTS,
     SEVERITY_WEIGHTS,

@@ -1,34 +1,7 @@
-"""Siting endpoint: a run is submitted as a job (202); follow it under ``/jobs``."""
+"""Kept for older imports: job submission and the job endpoints live in :mod:`reserve_service.jobs.api`."""
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
-from reserve_service.auth import roles_required
-from reserve_service.extensions import session
 from reserve_service.jobs.api import submit
-from reserve_service.optimize import siting_runs
-from reserve_service.optimize.schemas import SitingRequest
 
-__all__ = ["blp", "submit"]
-
-blp = Blueprint(
-    "optimize",
-    __name__,
-    url_prefix="/api/v1",
-    description="Siting and other optimisation runs as background jobs",
-)
-
-
-@blp.route("/siting-runs", methods=["POST"])
-@roles_required("planner")
-@blp.arguments(SitingRequest)
-@blp.response(202)
-def post_siting_run(data):
-    """Start a siting run (planner). Cheap checks answer 422 now; the solve runs as a job.
-
-    Example, one new city depot while all five county depots stay open:
-    ``{"model": "p_median", "p": 6, "keep_open_tiers": ["county"], "candidate_tiers": ["city"]}``.
-    """
-    siting_runs.build_instance(session(), data)  # unknown codes, p too large, no candidates → 422
-    return submit("siting", data)
+__all__ = ["submit"]

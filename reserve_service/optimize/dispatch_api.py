@@ -12,9 +12,9 @@ from sqlalchemy import select
 from reserve_service.auth import current_principal, roles_required
 from reserve_service.errors import Conflict, NotFound
 from reserve_service.extensions import session
+from reserve_service.jobs.api import submit
 from reserve_service.optimize import dispatch as dp
 from reserve_service.optimize import dispatch_runs
-from reserve_service.optimize.api import submit
 from reserve_service.optimize.dispatch_schemas import DeliverySchema, IncidentSchema, ReplanSchema
 from reserve_service.optimize.tables import DispatchPlanRow, Incident, PlanVehicle
 

@@ -420,7 +420,7 @@ class _FlatGraph:
 
 def test_seed_instance_from_csv_and_scenarios() -> None:
     from reserve_service.optimize.prepositioning import SEED_ITEMS, instance_from_seed
-    from reserve_service.optimize.scenarios import Scenario
+    from reserve_service.optimize.prepositioning.scenarios import Scenario
 
     seed_dir = Path(__file__).resolve().parents[2] / "seed_data"
     scenario = Scenario(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reserve_service.optimize.scenarios import (
+from reserve_service.optimize.prepositioning.scenarios import (
     ASSUMED_RIVERS,
     HAZARD_WEIGHTS,
     Place,

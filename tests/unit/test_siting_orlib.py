@@ -141,14 +141,14 @@ def test_pmed_lagrangian_tree_matches_enumeration(seed: int) -> None:
     cost = np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2).astype(float)
     demand = rng.integers(1, 5, size=n).astype(float)
     best = min(float(demand @ cost[:, list(s)].min(axis=1)) for s in combinations(range(n), p))
-    inst = siting._check_instance(cost, demand, (), (), p=p)
+    inst = siting.checks._check_instance(cost, demand, (), (), p=p)
     rows = np.arange(n)
     poor = list(range(p))
     upper = float(demand @ cost[:, poor].min(axis=1))
 
-    cut = siting._lagrangian_reduction(inst, rows, p, upper, 1 - 1e-6)
+    cut = siting.lagrangian._lagrangian_reduction(inst, rows, p, upper, 1 - 1e-6)
     sites, upper = (cut.improved, cut.upper) if cut.improved is not None else (poor, upper)
-    tree = siting._lagrangian_tree(cut.apply(inst), rows, p, upper, cut, 30.0)
+    tree = siting.lagrangian._lagrangian_tree(cut.apply(inst), rows, p, upper, cut, 30.0)
     if tree.improved is not None:
         sites, upper = tree.improved, tree.upper
 

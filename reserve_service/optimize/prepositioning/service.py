@@ -25,7 +25,7 @@ from reserve_service.inventory.tables import (
 )
 from reserve_service.jobs import JobContext
 from reserve_service.optimize import prepositioning as pp
-from reserve_service.optimize import scenarios as sc
+from reserve_service.optimize.prepositioning import scenarios as sc
 from reserve_service.optimize.solvers import SolverParams
 from reserve_service.optimize.tables import ScenarioSet
 from reserve_service.routing.service import road_graph
