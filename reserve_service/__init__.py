@@ -18,9 +18,9 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     from reserve_service.inventory.api import blueprints as inventory_blueprints
     from reserve_service.jobs.api import blp as jobs_blueprint
     from reserve_service.jobs.setup import init_jobs
-    from reserve_service.optimize import dispatch_runs
     from reserve_service.optimize.dispatch import DispatchInputError
-    from reserve_service.optimize.dispatch_api import blp as dispatch_blueprint
+    from reserve_service.optimize.dispatch import service as dispatch_service
+    from reserve_service.optimize.dispatch.api import blp as dispatch_blueprint
     from reserve_service.optimize.prepositioning import PrepositioningInputError
     from reserve_service.optimize.prepositioning import service as prepositioning_service
     from reserve_service.optimize.prepositioning.api import blp as prepositioning_blueprint
@@ -48,7 +48,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     register_error_handlers(app, field_errors=(RoutingInputError, SitingInputError, DispatchInputError,
                                                  PrepositioningInputError, ScenarioInputError))
     init_jobs(app, {**siting_service.JOB_HANDLERS, **prepositioning_service.JOB_HANDLERS,
-                    **dispatch_runs.JOB_HANDLERS})
+                    **dispatch_service.JOB_HANDLERS})
     cli.register(app)
 
     @app.before_request
