@@ -1,6 +1,6 @@
 """Jobs on RQ 2.x workers over Redis (when ``REDIS_URL`` is set).
 
-The web process stores the job row and enqueues one RQ job per attempt (id ``<job id>.<n>``);
+The web process stores the job row and enqueues one RQ job per attempt (id ``<job id>_<n>``);
 any number of ``flask --app wsgi worker`` processes, on any machine reaching the database and
 Redis, run them. Each attempt runs in an RQ work horse (a forked process in its own process
 group), so:
@@ -35,6 +35,7 @@ from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job as RqJob
 from rq.timeouts import JobTimeoutException
 
+from reserve_service.errors import DomainError
 from reserve_service.jobs import records
 from reserve_service.jobs.context import JobContext, JobTimeLimit
 from reserve_service.jobs.runner import JobEnvironment, execute, new_job
@@ -47,16 +48,18 @@ PERFORM = "reserve_service.jobs.rq_runner.perform"
 
 
 def rq_job_id(job_id: str, attempt: int) -> str:
-    return f"{job_id}.{attempt}"
+    return f"{job_id}_{attempt}"
 
 
 def parse_rq_job_id(rq_id: str) -> tuple[str, int]:
-    job_id, _, attempt = rq_id.rpartition(".")
+    job_id, _, attempt = rq_id.rpartition("_")
     return job_id, int(attempt)
 
 
-class QueueUnavailable(RuntimeError):
-    """Redis did not take the job."""
+class QueueUnavailable(DomainError):
+    """Redis did not take the job (the row is kept, failed with the reason)."""
+
+    status, title, type_slug = 503, "Job queue unavailable", "queue-unavailable"
 
 
 class RqRunner:
@@ -79,7 +82,7 @@ class RqRunner:
             reason = f"the job queue is unavailable: {exc}"
             records.fail_queued(self.env.sessions, job.id, reason)
             session.refresh(job)
-            raise QueueUnavailable(reason) from exc
+            raise QueueUnavailable(reason, {"queue": ["unavailable"]}, job_id=job.id) from exc
         return job
 
     def enqueue(self, job_id: str, attempt: int, time_limit_s: float | None) -> None:
@@ -133,9 +136,10 @@ def _kill_own_group(context: JobContext) -> None:
     env, _ = _bound()
     limit = context.monitor.time_limit_s
     if context.monitor.out_of_time() and limit:
-        records.fail(env.sessions, context.job_id, context.attempt, JobTimeLimit(limit))
+        records.fail(env.sessions, context.job_id, context.attempt, JobTimeLimit(limit), context.started_at)
     else:
-        records.finish(env.sessions, context.job_id, context.attempt, "cancelled", "cancelled")
+        records.finish(env.sessions, context.job_id, context.attempt, "cancelled", "cancelled",
+                       context.started_at)
     log.warning("job %s did not stop within %.0f s; killing its process group", context.job_id,
                 env.settings.stop_grace_s, extra={"job_id": context.job_id})
     os.killpg(os.getpgrp(), signal.SIGKILL)

@@ -79,7 +79,8 @@ def execute(env: JobEnvironment, job_id: str, attempt: int, worker: str, *,
         records.finish(env.sessions, job_id, attempt, "cancelled", "cancelled before start", started)
         return "cancelled"
     monitor = JobMonitor(claimed.time_limit_s)
-    context = JobContext(job_id, env.sessions, env.readers, attempt=attempt, monitor=monitor)
+    context = JobContext(job_id, env.sessions, env.readers, attempt=attempt, monitor=monitor,
+                         started_at=started)
     handler = env.registry[claimed.kind]
     log.info("job %s (%s) attempt %s started on %s", job_id, claimed.kind, attempt, worker,
              extra={"job_id": job_id, "job_kind": claimed.kind})
