@@ -28,6 +28,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     from reserve_service.optimize.siting import SitingInputError
     from reserve_service.optimize.siting import service as siting_service
     from reserve_service.optimize.siting.api import blp as siting_blueprint
+    from reserve_service.routing import service as routing_service
     from reserve_service.routing.api import blp as routing_blueprint
     from reserve_service.routing.errors import RoutingInputError
 
@@ -47,6 +48,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
         api.register_blueprint(blueprint)
     register_error_handlers(app, field_errors=(RoutingInputError, SitingInputError, DispatchInputError,
                                                  PrepositioningInputError, ScenarioInputError))
+    routing_service.configure(app.config.get("GRAPH_DIR"))
     init_jobs(app, {**siting_service.JOB_HANDLERS, **prepositioning_service.JOB_HANDLERS,
                     **dispatch_service.JOB_HANDLERS})
     cli.register(app)

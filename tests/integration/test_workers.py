@@ -49,9 +49,9 @@ WORKER_ENV = {"JOB_HEARTBEAT_SECONDS": "0.5", "JOB_LOST_AFTER_SECONDS": "4", "JO
 class Workers:
     """RQ worker processes of one queue, by name."""
 
-    def __init__(self, database_url: str, queue: str) -> None:
+    def __init__(self, database_url: str, queue: str, graph_dir: str) -> None:
         self.env = {**os.environ, **WORKER_ENV, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL,
-                    "RQ_QUEUE": queue}
+                    "RQ_QUEUE": queue, "GRAPH_DIR": graph_dir}
         self.queue = queue
         self.processes: dict[str, subprocess.Popen] = {}
 
@@ -105,8 +105,8 @@ def queue_name() -> str:
 
 
 @pytest.fixture(scope="module")
-def workers(database_url, queue_name):
-    pool = Workers(database_url, queue_name)
+def workers(database_url, queue_name, graph_dir):
+    pool = Workers(database_url, queue_name, graph_dir)
     for name in ("w1", "w2"):
         pool.start(f"{queue_name}-{name}")
     pool.wait_ready()
@@ -118,6 +118,7 @@ def workers(database_url, queue_name):
 def rq_app(app, database_url, queue_name, workers):
     """The web side: submits to the test queue (the tables were emptied by ``app``)."""
     rq_app = create_app({"TESTING": True, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL,
+                         "GRAPH_DIR": app.config["GRAPH_DIR"],
                          "RQ_QUEUE": queue_name, "JOB_HANDLER_MODULES": WORKER_ENV["JOB_HANDLER_MODULES"],
                          "JOB_TIME_LIMITS": {"test-stuck": 3}})
     yield rq_app
@@ -187,7 +188,7 @@ def test_sigkill_of_the_worker_mid_job_completes_once_on_the_other(rq_app, worke
 
 def test_a_dead_horse_without_attempts_left_fails_with_the_reason(rq_app, database_url, queue_name, tmp_path):
     once = create_app({"TESTING": True, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL,
-                       "RQ_QUEUE": queue_name, "JOB_MAX_ATTEMPTS": 1,
+                       "GRAPH_DIR": rq_app.config["GRAPH_DIR"], "RQ_QUEUE": queue_name, "JOB_MAX_ATTEMPTS": 1,
                        "JOB_HANDLER_MODULES": WORKER_ENV["JOB_HANDLER_MODULES"]})
     job_id = submit(once, "test-steps", {"steps": 50, "step_s": 0.1})
     running = wait_for(rq_app, job_id, lambda j: j.status == "running" and j.progress > 0)
@@ -232,10 +233,10 @@ def test_a_solve_over_its_time_limit_fails_with_that_reason(rq_app, tmp_path):
 class Gunicorn:
     """One gunicorn instance of the service on ``port``, on the test database and queue."""
 
-    def __init__(self, port: int, database_url: str, queue: str) -> None:
+    def __init__(self, port: int, database_url: str, queue: str, graph_dir: str) -> None:
         self.port, self.base = port, f"http://127.0.0.1:{port}"
         self.env = {**os.environ, **WORKER_ENV, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL,
-                    "RQ_QUEUE": queue}
+                    "RQ_QUEUE": queue, "GRAPH_DIR": graph_dir}
         self.start()
 
     def start(self) -> None:
@@ -261,9 +262,9 @@ class Gunicorn:
 
 
 @pytest.fixture(scope="module")
-def webs(database_url, queue_name, workers):
+def webs(database_url, queue_name, graph_dir, workers):
     """Two gunicorn instances (ports 8106 and 8107), started together."""
-    webs = [Gunicorn(port, database_url, queue_name) for port in (8106, 8107)]
+    webs = [Gunicorn(port, database_url, queue_name, graph_dir) for port in (8106, 8107)]
     try:
         for web in webs:
             web.wait_ready()
