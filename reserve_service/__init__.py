@@ -18,6 +18,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     from reserve_service.inventory.api import blueprints as inventory_blueprints
     from reserve_service.jobs.api import blp as jobs_blueprint
     from reserve_service.jobs.setup import init_jobs
+    from reserve_service.ops import init_ops
     from reserve_service.optimize.dispatch import DispatchInputError
     from reserve_service.optimize.dispatch import service as dispatch_service
     from reserve_service.optimize.dispatch.api import blp as dispatch_blueprint
@@ -52,14 +53,11 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     init_jobs(app, {**siting_service.JOB_HANDLERS, **prepositioning_service.JOB_HANDLERS,
                     **dispatch_service.JOB_HANDLERS})
     cli.register(app)
+    init_ops(app)
 
     @app.before_request
     def _authenticate() -> None:
         if request.path.startswith("/api/"):
             g.principal = authenticate(session(), request.headers.get("Authorization"))
-
-    @app.get("/health")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
 
     return app

@@ -7,6 +7,7 @@ thread; an RQ work horse calls it in its own process.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
 import uuid
@@ -29,6 +30,8 @@ from reserve_service.jobs.registry import JobRegistry, JobSettings
 from reserve_service.jobs.table import Job
 
 log = logging.getLogger("reserve_service.jobs")
+#: the job the current thread runs, for the logs
+current_job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_job_id", default=None)
 
 
 class UnknownJobKind(KeyError):
@@ -69,6 +72,16 @@ def execute(env: JobEnvironment, job_id: str, attempt: int, worker: str, *,
     within the grace period (an RQ horse kills itself there); ``time_limit_errors`` are
     exceptions a runner raises into the handler at its hard limit.
     """
+    token = current_job_id.set(job_id)
+    try:
+        return _execute(env, job_id, attempt, worker, on_overrun, time_limit_errors)
+    finally:
+        current_job_id.reset(token)
+
+
+def _execute(env: JobEnvironment, job_id: str, attempt: int, worker: str,
+             on_overrun: Callable[[JobContext], None] | None,
+             time_limit_errors: tuple[type[BaseException], ...]) -> str:
     claimed = records.claim(env.sessions, job_id, attempt, worker)
     if claimed is None:
         log.info("job %s attempt %s not runnable here (already taken, finished or superseded)",
