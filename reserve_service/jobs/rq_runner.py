@@ -187,8 +187,23 @@ def reap(env: JobEnvironment, runner: RqRunner) -> int:
     return count
 
 
+def warm_up(env: JobEnvironment) -> None:
+    """Build the road graph and load the compiled search kernel in the worker process, so each
+    work horse forked from it starts with both (copy-on-write) instead of rebuilding them."""
+    from reserve_service.routing.service import road_graph
+
+    try:
+        with env.readers() as session:
+            graph, _ = road_graph(session)
+            first = graph.node_ids[:1]
+            graph.travel_time_matrix(first, first)
+    except Exception as exc:  # no network loaded yet: the horses build it when one is
+        log.info("road graph not warmed: %s", exc)
+
+
 class ReserveWorker(Worker):
-    """An RQ worker that keeps the jobs table true when a horse or another worker dies."""
+    """An RQ worker that keeps the jobs table true when a horse or another worker dies, and
+    keeps the road graph its horses inherit up to date."""
 
     reap_interval_s = 5
 
@@ -208,6 +223,7 @@ class ReserveWorker(Worker):
             reap(env, runner)
         except Exception:
             log.exception("reaping lost jobs failed; next round in %s s", self.maintenance_interval)
+        warm_up(env)
 
 
 def run_worker(runner: RqRunner, name: str | None = None, burst: bool = False) -> None:

@@ -28,6 +28,7 @@ from reserve_service.jobs.context import (
 )
 from reserve_service.jobs.registry import JobRegistry, JobSettings
 from reserve_service.jobs.table import Job
+from reserve_service.optimize.monitor import watching
 
 log = logging.getLogger("reserve_service.jobs")
 #: the job the current thread runs, for the logs
@@ -102,7 +103,8 @@ def _execute(env: JobEnvironment, job_id: str, attempt: int, worker: str,
     status = "failed"
     try:
         with Heartbeat(context, env.settings.heartbeat_s, on_overrun=on_overrun, grace_s=grace):
-            result = handler(claimed.params, context)
+            with watching(monitor):
+                result = handler(claimed.params, context)
     except JobCancelled:
         status = "cancelled"
         records.finish(env.sessions, job_id, attempt, "cancelled", "cancelled", started)
