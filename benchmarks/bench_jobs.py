@@ -41,6 +41,7 @@ from reserve_service import create_app, migrate  # noqa: E402
 from reserve_service.auth import create_token  # noqa: E402
 from reserve_service.jobs import Job  # noqa: E402
 from reserve_service.routing import loaders, store  # noqa: E402
+from reserve_service.routing.graph import RoadGraph  # noqa: E402
 from reserve_service.routing.service import store_network  # noqa: E402
 from reserve_service.seed import is_empty, load_seed  # noqa: E402
 
@@ -58,12 +59,13 @@ from reserve_service.routing import loaders, store
 from reserve_service.routing.graph import RoadGraph
 mode, source = sys.argv[2], sys.argv[3]
 t1 = time.perf_counter()
+arcs = None
 if mode == "csv":
     tables = loaders.read_csv(source + "/nodes.csv", source + "/edges.csv")
 else:
-    tables = store.load(source)
+    tables, arcs = store.load(source), store.load_arcs(source)
 t2 = time.perf_counter()
-graph = RoadGraph(tables)
+graph = RoadGraph(tables, arcs=arcs)
 t3 = time.perf_counter()
 graph.travel_time_matrix([tables.node_ids[0]], [tables.node_ids[-1]])
 t4 = time.perf_counter()
@@ -132,11 +134,12 @@ def part_graph(args: argparse.Namespace) -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for label, source in networks:
         tables = loaders.read_csv(source / "nodes.csv", source / "edges.csv")
+        arcs = RoadGraph(tables).arc_arrays()
         started = time.perf_counter()
-        folder = store.save(work / f"store-{uuid.uuid4().hex[:6]}", tables)
+        folder = store.save(work / f"store-{uuid.uuid4().hex[:6]}", tables, arcs)
         saved = time.perf_counter() - started
         counts = (len(tables.node_ids), len(tables.u))
-        del tables
+        del tables, arcs
         for storage, mode, where in (("CSV text per process", "csv", source),
                                      ("shared .npy, mmap", "mmap", folder)):
             rows = graph_processes(mode, where, args.processes)

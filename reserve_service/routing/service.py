@@ -62,17 +62,16 @@ def configure(graph_dir: str | Path | None) -> None:
 def _build_graph(session: Session, network_id: int, uid: str) -> RoadGraph:
     """The network's graph from its stored columns, storing them first if no process has."""
     folder = _graph_dir / uid if _graph_dir is not None else None
-    if folder is not None and store.is_stored(folder):
-        return RoadGraph(store.load(folder))
-    row = session.get(RoadNetwork, network_id)
-    tables = loaders.read_csv(io.StringIO(row.nodes_csv), io.StringIO(row.edges_csv))
-    if folder is None:
-        return RoadGraph(tables)
-    try:
-        store.save(folder, tables)
-    except OSError:  # a read-only or full disk: serve from memory, the next process tries again
-        return RoadGraph(tables)
-    return RoadGraph(store.load(folder))
+    if folder is None or not store.is_stored(folder):
+        row = session.get(RoadNetwork, network_id)
+        graph = RoadGraph(loaders.read_csv(io.StringIO(row.nodes_csv), io.StringIO(row.edges_csv)))
+        if folder is None:
+            return graph
+        try:
+            store.save(folder, graph.tables, graph.arc_arrays())
+        except OSError:  # a read-only or full disk: serve from memory, the next process tries again
+            return graph
+    return RoadGraph(store.load(folder), arcs=store.load_arcs(folder))
 
 
 EDGE_COLUMNS = ("id", "u", "v", "length_m", "road_class", "speed_kmh", "oneway", "toll", "toll_plaza",

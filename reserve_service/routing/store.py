@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +28,9 @@ ARRAYS = ("lat", "lng", "edge_id", "u", "v", "length_m", "road_class", "speed_km
 TEXTS = ("name", "ref")
 
 
-def save(folder: Path, tables: NetworkTables) -> Path:
-    """Write ``tables`` under ``folder`` (atomically: complete or absent); returns the folder."""
+def save(folder: Path, tables: NetworkTables, arcs: Mapping[str, np.ndarray] | None = None) -> Path:
+    """Write ``tables`` (and the graph's derived ``arcs``, see ``RoadGraph.arc_arrays``) under
+    ``folder``, atomically: complete or absent; returns the folder."""
     folder = Path(folder)
     if (folder / "meta.json").exists():
         return folder
@@ -43,6 +45,10 @@ def save(folder: Path, tables: NetworkTables) -> Path:
         for name in TEXTS:
             np.save(scratch / f"{name}.npy", np.asarray(getattr(tables, name), dtype=str))
         _save_geometry(scratch, tables.geometry)
+        if arcs:
+            (scratch / "arcs").mkdir()
+            for name, values in arcs.items():
+                np.save(scratch / "arcs" / f"{name.lstrip('_')}.npy", np.ascontiguousarray(values))
         (scratch / "meta.json").write_text(json.dumps({
             "format": FORMAT, "nodes": len(tables.node_ids), "edges": len(tables.u),
             "integer_node_ids": integer_ids}))
@@ -66,6 +72,14 @@ def load(folder: Path) -> NetworkTables:
     texts = {name: np.load(folder / f"{name}.npy").tolist() for name in TEXTS}
     return NetworkTables(node_ids=np.load(folder / "node_ids.npy").tolist(), **arrays, **texts,
                          geometry=_load_geometry(folder, meta["edges"]))
+
+
+def load_arcs(folder: Path) -> dict[str, np.ndarray] | None:
+    """The stored derived arrays of the graph, memory-mapped read-only (None if not stored)."""
+    arcs = Path(folder) / "arcs"
+    if not arcs.is_dir():
+        return None
+    return {f"_{path.stem}": np.load(path, mmap_mode="r") for path in arcs.glob("*.npy")}
 
 
 def is_stored(folder: Path) -> bool:
