@@ -246,7 +246,7 @@ def part_queue(args: argparse.Namespace) -> None:
     for label, count in configs:
         queue = f"bench-{uuid.uuid4().hex[:8]}"
         env = service_env(url, work, args.redis_url if count else None, queue)
-        config = {"DATABASE_URL": url, "GRAPH_DIR": env["GRAPH_DIR"], "RQ_QUEUE": queue,
+        config = {"DATABASE_URL": url, "GRAPH_DIR": env["GRAPH_DIR"], "RQ_QUEUE": queue, "LOG_LEVEL": "WARNING",
                   "REDIS_URL": args.redis_url if count else None, "JOB_WORKERS": 1}
         workers = start_workers(count, env, queue) if count else []
         app = create_app(config)
@@ -257,6 +257,8 @@ def part_queue(args: argparse.Namespace) -> None:
         latency = sorted(seconds_between(j.created_at, j.started_at) for j in jobs if j.started_at)
         runs = [j.duration_s for j in jobs if j.duration_s is not None]
         ok = sum(j.status == "succeeded" for j in jobs)
+        for message in {j.message for j in jobs if j.status != "succeeded"}:
+            print(f"# {label} {count}: {message}", file=sys.stderr)
         p95 = latency[max(0, int(round(0.95 * len(latency))) - 1)]
         print(f"| {label} | {count or 'threads: 1'} | {ok}/{len(jobs)} | {statistics.median(latency):.2f} "
               f"| {p95:.2f} | {statistics.fmean(runs):.2f} | {len(jobs) / wall * 60:.1f} |", flush=True)
@@ -306,7 +308,7 @@ def part_load(args: argparse.Namespace) -> None:
     queue = f"bench-{uuid.uuid4().hex[:8]}"
     env = service_env(url, work, args.redis_url, queue)
     app = create_app({"DATABASE_URL": url, "GRAPH_DIR": env["GRAPH_DIR"], "REDIS_URL": args.redis_url,
-                      "RQ_QUEUE": queue})
+                      "RQ_QUEUE": queue, "LOG_LEVEL": "WARNING"})
     with app.extensions["database"].writer_factory() as session:
         token = create_token(session, "bench-admin", "admin")
         session.commit()
