@@ -286,8 +286,8 @@ def test_a_web_restart_mid_job_leaves_the_job_running_to_completion(rq_app, road
     assert job_row(rq_app, long).status == "running"
     web.start()
     web.wait_ready()
-    wait_for(rq_app, long)
     for job_id in (siting, long):
+        wait_for(rq_app, job_id)
         body = requests.get(f"{web.base}/api/v1/jobs/{job_id}", headers=roads.headers("viewer"), timeout=10).json()
         assert body["status"] == "succeeded", body["message"]
     assert body["attempt"] == 1
