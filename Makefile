@@ -7,7 +7,7 @@ PORT ?= 8000
 WORKERS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint openapi bench clean
+.PHONY: install run worker test lint openapi bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,11 +26,15 @@ run: install
 	$(VENV)/bin/gunicorn --workers $(WORKERS) --threads 4 --bind 127.0.0.1:$(PORT) \
 		--access-logfile - wsgi:app
 
+# an RQ worker for optimisation jobs: REDIS_URL=redis://127.0.0.1:6379/0 make worker (run any number)
+worker: install
+	$(FLASK) worker
+
 lint: install
 	$(VENV)/bin/ruff check .
 
 test: install lint
-	$(VENV)/bin/pytest -n 2 $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 openapi: install
 	$(PY) -m reserve_service.openapi_spec write api_spec/openapi.json

@@ -19,6 +19,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     from reserve_service.inventory.api import blueprints as inventory_blueprints
     from reserve_service.jobs.api import blp as jobs_blueprint
     from reserve_service.jobs.setup import init_jobs
+    from reserve_service.ops import init_ops
     from reserve_service.optimize.dispatch import service as dispatch_service
     from reserve_service.optimize.dispatch.api import blp as dispatch_blueprint
     from reserve_service.optimize.prepositioning import service as prepositioning_service
@@ -26,6 +27,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     from reserve_service.optimize.siting import service as siting_service
     from reserve_service.optimize.siting.api import blp as siting_blueprint
     from reserve_service.problems import register_error_handlers
+    from reserve_service.routing import service as routing_service
     from reserve_service.routing.api import blp as routing_blueprint
 
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
@@ -39,21 +41,19 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
 
     Database().init_app(app)
     api = ProblemApi(app)
-    for blueprint in [*inventory_blueprints, routing_blueprint, siting_blueprint, jobs_blueprint,
+    for blueprint in [*inventory_blueprints, routing_blueprint, jobs_blueprint, siting_blueprint,
                       dispatch_blueprint, prepositioning_blueprint]:
         api.register_blueprint(blueprint)
     register_error_handlers(app)
+    routing_service.configure(app.config.get("GRAPH_DIR"))
     init_jobs(app, {**siting_service.JOB_HANDLERS, **prepositioning_service.JOB_HANDLERS,
                     **dispatch_service.JOB_HANDLERS})
     cli.register(app)
+    init_ops(app)
 
     @app.before_request
     def _authenticate() -> None:
         if request.path.startswith("/api/"):
             g.principal = authenticate(session(), request.headers.get("Authorization"))
-
-    @app.get("/health")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
 
     return app

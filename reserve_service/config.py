@@ -36,6 +36,11 @@ class Config:
     HOUSEHOLD_SIZE = HOUSEHOLD_SIZE
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 20 * 1024 * 1024))
     JOB_WORKERS = int(os.environ.get("JOB_WORKERS", 1))
+    #: memory-mapped road networks, one folder per network version, shared by every process
+    GRAPH_DIR = os.environ.get("GRAPH_DIR") or str(INSTANCE_DIR / "graphs")
+    #: logs: one JSON object per line ("json") or plain text ("text")
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     #: Redis for RQ workers; unset = jobs run on threads in the web process
     REDIS_URL = os.environ.get("REDIS_URL") or None
     RQ_QUEUE = os.environ.get("RQ_QUEUE", "reserve-jobs")

@@ -55,9 +55,15 @@ def is_postgres(database_url) -> bool:
     return database_url.startswith("postgresql")
 
 
+@pytest.fixture(scope="session")
+def graph_dir(tmp_path_factory) -> str:
+    """Where this test worker's processes keep memory-mapped road networks."""
+    return str(tmp_path_factory.mktemp("graphs"))
+
+
 @pytest.fixture
-def app(database_url):
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url})
+def app(database_url, graph_dir):
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "GRAPH_DIR": graph_dir})
     engine = app.extensions["database"].engine
     with engine.begin() as conn:
         for table in reversed(target_metadata.sorted_tables):

@@ -9,6 +9,7 @@ likes: both only touch memory.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import threading
 import time
@@ -94,8 +95,9 @@ class JobContext:
 
     def __init__(self, job_id: str, sessions: sessionmaker[Session],
                  readers: sessionmaker[Session] | None = None, *, attempt: int = 1,
-                 monitor: JobMonitor | None = None) -> None:
+                 monitor: JobMonitor | None = None, started_at: dt.datetime | None = None) -> None:
         self.job_id = job_id
+        self.started_at = started_at
         self.attempt = attempt
         self.sessions = sessions
         self.readers = readers or sessions

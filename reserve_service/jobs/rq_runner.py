@@ -1,6 +1,6 @@
 """Jobs on RQ 2.x workers over Redis (when ``REDIS_URL`` is set).
 
-The web process stores the job row and enqueues one RQ job per attempt (id ``<job id>.<n>``);
+The web process stores the job row and enqueues one RQ job per attempt (id ``<job id>_<n>``);
 any number of ``flask --app wsgi worker`` processes, on any machine reaching the database and
 Redis, run them. Each attempt runs in an RQ work horse (a forked process in its own process
 group), so:
@@ -35,6 +35,7 @@ from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job as RqJob
 from rq.timeouts import JobTimeoutException
 
+from reserve_service.errors import DomainError
 from reserve_service.jobs import records
 from reserve_service.jobs.context import JobContext, JobTimeLimit
 from reserve_service.jobs.runner import JobEnvironment, execute, new_job
@@ -47,16 +48,18 @@ PERFORM = "reserve_service.jobs.rq_runner.perform"
 
 
 def rq_job_id(job_id: str, attempt: int) -> str:
-    return f"{job_id}.{attempt}"
+    return f"{job_id}_{attempt}"
 
 
 def parse_rq_job_id(rq_id: str) -> tuple[str, int]:
-    job_id, _, attempt = rq_id.rpartition(".")
+    job_id, _, attempt = rq_id.rpartition("_")
     return job_id, int(attempt)
 
 
-class QueueUnavailable(RuntimeError):
-    """Redis did not take the job."""
+class QueueUnavailable(DomainError):
+    """Redis did not take the job (the row is kept, failed with the reason)."""
+
+    status, title, type_slug = 503, "Job queue unavailable", "queue-unavailable"
 
 
 class RqRunner:
@@ -79,7 +82,7 @@ class RqRunner:
             reason = f"the job queue is unavailable: {exc}"
             records.fail_queued(self.env.sessions, job.id, reason)
             session.refresh(job)
-            raise QueueUnavailable(reason) from exc
+            raise QueueUnavailable(reason, {"queue": ["unavailable"]}, job_id=job.id) from exc
         return job
 
     def enqueue(self, job_id: str, attempt: int, time_limit_s: float | None) -> None:
@@ -133,9 +136,10 @@ def _kill_own_group(context: JobContext) -> None:
     env, _ = _bound()
     limit = context.monitor.time_limit_s
     if context.monitor.out_of_time() and limit:
-        records.fail(env.sessions, context.job_id, context.attempt, JobTimeLimit(limit))
+        records.fail(env.sessions, context.job_id, context.attempt, JobTimeLimit(limit), context.started_at)
     else:
-        records.finish(env.sessions, context.job_id, context.attempt, "cancelled", "cancelled")
+        records.finish(env.sessions, context.job_id, context.attempt, "cancelled", "cancelled",
+                       context.started_at)
     log.warning("job %s did not stop within %.0f s; killing its process group", context.job_id,
                 env.settings.stop_grace_s, extra={"job_id": context.job_id})
     os.killpg(os.getpgrp(), signal.SIGKILL)
@@ -183,8 +187,23 @@ def reap(env: JobEnvironment, runner: RqRunner) -> int:
     return count
 
 
+def warm_up(env: JobEnvironment) -> None:
+    """Build the road graph and load the compiled search kernel in the worker process, so each
+    work horse forked from it starts with both (copy-on-write) instead of rebuilding them."""
+    from reserve_service.routing.service import road_graph
+
+    try:
+        with env.readers() as session:
+            graph, _ = road_graph(session)
+            first = graph.node_ids[:1]
+            graph.travel_time_matrix(first, first)
+    except Exception as exc:  # no network loaded yet: the horses build it when one is
+        log.info("road graph not warmed: %s", exc)
+
+
 class ReserveWorker(Worker):
-    """An RQ worker that keeps the jobs table true when a horse or another worker dies."""
+    """An RQ worker that keeps the jobs table true when a horse or another worker dies, and
+    keeps the road graph its horses inherit up to date."""
 
     reap_interval_s = 5
 
@@ -204,6 +223,7 @@ class ReserveWorker(Worker):
             reap(env, runner)
         except Exception:
             log.exception("reaping lost jobs failed; next round in %s s", self.maintenance_interval)
+        warm_up(env)
 
 
 def run_worker(runner: RqRunner, name: str | None = None, burst: bool = False) -> None:

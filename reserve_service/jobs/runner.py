@@ -7,6 +7,7 @@ thread; an RQ work horse calls it in its own process.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
 import uuid
@@ -27,8 +28,11 @@ from reserve_service.jobs.context import (
 )
 from reserve_service.jobs.registry import JobRegistry, JobSettings
 from reserve_service.jobs.table import Job
+from reserve_service.optimize.monitor import watching
 
 log = logging.getLogger("reserve_service.jobs")
+#: the job the current thread runs, for the logs
+current_job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_job_id", default=None)
 
 
 class UnknownJobKind(KeyError):
@@ -79,6 +83,16 @@ def execute(env: JobEnvironment, job_id: str, attempt: int, worker: str, *,
     within the grace period (an RQ horse kills itself there); ``time_limit_errors`` are
     exceptions a runner raises into the handler at its hard limit.
     """
+    token = current_job_id.set(job_id)
+    try:
+        return _execute(env, job_id, attempt, worker, on_overrun, time_limit_errors)
+    finally:
+        current_job_id.reset(token)
+
+
+def _execute(env: JobEnvironment, job_id: str, attempt: int, worker: str,
+             on_overrun: Callable[[JobContext], None] | None,
+             time_limit_errors: tuple[type[BaseException], ...]) -> str:
     claimed = records.claim(env.sessions, job_id, attempt, worker)
     if claimed is None:
         log.info("job %s attempt %s not runnable here (already taken, finished or superseded)",
@@ -89,7 +103,8 @@ def execute(env: JobEnvironment, job_id: str, attempt: int, worker: str, *,
         records.finish(env.sessions, job_id, attempt, "cancelled", "cancelled before start", started)
         return "cancelled"
     monitor = JobMonitor(claimed.time_limit_s)
-    context = JobContext(job_id, env.sessions, env.readers, attempt=attempt, monitor=monitor)
+    context = JobContext(job_id, env.sessions, env.readers, attempt=attempt, monitor=monitor,
+                         started_at=started)
     handler = env.registry[claimed.kind]
     log.info("job %s (%s) attempt %s started on %s", job_id, claimed.kind, attempt, worker,
              extra={"job_id": job_id, "job_kind": claimed.kind})
@@ -98,7 +113,8 @@ def execute(env: JobEnvironment, job_id: str, attempt: int, worker: str, *,
     status = "failed"
     try:
         with Heartbeat(context, env.settings.heartbeat_s, on_overrun=on_overrun, grace_s=grace):
-            result = handler(claimed.params, context)
+            with watching(monitor):
+                result = handler(claimed.params, context)
     except JobCancelled:
         status = "cancelled"
         records.finish(env.sessions, job_id, attempt, "cancelled", "cancelled", started)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
+from reserve_service.inventory.schemas import Schema
 from reserve_service.jobs.table import JOB_STATUSES
 
 

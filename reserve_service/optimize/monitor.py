@@ -3,10 +3,17 @@
 Engines take an optional ``monitor``; a job passes one that writes progress to the job record
 (throttled) and answers ``should_stop`` from the cancel flag and the job's time limit. Both
 calls must stay cheap, so an engine may call them from inside a solver callback or a search loop.
+
+A job also makes its monitor the *active* one while its handler runs (:func:`watching`), so
+code that was given no monitor, such as the solver backends, finds it with
+:func:`current_monitor`.
 """
 
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 
@@ -29,6 +36,25 @@ class NullMonitor:
         return False
 
 
+_active: contextvars.ContextVar[SolveMonitor | None] = contextvars.ContextVar("solve_monitor", default=None)
+
+
+@contextmanager
+def watching(monitor: SolveMonitor) -> Iterator[SolveMonitor]:
+    """Make ``monitor`` the active one in this thread for the duration of the block."""
+    token = _active.set(monitor)
+    try:
+        yield monitor
+    finally:
+        _active.reset(token)
+
+
+def current_monitor() -> SolveMonitor:
+    """The active monitor (see :func:`watching`), or one that does nothing."""
+    active = _active.get()
+    return active if active is not None else NullMonitor()
+
+
 def monitor_or_null(monitor: SolveMonitor | None) -> SolveMonitor:
-    """The given monitor, or one that does nothing."""
-    return monitor if monitor is not None else NullMonitor()
+    """The given monitor, else the active one, else one that does nothing."""
+    return monitor if monitor is not None else current_monitor()

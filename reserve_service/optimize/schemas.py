@@ -1,4 +1,5 @@
-"""Schema pieces shared by the optimisation packages (each package has its own ``schemas``)."""
+"""Schema pieces shared by the optimisation packages (each package has its own ``schemas``; the
+job endpoints' schemas are in ``jobs.schemas``)."""
 
 from __future__ import annotations
 

@@ -51,6 +51,39 @@ from reserve_service.routing.policy import (
 # A dijkstra call returns (sources × nodes) float64; batches keep that block under ~64 MB.
 _MATRIX_BATCH_CELLS = 8_000_000
 
+#: the arc and slot arrays derived from the edge columns (see ``_build_arcs``); read-only once
+#: built, so :mod:`.store` keeps them with the columns and processes map them instead
+ARC_ARRAYS = ("_arc_edge", "_arc_from", "_arc_to", "_reverse_arc", "_slot_arcs", "_slot_start",
+              "_slot_from", "_slot_to", "_forward_indptr", "_slot_of_arc", "_back_slot",
+              "_back_position", "_back_indices", "_back_indptr")
+
+
+class _EdgePositions:
+    """Edge id → row position without a dict of every edge: the identity when ids are the row
+    numbers (CSV, GeoJSON, OSM loaders), else a binary search over the sorted ids."""
+
+    def __init__(self, edge_ids: np.ndarray) -> None:
+        self._n = len(edge_ids)
+        self._identity = bool(np.array_equal(edge_ids, np.arange(self._n)))
+        if not self._identity:
+            self._order = np.argsort(edge_ids, kind="stable")
+            self._sorted = np.asarray(edge_ids)[self._order]
+
+    def get(self, edge_id: int) -> int | None:
+        if self._identity:
+            return edge_id if 0 <= edge_id < self._n else None
+        i = int(np.searchsorted(self._sorted, edge_id))
+        return int(self._order[i]) if i < self._n and self._sorted[i] == edge_id else None
+
+    def __contains__(self, edge_id: object) -> bool:
+        return isinstance(edge_id, numbers.Integral) and self.get(int(edge_id)) is not None
+
+    def __getitem__(self, edge_id: int) -> int:
+        found = self.get(edge_id)
+        if found is None:
+            raise KeyError(edge_id)
+        return found
+
 
 @dataclass(frozen=True)
 class SnapResult:
@@ -188,6 +221,9 @@ class RoadGraph:
         Vehicle profiles and green-channel rules; default ``policies/green_channel_v1.yaml``.
     max_snap_m : float
         Points farther than this from every node raise :class:`SnapDistanceError`.
+    arcs : mapping of str to numpy arrays, optional
+        The arrays of ``ARC_ARRAYS`` of this same network (from :meth:`arc_arrays`, e.g.
+        memory-mapped by :mod:`.store`); built from the edge columns when omitted.
     """
 
     def __init__(
@@ -196,6 +232,7 @@ class RoadGraph:
         *,
         policy: RoutingPolicy | None = None,
         max_snap_m: float = 2_000.0,
+        arcs: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         if not max_snap_m > 0:
             raise RoutingInputError(f"max_snap_m must be > 0, got {max_snap_m!r}", "max_snap_m")
@@ -206,14 +243,18 @@ class RoadGraph:
         self._node_position = {node: i for i, node in enumerate(self._node_ids)}
         self._lat, self._lng = tables.lat, tables.lng
         self._edge_ids = tables.edge_id
-        self._edge_position = {int(e): i for i, e in enumerate(tables.edge_id)}
+        self._edge_position = _EdgePositions(tables.edge_id)
         self._length_m = tables.length_m
         self._road_class = tables.road_class
         self._speed_kmh = tables.speed_kmh
         self._toll = tables.toll
         self._toll_plaza = tables.toll_plaza
         self._max_weight_t = tables.max_weight_t
-        self._build_arcs()
+        if arcs is None:
+            self._build_arcs()
+        else:
+            for name in ARC_ARRAYS:
+                setattr(self, name, arcs[name])
         self._views: dict[str, _ProfileView] = {}
         self._events: dict[str, RoadEvent] = {}
         self._event_edges: dict[str, np.ndarray] = {}
@@ -280,6 +321,15 @@ class RoadGraph:
         self._back_position[back_order] = np.arange(len(back_order))
         self._back_indices = self._slot_from[back_order]
         self._back_indptr = np.searchsorted(self._slot_to[back_order], np.arange(n + 1))
+
+    @property
+    def tables(self) -> loaders.NetworkTables:
+        """The node and edge columns the graph was built from (read-only)."""
+        return self._tables
+
+    def arc_arrays(self) -> dict[str, np.ndarray]:
+        """The derived arc and slot arrays, for storing beside the edge columns."""
+        return {name: getattr(self, name) for name in ARC_ARRAYS}
 
     def _slot_values(self, edge_hours: np.ndarray, slots: np.ndarray | None = None) -> np.ndarray:
         """Minimum hours over the parallel arcs of each slot (all slots, or ``slots``)."""

@@ -2,9 +2,16 @@
 the dispatchers' road events.
 
 Each web or job worker builds the active network's ``RoadGraph`` once and then, before every
-query, applies the events added and removes the events withdrawn since its last look, in
-place, without rebuilding. A network row is immutable: loading a new network makes a new row
-active and every worker switches to it on its next query.
+query, checks one cheap version against the database: the active network's uid and the
+network's event count and removed-event count (events are only added and marked removed, so
+the pair grows with every change). Only when it moved are the event rows read, and the events
+added or withdrawn since the last look applied or removed in place, without rebuilding. A
+network row is immutable: loading a new network makes a new row active and every process
+switches to it on its next query.
+
+A process builds the graph from the network's columns stored as memory-mapped ``.npy`` files
+(:mod:`.store`, ``GRAPH_DIR``, by default ``instance/graphs/<uid>/``), written by the first
+process that needs them, so the CSV text is parsed once per machine and the columns are shared.
 """
 
 from __future__ import annotations
@@ -14,15 +21,17 @@ import datetime as dt
 import io
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from reserve_service.auth import Principal
 from reserve_service.errors import Conflict, InvalidInput, NotFound
 from reserve_service.inventory.services import get_depot, get_region
+from reserve_service.routing import loaders, store
 from reserve_service.routing.errors import RoutingInputError
 from reserve_service.routing.events import RoadEvent
 from reserve_service.routing.graph import RoadGraph
@@ -35,10 +44,34 @@ from reserve_service.routing.tables import RoadEventRow, RoadNetwork
 class _Cached:
     network_uid: str
     graph: RoadGraph
+    events_version: tuple[int, int] = (-1, -1)
 
 
 _cache: dict[str, _Cached] = {}
 _cache_lock = threading.Lock()
+#: where the memory-mapped network columns live; None keeps graphs in memory only
+_graph_dir: Path | None = None
+
+
+def configure(graph_dir: str | Path | None) -> None:
+    """Set the folder of the memory-mapped networks (the app factory passes ``GRAPH_DIR``)."""
+    global _graph_dir
+    _graph_dir = Path(graph_dir) if graph_dir else None
+
+
+def _build_graph(session: Session, network_id: int, uid: str) -> RoadGraph:
+    """The network's graph from its stored columns, storing them first if no process has."""
+    folder = _graph_dir / uid if _graph_dir is not None else None
+    if folder is None or not store.is_stored(folder):
+        row = session.get(RoadNetwork, network_id)
+        graph = RoadGraph(loaders.read_csv(io.StringIO(row.nodes_csv), io.StringIO(row.edges_csv)))
+        if folder is None:
+            return graph
+        try:
+            store.save(folder, graph.tables, graph.arc_arrays())
+        except OSError:  # a read-only or full disk: serve from memory, the next process tries again
+            return graph
+    return RoadGraph(store.load(folder), arcs=store.load_arcs(folder))
 
 
 EDGE_COLUMNS = ("id", "u", "v", "length_m", "road_class", "speed_kmh", "oneway", "toll", "toll_plaza",
@@ -99,20 +132,28 @@ def road_graph(session: Session, cache_key: str = "default") -> tuple[RoadGraph,
     with _cache_lock:
         cached = _cache.get(cache_key)
         if cached is None or cached.network_uid != uid:
-            row = session.get(RoadNetwork, network_id)
-            graph = RoadGraph.from_csv(io.StringIO(row.nodes_csv), io.StringIO(row.edges_csv))
-            cached = _cache[cache_key] = _Cached(uid, graph)
-        wanted = {
-            r.id: r.payload for r in session.scalars(
-                select(RoadEventRow).where(RoadEventRow.network_id == network_id,
-                                           RoadEventRow.removed_at.is_(None)))
-        }
-        applied = {event.id for event in cached.graph.events}
-        for event_id in applied - wanted.keys():
-            cached.graph.remove_event(event_id)
-        for event_id in wanted.keys() - applied:
-            cached.graph.apply_event(RoadEvent.from_dict(wanted[event_id]))
+            cached = _cache[cache_key] = _Cached(uid, _build_graph(session, network_id, uid))
+        version = tuple(session.execute(
+            select(func.count(RoadEventRow.id), func.count(RoadEventRow.removed_at))
+            .where(RoadEventRow.network_id == network_id)).one())
+        if version != cached.events_version:
+            _sync_events(session, cached.graph, network_id)
+            cached.events_version = version
         return cached.graph, network_id
+
+
+def _sync_events(session: Session, graph: RoadGraph, network_id: int) -> None:
+    """Apply the events added and remove the events withdrawn since the graph's last look."""
+    wanted = {
+        r.id: r.payload for r in session.scalars(
+            select(RoadEventRow).where(RoadEventRow.network_id == network_id,
+                                       RoadEventRow.removed_at.is_(None)))
+    }
+    applied = {event.id for event in graph.events}
+    for event_id in applied - wanted.keys():
+        graph.remove_event(event_id)
+    for event_id in wanted.keys() - applied:
+        graph.apply_event(RoadEvent.from_dict(wanted[event_id]))
 
 
 def add_event(session: Session, principal: Principal, payload: dict[str, Any]) -> tuple[RoadEventRow, list[int]]:

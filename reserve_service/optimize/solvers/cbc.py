@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from . import progress
 from .model import LinearModel
 from .params import SolverError, SolverParams, Status
 from .pulp_model import to_pulp
@@ -41,12 +42,18 @@ def solve_cbc(model: LinearModel, params: SolverParams) -> SolveResult:
                 logPath=log_path,
                 options=options,
             )
-        prob.solve(cmd)
+        sign = -1.0 if model.objective_sense == "maximize" else 1.0
+        monitor = progress.active(params.monitor)
+        report = progress.cbc_reporter(log_path, monitor, model.name, sign, model.objective.constant) \
+            if monitor is not None else None
+        with progress.stop_watcher(monitor, lambda: progress.interrupt_cbc(log_path), report) as stopped:
+            prob.solve(cmd)
         with open(log_path, encoding="utf-8", errors="replace") as fh:
             log = fh.read()
     seconds = time.perf_counter() - started
 
     stopped_on_time = bool(re.search(r"Stopped on time|time limit", log, re.IGNORECASE))
+    stopped_on_time = stopped_on_time or stopped.is_set()  # stopped by its monitor: like a time limit
     values = None
     if prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
         values = np.array(

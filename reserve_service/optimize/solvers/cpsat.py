@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 
+from . import progress
 from .model import LinearModel
 from .params import SolverError, SolverParams, Status
 from .result import SolveResult, finish
@@ -66,7 +67,10 @@ def solve_cpsat(model: LinearModel, params: SolverParams) -> SolveResult:
     solver.parameters.log_search_progress = params.verbose
     for key, value in params.options.items():
         setattr(solver.parameters, key, value)
-    code = solver.solve(cp)
+    monitor = progress.active(params.monitor)
+    report = progress.cpsat_callback(monitor, model.name, model.objective.constant) if monitor else None
+    with progress.stop_watcher(monitor, solver.stop_search) as stopped:
+        code = solver.solve(cp, report)
     seconds = time.perf_counter() - started
 
     has_solution = code in (cp_model.OPTIMAL, cp_model.FEASIBLE)
@@ -78,7 +82,7 @@ def solve_cpsat(model: LinearModel, params: SolverParams) -> SolveResult:
         status: Status = "optimal"
     elif code == cp_model.INFEASIBLE:
         status = "infeasible"
-    elif code in (cp_model.FEASIBLE, cp_model.UNKNOWN) and params.time_limit is not None:
+    elif code in (cp_model.FEASIBLE, cp_model.UNKNOWN) and (params.time_limit is not None or stopped.is_set()):
         status = "time_limit"
     elif code == cp_model.FEASIBLE:
         status = "feasible"

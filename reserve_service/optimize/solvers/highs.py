@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from . import progress
 from .model import LinearModel
 from .params import SolverError, SolverParams, Status
 from .pulp_model import to_pulp
@@ -53,7 +54,7 @@ def highs_status(h: Any, has_solution: bool, name: str) -> Status:
         return "infeasible"
     if hstatus == ms.kUnbounded:
         raise SolverError(f"{name}: HiGHS reports the model unbounded")
-    if hstatus == ms.kTimeLimit:
+    if hstatus in (ms.kTimeLimit, ms.kInterrupt):  # out of time, or stopped by its monitor
         return "time_limit"
     if has_solution:
         return "feasible"
@@ -93,6 +94,9 @@ def highs_from_model(model: LinearModel, params: SolverParams) -> Any:
             for k in model.var_kind
         ]
     h.passModel(lp)
+    monitor = progress.active(params.monitor)
+    if monitor is not None:
+        progress.watch_highs(h, monitor, model.name, lambda value: value)
     return h
 
 
@@ -104,6 +108,9 @@ def solve_highs(model: LinearModel, params: SolverParams) -> SolveResult:
     started = time.perf_counter()
     prob, lp_vars = to_pulp(model)
     hints = model.hints
+    monitor = progress.active(params.monitor)
+    # PuLP hands HiGHS the objective without its constant, negated when maximising
+    sign = -1.0 if model.objective_sense == "maximize" else 1.0
 
     class _HiGHSWithHints(pulp.HiGHS):
         """PuLP's HiGHS plus a warm start passed to highspy after the model is built."""
@@ -120,6 +127,9 @@ def solve_highs(model: LinearModel, params: SolverParams) -> SolveResult:
                 solution.col_value = start.tolist()
                 solution.value_valid = True
                 lp.solverModel.setSolution(solution)
+            if monitor is not None:
+                progress.watch_highs(lp.solverModel, monitor, model.name,
+                                     lambda value: sign * value + model.objective.constant)
 
     options: dict[str, Any] = {}
     if params.seed is not None:
@@ -145,8 +155,6 @@ def solve_highs(model: LinearModel, params: SolverParams) -> SolveResult:
     objective = objective_value(model, values)
     bound = None
     if model.is_mip and math.isfinite(info.mip_dual_bound):
-        # PuLP hands HiGHS the objective without its constant, negated when maximising
-        sign = -1.0 if model.objective_sense == "maximize" else 1.0
         bound = sign * info.mip_dual_bound + model.objective.constant
     status = highs_status(h, values is not None, model.name)
     return finish(model, status, objective, bound, seconds, "pulp-highs", values)

@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 
+from . import progress
 from .model import LinearModel
 from .params import SolverError, SolverParams, Status
 from .result import SolveResult, finish, finite_or_none
@@ -68,7 +69,8 @@ def solve_pywraplp(model: LinearModel, params: SolverParams, backend: str) -> So
     mp = pywraplp.MPSolverParameters()
     if model.is_mip:
         mp.SetDoubleParam(mp.RELATIVE_MIP_GAP, params.gap)
-    code = solver.Solve(mp)
+    with progress.stop_watcher(progress.active(params.monitor), solver.InterruptSolve) as stopped:
+        code = solver.Solve(mp)
     seconds = time.perf_counter() - started
     name = f"ortools-{backend.lower()}"
 
@@ -77,6 +79,7 @@ def solve_pywraplp(model: LinearModel, params: SolverParams, backend: str) -> So
     obj_value = objective.Value() if has_solution else None
     bound = finite_or_none(objective.BestBound()) if model.is_mip else None
     out_of_time = params.time_limit is not None and solver.wall_time() >= 0.98e3 * params.time_limit
+    out_of_time = out_of_time or stopped.is_set()  # stopped by its monitor: like a time limit
     if code == pywraplp.Solver.OPTIMAL:
         status: Status = "optimal"
     elif code == pywraplp.Solver.INFEASIBLE:

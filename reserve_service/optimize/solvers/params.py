@@ -37,6 +37,10 @@ class SolverParams:
         Random seed passed to the solver where it accepts one.
     verbose
         Print the solver log.
+    monitor
+        A :class:`~reserve_service.optimize.monitor.SolveMonitor` told the bound, incumbent and
+        gap as the solver runs and asked whether to stop early (see :mod:`.progress`); without
+        one, the running job's monitor if any.
     options
         Backend-specific options by name, passed through unchanged: HiGHS option names
         (``{"presolve": "off"}``), CBC command-line options (``{"cuts": "off"}``), SCIP
@@ -50,6 +54,7 @@ class SolverParams:
     seed: int | None = 0
     verbose: bool = False
     options: Mapping[str, Any] = field(default_factory=dict)
+    monitor: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.solver not in SOLVER_NAMES:
