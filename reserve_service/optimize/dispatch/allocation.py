@@ -350,10 +350,14 @@ def solve_allocation(
             solver = replace(solver, time_limit=max(_MIN_STAGE_SECONDS, left))
         result = m.solve(solver)
         statuses.append(result.status)
-        if not result.has_solution or (result.status == "time_limit" and values is not None):
+        if not result.has_solution and values is None:
+            # stage 1 out of time without a solution: a greedy packing stands in
+            values = greedy_packing(m, built)
+            objectives.append(_evaluate(on_time_value, values))
+            statuses[-1] = f"{result.status}:greedy"
+            break
+        if not result.has_solution or result.status == "time_limit":
             objectives.append(None)  # out of time: the previous stage's flows stand
-            if values is None:
-                break
             continue
         objectives.append(result.objective)
         values = result.values
@@ -377,6 +381,38 @@ def solve_allocation(
                         )
                     )
     return AllocationResult(flows, statuses, objectives, time.perf_counter() - started, built)
+
+
+def greedy_packing(m: LinearModel, built: AllocationModel) -> np.ndarray:
+    """Whole units for the flow variables, most valuable first (on-time, then late; earliest
+    arrival among equals), each as much as every ``≤`` row it is in still allows.
+
+    The allocation's rows (need, supply, production, fleet budget) all have non-negative
+    coefficients, so this is feasible; it stands in for an LP that ran out of time.
+    """
+    values = np.zeros(m.num_vars)
+    slack = np.array([con.rhs for con in m.constraints], dtype=float)
+    rows_of: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for k, con in enumerate(m.constraints):
+        if con.sense != "<=":
+            return values  # not a packing model (rows added by later stages): send nothing
+        for index, coef in zip(con.indices.tolist(), con.coefs.tolist(), strict=True):
+            rows_of[index].append((k, coef))
+    ranked = sorted(
+        [(0, -built.value[(r, i)], built.arrival[s, r], var.index) for (s, r, i), var in built.x.items()]
+        + [(1, -built.value[(r, i)], built.arrival[s, r], var.index) for (s, r, i), var in built.y.items()]
+    )
+    for *_, index in ranked:
+        room = m.var_ub[index]
+        for k, coef in rows_of[index]:
+            if coef > 0:
+                room = min(room, slack[k] / coef)
+        units = math.floor(max(0.0, room) + 1e-9)
+        if units > 0:
+            values[index] = units
+            for k, coef in rows_of[index]:
+                slack[k] -= coef * units
+    return values
 
 
 def _evaluate(expr: LinExpr, values: np.ndarray) -> float:

@@ -205,7 +205,7 @@ class DispatchParams:
     public_profile: str = "public_truck"
     solver: SolverParams = field(default_factory=lambda: SolverParams(time_limit=10.0))
     routing_time_limit_s: float = 5.0
-    order_capacity_quantile: float = 0.5
+    order_capacity_quantile: float = 0.0
     routing_metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     routing_first_solution: str = "auto"
     routing_improvement: str = "ruin_recreate"
@@ -214,8 +214,8 @@ class DispatchParams:
     integer_quantities: bool = False
     fleet_budget: bool = True
     route_late_orders: bool = True
-    candidate_sources: int = 8
-    candidate_cover: float = 3.0
+    candidate_sources: int = 4
+    candidate_cover: float = 2.0
 
     def __post_init__(self) -> None:
         if not 0 < self.deadline_h <= self.horizon_h:
