@@ -308,6 +308,11 @@ def render(plan: dp.DispatchPlan, start: dt.datetime, names: dict[str, str], gra
                     "people_fully_served": s.people_fully_served, "people_total": s.people_total,
                     "latest_arrival_h": None if s.latest_arrival_h is None else round(s.latest_arrival_h, 3),
                     "latest_arrival": _clock(start, s.latest_arrival_h), "vehicles_used": s.vehicles_used,
+                    "mean_arrival_h": None if s.mean_arrival_h is None else round(s.mean_arrival_h, 3),
+                    "bound_people_served": s.bound_people_served,
+                    "bound_share_people_served": None if s.bound_share_people_served is None
+                    else round(s.bound_share_people_served, 4),
+                    "gap": None if s.gap is None else round(s.gap, 4),
                     "solve_seconds": round(s.solve_seconds, 2), "allocation_status": s.allocation_status,
                     "routing_status": s.routing_status, "text": plan.summary_text()},
         "vehicles": vehicles, "regions": regions, "unrouted_orders": plan.unrouted_orders,
