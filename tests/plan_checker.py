@@ -41,6 +41,7 @@ def check_plan(plan: DispatchPlan, skip_stops: dict[str, int] | None = None) -> 
     fleet = {v.id: v for v in problem.fleet}
     skip_stops = skip_stops or {}
     lot_issued: dict[tuple[str, str], int] = defaultdict(int)
+    loaded_on: dict[tuple[str, str], list[dt.date]] = defaultdict(list)
     delivered: dict[tuple[str, str], int] = defaultdict(int)
     on_time: dict[tuple[str, str], int] = defaultdict(int)
     capacity_pickups: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
@@ -76,14 +77,18 @@ def check_plan(plan: DispatchPlan, skip_stops: dict[str, int] | None = None) -> 
             kg_order = sum(
                 ln.quantity * items[ln.item_id].weight_kg for ln in lines_by_order[stop.order_id]
             )
+            # handling: per tonne for each order, the fixed minutes once per stop (after the
+            # last order loaded or unloaded there in a row)
+            k = vp.stops.index(stop)
+            following = vp.stops[k + 1] if k + 1 < len(vp.stops) else None
+            last_here = following is None or (following.kind, following.node) != (
+                stop.kind, stop.node
+            )
             if stop.kind == "pickup":
-                service = (
-                    params.loading_minutes + params.loading_minutes_per_t * kg_order / 1000
-                ) / 60
+                fixed, per_t = params.loading_minutes, params.loading_minutes_per_t
             else:
-                service = (
-                    params.unloading_minutes + params.unloading_minutes_per_t * kg_order / 1000
-                ) / 60
+                fixed, per_t = params.unloading_minutes, params.unloading_minutes_per_t
+            service = ((fixed if last_here else 0.0) + per_t * kg_order / 1000) / 60
             assert stop.start_h >= stop.eta_h - 1e-9
             assert stop.departure_h == pytest.approx(stop.start_h + service, abs=1e-6)
             if stop.kind == "pickup":
@@ -101,6 +106,7 @@ def check_plan(plan: DispatchPlan, skip_stops: dict[str, int] | None = None) -> 
                     assert line.expiry is None or line.expiry >= pickup_day, (
                         f"{vp.vehicle_id} loads {line.lot_no} (expires {line.expiry}) on {pickup_day}"
                     )
+                    loaded_on[(src.id, line.lot_no)].append(pickup_day)
                     if src.mode == "capacity":
                         capacity_pickups[(src.id, line.item_id)].append(
                             (stop.start_h, line.quantity)
@@ -140,7 +146,8 @@ def check_plan(plan: DispatchPlan, skip_stops: dict[str, int] | None = None) -> 
         lot = next(lt for lt in sources[source_id].lots if lt.lot_no == lot_no)
         assert qty <= lot.quantity
         assert lot.expiry is None or lot.expiry >= start_day, "expired lot issued"
-    # FEFO: at a source, a later-expiring lot is used only when earlier-expiring ones are used up
+    # FEFO: a later-expiring lot is loaded only when every earlier-expiring lot still good
+    # on that day is used up
     for src in problem.sources:
         by_item = defaultdict(list)
         for lot in src.lots:
@@ -150,7 +157,8 @@ def check_plan(plan: DispatchPlan, skip_stops: dict[str, int] | None = None) -> 
             for a, b in itertools.permutations(lots, 2):
                 ea = a.expiry or dt.date.max
                 eb = b.expiry or dt.date.max
-                if ea < eb and lot_issued.get((src.id, b.lot_no), 0) > 0:
+                days = loaded_on.get((src.id, b.lot_no), [])
+                if ea < eb and any(day <= ea for day in days):
                     assert lot_issued.get((src.id, a.lot_no), 0) == a.quantity, (
                         f"FEFO broken at {src.id}: {b.lot_no} issued before {a.lot_no} is used up"
                     )

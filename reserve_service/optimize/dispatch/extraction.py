@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -87,9 +87,10 @@ def extract_plan(
         for stop in stops
         if stop.kind == "pickup" and not order_by_id[stop.order_id].lots
     )
-    for _, _, oid in pickups:
+    for start_h, _, oid in pickups:
         o = order_by_id[oid]
         mode = sources[o.source_id].mode
+        pickup_day = (problem.incident.start + timedelta(hours=start_h)).date()
         assigned: list[ManifestLine] = []
         for line in o.lines:
             if mode not in LOT_MODES:
@@ -111,6 +112,8 @@ def extract_plan(
             for entry in lots[(o.source_id, line.item_id)]:
                 if left <= 0:
                     break
+                if entry[1] is not None and entry[1] < pickup_day:
+                    continue  # expired by the time the truck loads: never issued
                 take = min(left, entry[2])
                 if take > 0:
                     assigned.append(
@@ -127,8 +130,8 @@ def extract_plan(
                     )
                     entry[2] -= take
                     left -= take
-            if left > 0:  # cannot happen when allocation respected supply
-                raise RuntimeError(f"order {oid}: {left} units of {line.item_id} without a lot")
+            # units left without a lot (their lot expires before this pickup) are not loaded;
+            # the region's shortfall shows them
         order_lots[oid] = assigned
 
     # Vehicle plans.
