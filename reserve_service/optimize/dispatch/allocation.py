@@ -72,7 +72,8 @@ from reserve_service.optimize.monitor import SolveMonitor, monitor_or_null
 from reserve_service.optimize.solvers import LinearModel, LinExpr, Var
 
 LATE_WEIGHT = 1e-4  # a unit on time is worth this many late units' reciprocal (see above)
-_MIN_STAGE_SECONDS = 1.0  # a later stage is skipped when less than this is left of the budget
+_MIN_STAGE_SECONDS = 1.0
+_MIP_MAX_REGIONS = 40  # full-service binaries up to this many regions, their LP relaxation above  # a later stage is skipped when less than this is left of the budget
 
 
 @dataclass(frozen=True)
@@ -268,7 +269,12 @@ def build_allocation_model(problem: DispatchProblem, params: DispatchParams) -> 
         for r, reg in enumerate(regions):
             if not needs[reg.id]:
                 continue
-            full[r] = m.add_var(f"z[{reg.id}]", ub=1, kind="integer")
+            # a binary per region on small incidents; above, its LP relaxation (the reward
+            # then grows with the least-filled item of the region: still no item left behind)
+            z_kind: Literal["integer", "continuous"] = (
+                "integer" if len(regions) <= _MIP_MAX_REGIONS else "continuous"
+            )
+            full[r] = m.add_var(f"z[{reg.id}]", ub=1, kind=z_kind)
             for item_id, need in needs[reg.id].items():
                 terms = on_time_keys.get((r, item_id), [])
                 m.add_row(
@@ -393,6 +399,10 @@ def solve_allocation(
         solver = params.solver
         if left is not None:
             solver = replace(solver, time_limit=max(_MIN_STAGE_SECONDS, left))
+        if m.is_mip and stage == 0:
+            # the first stage as a MIP: half the budget at most, a 0.1 % gap is optimal enough
+            limit = None if budget is None else max(_MIN_STAGE_SECONDS, min(left or 0.0, budget / 2))
+            solver = replace(solver, gap=max(solver.gap, 1e-3), time_limit=limit)
         result = m.solve(solver)
         statuses.append(result.status)
         if not result.has_solution and values is None:
