@@ -876,3 +876,15 @@ def test_three_townships_two_trucks_one_depot_all_served():
     plan = plan_dispatch(problem, replace(PARAMS, routing_time_limit_s=3.0))
     assert plan.summary.people_fully_served == 2100
 
+
+
+def test_greedy_packing_stands_in_feasibly(two_by_three):
+    # what the allocation falls back on when its first stage runs out of time: whole units
+    # within every row (need, supply, production, fleet budget)
+    from reserve_service.optimize.dispatch.allocation import greedy_packing
+
+    built = build_allocation_model(two_by_three, replace(PARAMS, full_service_weight=0.0))
+    values = greedy_packing(built.model, built)
+    assert values.sum() > 0 and np.allclose(values, np.round(values))
+    for con in built.model.constraints:
+        assert float(np.dot(con.coefs, values[con.indices])) <= con.rhs + 1e-9, con.name

@@ -73,7 +73,7 @@ from reserve_service.optimize.solvers import LinearModel, LinExpr, Var
 
 LATE_WEIGHT = 1e-4  # a unit on time is worth this many late units' reciprocal (see above)
 _MIN_STAGE_SECONDS = 1.0
-_MIP_MAX_REGIONS = 40  # full-service binaries up to this many regions, their LP relaxation above  # a later stage is skipped when less than this is left of the budget
+_MIP_MAX_REGIONS = 20  # full-service binaries up to this many regions (a MIP), none above  # a later stage is skipped when less than this is left of the budget
 
 
 @dataclass(frozen=True)
@@ -260,21 +260,17 @@ def build_allocation_model(problem: DispatchProblem, params: DispatchParams) -> 
         lateness = max(0.0, arrival[s, r] - D)
         ton_hours = params.ton_hour_weight * weight_kg[item_id] / 1000.0 * access.travel_sr[s, r]
         stage3 += var * (value[(r, item_id)] * lateness + ton_hours)
-    # full service: z[r] = 1 only if every item's whole need is allocated on time
+    # full service: z[r] = 1 only if every item's whole need is allocated on time (on
+    # incidents of up to _MIP_MAX_REGIONS regions: above, the MIP is too slow and the LP stays)
     full: dict[int, Var] = {}
-    if params.full_service_weight > 0:
+    if params.full_service_weight > 0 and len(regions) <= _MIP_MAX_REGIONS:
         on_time_keys: dict[tuple[int, str], list[Var]] = defaultdict(list)
         for (_, r, item_id), var in x.items():
             on_time_keys[(r, item_id)].append(var)
         for r, reg in enumerate(regions):
             if not needs[reg.id]:
                 continue
-            # a binary per region on small incidents; above, its LP relaxation (the reward
-            # then grows with the least-filled item of the region: still no item left behind)
-            z_kind: Literal["integer", "continuous"] = (
-                "integer" if len(regions) <= _MIP_MAX_REGIONS else "continuous"
-            )
-            full[r] = m.add_var(f"z[{reg.id}]", ub=1, kind=z_kind)
+            full[r] = m.add_var(f"z[{reg.id}]", ub=1, kind="integer")
             for item_id, need in needs[reg.id].items():
                 terms = on_time_keys.get((r, item_id), [])
                 m.add_row(
@@ -417,7 +413,8 @@ def solve_allocation(
         objectives.append(result.objective)
         values = result.values
         for var in built.full.values():  # later stages are LPs: full service as decided
-            m.fix(var, round(float(values[var.index])))
+            if m.var_kind[var.index] != "continuous":
+                m.fix(var, round(float(values[var.index])))
     flows: list[Flow] = []
     if values is not None:
         sources, regions = problem.sources, problem.incident.regions
