@@ -13,12 +13,12 @@ import io
 import itertools
 import math
 from collections import defaultdict
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from reserve_service.optimize.dispatch import (
-    LEAD_TIME_MODES,
     LOT_MODES,
     AffectedRegion,
     DispatchInputError,
@@ -27,6 +27,7 @@ from reserve_service.optimize.dispatch import (
     DispatchProblem,
     Incident,
     Item,
+    ReplanResult,
     RouteVehicle,
     StockLot,
     SupplySource,
@@ -35,14 +36,15 @@ from reserve_service.optimize.dispatch import (
     VehiclePosition,
     build_allocation_model,
     expected_positions,
-    plan_dispatch,
     plan_to_manifest_csv,
-    replan,
     route_in_waves,
     solve_allocation,
     vehicle_profile,
 )
+from reserve_service.optimize.dispatch import plan_dispatch as _plan_dispatch
+from reserve_service.optimize.dispatch import replan as _replan
 from reserve_service.optimize.solvers import SolverParams
+from tests.plan_checker import check_plan
 
 START = dt.datetime(2026, 7, 1, 6, 0)
 # Fixed handling times keep the hand calculations simple: 30 min to load, 20 to unload.
@@ -74,155 +76,30 @@ def symmetric(nodes: list[str], pairs: dict[tuple[str, str], float]) -> list[lis
 
 
 # --------------------------------------------------------------------------------------------
-# Invariants every plan must satisfy
+# Every plan these tests make passes the independent checker
 # --------------------------------------------------------------------------------------------
 
 
-def check_plan_invariants(plan: DispatchPlan, skip_stops: dict[str, int] | None = None) -> None:
-    """What a dispatcher checks on any plan, recomputed from the inputs.
+def plan_dispatch(problem: DispatchProblem, params: DispatchParams | None = None) -> DispatchPlan:
+    plan = _plan_dispatch(problem, params)
+    check_plan(plan)
+    return plan
 
-    ``skip_stops[v]``: stops of a dispatched vehicle done before a re-plan (checked against the
-    earlier matrices by the earlier plan; the rest starts at the position's node and time).
-    """
-    problem, params = plan.problem, plan.params
-    items = {it.id: it for it in problem.items}
-    sources = {s.id: s for s in problem.sources}
-    regions = {r.id: r for r in problem.incident.regions}
-    fleet = {v.id: v for v in problem.fleet}
-    skip_stops = skip_stops or {}
-    lot_issued: dict[tuple[str, str], int] = defaultdict(int)
-    delivered: dict[tuple[str, str], int] = defaultdict(int)
-    on_time: dict[tuple[str, str], int] = defaultdict(int)
-    capacity_pickups: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
 
-    for vp in plan.vehicles:
-        veh = fleet[vp.vehicle_id]
-        matrix = problem.travel.hours[vehicle_profile(veh, params)]
-        lines_by_order = defaultdict(list)
-        for line in vp.manifest:
-            lines_by_order[line.order_id].append(line)
-        k0 = skip_stops.get(vp.vehicle_id, 0)
-        # load on board at the start of the checked part: picked before, not yet delivered
-        on_board: set[str] = set()
-        for stop in vp.stops[:k0]:
-            (on_board.add if stop.kind == "pickup" else on_board.discard)(stop.order_id)
-            if stop.kind == "delivery":  # delivered before the re-plan
-                for line in lines_by_order[stop.order_id]:
-                    delivered[(line.region_id, line.item_id)] += line.quantity
-                    if stop.eta_h <= params.deadline_h + 1e-9:
-                        on_time[(line.region_id, line.item_id)] += line.quantity
-        here, t = vp.start_node, vp.start_h
-        if k0 == 0:
-            assert here == veh.start_node
-            assert t >= veh.available_from_h - 1e-9
-        for stop in vp.stops[k0:]:
-            leg = matrix[problem.travel.index(here), problem.travel.index(stop.node)]
-            # unreachable (inf) pairs are never driven
-            assert np.isfinite(leg), (
-                f"{vp.vehicle_id} drives an unreachable leg {here}->{stop.node}"
-            )
-            # ETA = previous departure + matrix travel time
-            assert stop.eta_h == pytest.approx(t + leg, abs=1e-6)
-            kg_order = sum(
-                ln.quantity * items[ln.item_id].weight_kg for ln in lines_by_order[stop.order_id]
-            )
-            if stop.kind == "pickup":
-                service = (
-                    params.loading_minutes + params.loading_minutes_per_t * kg_order / 1000
-                ) / 60
-            else:
-                service = (
-                    params.unloading_minutes + params.unloading_minutes_per_t * kg_order / 1000
-                ) / 60
-            assert stop.start_h >= stop.eta_h - 1e-9
-            assert stop.departure_h == pytest.approx(stop.start_h + service, abs=1e-6)
-            if stop.kind == "pickup":
-                src = sources[stop.place_id]
-                assert stop.node == src.node
-                # agreement / capacity / mutual-aid stock never leaves before its lead time
-                if src.mode in LEAD_TIME_MODES:
-                    assert stop.start_h >= src.lead_time_h - 1e-9
-                assert stop.start_h >= problem.now_h - 1e-9
-                on_board.add(stop.order_id)
-                for line in lines_by_order[stop.order_id]:
-                    assert line.source_id == src.id
-                    if src.mode == "capacity":
-                        capacity_pickups[(src.id, line.item_id)].append(
-                            (stop.start_h, line.quantity)
-                        )
-            else:
-                assert stop.order_id in on_board, "delivery before its pickup"
-                on_board.discard(stop.order_id)
-                assert stop.node == regions[stop.place_id].node
-                for line in lines_by_order[stop.order_id]:
-                    assert line.region_id == stop.place_id
-                    delivered[(line.region_id, line.item_id)] += line.quantity
-                    if stop.eta_h <= params.deadline_h + 1e-9:
-                        on_time[(line.region_id, line.item_id)] += line.quantity
-            # no vehicle over weight or volume capacity (recomputed from the manifest)
-            kg = sum(
-                ln.quantity * items[ln.item_id].weight_kg
-                for o in on_board
-                for ln in lines_by_order[o]
-            )
-            m3 = sum(
-                ln.quantity * items[ln.item_id].volume_m3
-                for o in on_board
-                for ln in lines_by_order[o]
-            )
-            assert kg <= veh.weight_capacity_kg + 1e-6, f"{vp.vehicle_id} carries {kg} kg"
-            assert m3 <= veh.volume_capacity_m3 + 1e-6, f"{vp.vehicle_id} carries {m3} m3"
-            here, t = stop.node, stop.departure_h
-        # cargo left on board only when loaded before a re-plan and now undeliverable
-        assert on_board <= set(plan.unrouted_orders), f"{vp.vehicle_id} ends with cargo"
-        for line in vp.manifest:
-            if line.source_mode in LOT_MODES:
-                lot_issued[(line.source_id, line.lot_no)] += line.quantity
+def replan(plan: DispatchPlan, new_travel: TravelTimes, positions, **kw) -> ReplanResult:
+    result = _replan(plan, new_travel, positions, **kw)
+    done = {}
+    for vid, pos in positions.items():
+        stops = plan.vehicle(vid).stops
+        done[vid] = (
+            pos.completed_stops
+            if pos.completed_stops is not None
+            else sum(1 for stop in stops if stop.eta_h <= pos.at_h + 1e-6)
+        )
+    check_plan(result.plan, skip_stops=done)
+    return result
 
-    # no lot over its quantity; lots belong to the source and item they are issued for
-    start_day = problem.incident.start.date()
-    for (source_id, lot_no), qty in lot_issued.items():
-        lot = next(lt for lt in sources[source_id].lots if lt.lot_no == lot_no)
-        assert qty <= lot.quantity
-        assert lot.expiry is None or lot.expiry >= start_day, "expired lot issued"
-    # FEFO: at a source, a later-expiring lot is used only when earlier-expiring ones are used up
-    for src in problem.sources:
-        by_item = defaultdict(list)
-        for lot in src.lots:
-            if lot.expiry is None or lot.expiry >= start_day:
-                by_item[lot.item_id].append(lot)
-        for lots in by_item.values():
-            for a, b in itertools.permutations(lots, 2):
-                ea = a.expiry or dt.date.max
-                eb = b.expiry or dt.date.max
-                if ea < eb and lot_issued.get((src.id, b.lot_no), 0) > 0:
-                    assert lot_issued.get((src.id, a.lot_no), 0) == a.quantity, (
-                        f"FEFO broken at {src.id}: {b.lot_no} issued before {a.lot_no} is used up"
-                    )
-    # production-capacity reserves: what is loaded by time t was produced by t
-    for (source_id, item_id), pickups in capacity_pickups.items():
-        src = sources[source_id]
-        rate = src.quantities[item_id]
-        cumulative = 0
-        for start_h, qty in sorted(pickups):
-            cumulative += qty
-            assert cumulative <= rate * (start_h - src.lead_time_h) / 24.0 + 1e-6
 
-    # region accounting matches the vehicles; shortfalls add up to the missing quantity
-    for rp in plan.regions:
-        for item_id, need in rp.need.items():
-            assert rp.delivered[item_id] == delivered[(rp.region_id, item_id)]
-            assert rp.on_time[item_id] == on_time[(rp.region_id, item_id)]
-            assert rp.delivered[item_id] <= need, "over-delivery"
-            short = sum(s.quantity for s in rp.shortfalls if s.item_id == item_id)
-            assert short == need - rp.on_time[item_id]
-        assert rp.fully_served_by_deadline == (not rp.shortfalls)
-    people = sum(r.relocated_people for r in problem.incident.regions)
-    served = sum(rp.relocated_people for rp in plan.regions if rp.fully_served_by_deadline)
-    assert plan.summary.share_people_fully_served == pytest.approx(
-        served / people if people else 1.0
-    )
-    assert plan.summary.vehicles_used == sum(1 for vp in plan.vehicles if vp.stops)
 
 
 # --------------------------------------------------------------------------------------------
@@ -326,7 +203,7 @@ def test_allocation_matches_enumeration(two_by_three, solver, integer):
 
 def test_plan_with_ample_fleet_reaches_enumerated_optimum(two_by_three):
     plan = plan_dispatch(two_by_three, PARAMS)
-    check_plan_invariants(plan)
+    check_plan(plan)
     assert on_time_value(plan) == pytest.approx(brute_force_on_time_value(two_by_three, 10.0))
     # the one unit nobody can supply (12 needed, 11 held) is explained as missing stock
     reasons = {(s.region_id, s.reason): s.quantity for s in plan.shortfalls()}
@@ -407,7 +284,7 @@ def test_invariants_on_random_instances(seed):
     # default handling (fixed + per tonne), both LP and MIP allocation
     params = DispatchParams(routing_time_limit_s=0.5, integer_quantities=seed % 2 == 1)
     plan = plan_dispatch(random_problem(seed), params)
-    check_plan_invariants(plan)
+    check_plan(plan)
 
 
 # --------------------------------------------------------------------------------------------
@@ -435,11 +312,30 @@ def test_fefo_earliest_expiry_first_and_expired_lots_skipped():
         line_network(),
     )
     plan = plan_dispatch(problem, PARAMS)
-    check_plan_invariants(plan)
+    check_plan(plan)
     issued = defaultdict(int)
     for line in plan.vehicle("t").manifest:
         issued[line.lot_no] += line.quantity
     assert dict(issued) == {"L-2026": 4, "L-2027": 5, "L-2028": 3}
+
+
+def test_a_lot_expiring_before_the_pickup_is_not_loaded():
+    # the enterprise store loads only from 20 h (02:00 the next day); its earliest lot
+    # expires on the start day, so the later one goes instead
+    lots = (
+        StockLot("L-today", "water", 10, START.date()),
+        StockLot("L-later", "water", 10, dt.date(2027, 1, 1)),
+    )
+    problem = DispatchProblem(
+        Incident(START, (AffectedRegion("r", "R", relocated_people=10),)),
+        (WATER,),
+        (SupplySource("e", "D", "enterprise_held", lots=lots, lead_time_h=20.0),),
+        (Vehicle("t", "D", 1000, 10),),
+        line_network(),
+    )
+    plan = plan_dispatch(problem, PARAMS)
+    assert {(m.lot_no, m.quantity) for m in plan.vehicle("t").manifest} == {("L-later", 10)}
+    assert plan.region("r").delivered["water"] == 10
 
 
 def test_capacity_reserve_ships_only_what_is_produced_in_time():
@@ -453,7 +349,7 @@ def test_capacity_reserve_ships_only_what_is_produced_in_time():
         line_network(region_hours=1.0),
     )
     plan = plan_dispatch(problem, PARAMS)
-    check_plan_invariants(plan)
+    check_plan(plan)
     region = plan.region("r")
     assert region.on_time["water"] == 6
     assert region.delivered["water"] == 10  # the rest follows late
@@ -470,7 +366,7 @@ def test_split_delivery_and_second_trip():
         line_network(region_hours=1.0),
     )
     plan = plan_dispatch(problem, PARAMS)
-    check_plan_invariants(plan)
+    check_plan(plan)
     # two trucks, one must go twice: D→R (1 h) + unload + back (1 h) + load fits well within 10 h
     assert plan.region("r").on_time["water"] == 100
     assert sum(vp.trips for vp in plan.vehicles) >= 3
@@ -488,7 +384,7 @@ def test_empty_fleet_gives_no_vehicle(two_by_three):
         two_by_three.incident, two_by_three.items, two_by_three.sources, (), two_by_three.travel
     )
     plan = plan_dispatch(problem, PARAMS)
-    check_plan_invariants(plan)
+    check_plan(plan)
     assert plan.summary.vehicles_used == 0
     shortfalls = plan.shortfalls()
     assert {s.reason for s in shortfalls} == {"no_vehicle"}
@@ -510,7 +406,7 @@ def test_unreachable_region(two_by_three):
         TravelTimes(two_by_three.travel.nodes, hours),
     )
     plan = plan_dispatch(problem, PARAMS)
-    check_plan_invariants(plan)
+    check_plan(plan)
     r3_short = plan.region("r3").shortfalls
     assert [(s.reason, s.quantity) for s in r3_short] == [("unreachable", 5)]
 
@@ -524,7 +420,7 @@ def test_not_enough_stock():
         line_network(),
     )
     plan = plan_dispatch(problem, PARAMS)
-    check_plan_invariants(plan)
+    check_plan(plan)
     assert plan.region("r").on_time["water"] == 18
     assert [(s.reason, s.quantity) for s in plan.region("r").shortfalls] == [
         ("not_enough_stock", 12)
@@ -546,7 +442,7 @@ def test_agreement_not_yet_active_and_too_far():
         tt,
     )
     plan = plan_dispatch(problem, PARAMS)
-    check_plan_invariants(plan)
+    check_plan(plan)
     got = {s.reason: s.quantity for s in plan.region("r").shortfalls}
     assert got == {"agreement_not_yet_active": 4, "too_far": 6}
     # agreement stock is never loaded before its activation
@@ -570,7 +466,7 @@ def test_too_small_fleet_gives_no_vehicle():
         travel(nodes, symmetric(nodes, pairs)),
     )
     plan = plan_dispatch(problem, PARAMS)
-    check_plan_invariants(plan)
+    check_plan(plan)
     served = [rp for rp in plan.regions if rp.fully_served_by_deadline]
     # one truck, loads all 8 orders (4 h of loading!) — the enumeration over visit orders is
     # unnecessary: after k loads the first arrival is 0.5k + 4 h, the next 8.33 h later.
@@ -626,7 +522,7 @@ def test_replan_after_road_closure(two_by_three):
     closed = TravelTimes(two_by_three.travel.nodes, hours)
     result = replan(plan, closed, {dispatched.vehicle_id: position})
     new = result.plan
-    check_plan_invariants(new, skip_stops={dispatched.vehicle_id: 1})
+    check_plan(new, skip_stops={dispatched.vehicle_id: 1})
     # the dispatched truck's completed stop and its cargo stay with it
     new_vp = new.vehicle(dispatched.vehicle_id)
     assert new_vp.dispatched and new_vp.stops[0] == first
@@ -652,7 +548,7 @@ def test_replan_after_road_closure(two_by_three):
 def test_replan_without_changes_keeps_service(two_by_three):
     plan = plan_dispatch(two_by_three, PARAMS)
     result = replan(plan, two_by_three.travel, {})
-    check_plan_invariants(result.plan)
+    check_plan(result.plan)
     assert on_time_value(result.plan) == pytest.approx(on_time_value(plan))
 
 
@@ -727,17 +623,22 @@ def test_replan_after_slowdown_reroutes_dispatched_truck_from_its_position(two_b
     )
     position = VehiclePosition(first.node, first.departure_h, completed_stops=1)
     result = replan(plan, slow, {dispatched.vehicle_id: position})
-    check_plan_invariants(result.plan, skip_stops={dispatched.vehicle_id: 1})
+    check_plan(result.plan, skip_stops={dispatched.vehicle_id: 1})
     new_vp = result.plan.vehicle(dispatched.vehicle_id)
     next_stop = new_vp.stops[1]
     # the next leg is timed from the position with the new matrix
     leg = slow.time(vehicle_profile(new_vp_vehicle(two_by_three, dispatched.vehicle_id), PARAMS),
                     first.node, next_stop.node)  # fmt: skip
     assert next_stop.eta_h == pytest.approx(first.departure_h + leg)
-    # ETAs of what this truck carries moved, and the change is reported
+    # what this truck carries arrives no sooner than the slower direct drive allows, its ETAs
+    # moved, and the change is reported
     old_eta = {s.order_id: s.eta_h for s in dispatched.stops if s.kind == "delivery"}
     moved = [s for s in new_vp.stops if s.kind == "delivery" and s.order_id in old_eta]
-    assert moved and all(s.eta_h > old_eta[s.order_id] for s in moved)
+    profile = vehicle_profile(new_vp_vehicle(two_by_three, dispatched.vehicle_id), PARAMS)
+    assert moved and all(
+        s.eta_h >= position.at_h + slow.time(profile, first.node, s.node) - 1e-9 for s in moved
+    )
+    assert any(abs(s.eta_h - old_eta[s.order_id]) > 1e-6 for s in moved)
     changed_regions = {c.region_id for c in result.changed_etas}
     assert {s.place_id for s in moved} <= changed_regions
 
@@ -766,7 +667,7 @@ def test_replan_from_expected_positions_without_changes_keeps_the_optimum(two_by
         if done:
             assert (pos.node, pos.at_h) == (done[-1].node, done[-1].departure_h)
     result = replan(plan, two_by_three.travel, positions, now_h=now)
-    check_plan_invariants(
+    check_plan(
         result.plan, skip_stops={v: p.completed_stops for v, p in positions.items()}
     )
     # nothing changed on the roads: still the enumerated optimum
@@ -779,7 +680,7 @@ def test_replan_from_expected_positions_without_changes_keeps_the_optimum(two_by
 def test_both_routing_searches_keep_the_invariants(improvement):
     params = DispatchParams(routing_time_limit_s=1.0, routing_improvement=improvement)
     for seed in (11, 12):
-        check_plan_invariants(plan_dispatch(random_problem(seed), params))
+        check_plan(plan_dispatch(random_problem(seed), params))
 
 
 def test_routing_search_parameters_are_checked():
@@ -804,7 +705,7 @@ def test_replan_without_changes_keeps_the_earlier_etas(seed):
     now = float(np.median(etas))
     positions = expected_positions(plan, now)
     result = replan(plan, problem.travel, positions, now_h=now)
-    check_plan_invariants(
+    check_plan(
         result.plan, skip_stops={v: p.completed_stops for v, p in positions.items()}
     )
     for change in result.changed_etas:
@@ -836,7 +737,7 @@ def test_allocation_keeps_the_earlier_choice_among_equal_optima(previous_source)
     for flow in result.flows:
         sent[flow.source_id] += flow.quantity
     assert dict(sent) == {previous_source: 60}
-    assert len(result.statuses) == 4
+    assert len(result.statuses) == 3  # value, lateness, stability
 
 
 def test_routing_starts_from_the_earlier_routes():
@@ -855,3 +756,135 @@ def test_routing_starts_from_the_earlier_routes():
     warm = route_in_waves(problem, plan.orders, vehicles, PARAMS, {other: stops})
     assert warm.routes[other] == stops
     assert warm.routes[chosen] == []
+
+
+# --------------------------------------------------------------------------------------------
+# People served by the deadline against enumeration, and plans no top-up can beat
+# --------------------------------------------------------------------------------------------
+
+QUILT = Item("quilt", weight_kg=2.5, volume_m3=0.03, norm_quantity=1.0, name="quilt")
+
+
+def single_trip_incident(people: tuple[int, ...], trucks: tuple[tuple[float, float], ...],
+                         hours: dict[tuple[str, str], float], deadline_fits_one_trip: bool = True
+                         ) -> DispatchProblem:
+    """One depot D with ample water and quilts; townships R0.. with ``people`` (1 water, 1
+    quilt each); trucks ``(kg, m³)`` at D from 0 h; ``hours`` between places."""
+    nodes = ["D"] + [f"R{k}" for k in range(len(people))]
+    lots = (StockLot("W", "water", 10_000), StockLot("Q", "quilt", 10_000))
+    return DispatchProblem(
+        Incident(START, tuple(AffectedRegion(f"r{k}", f"R{k}", relocated_people=p)
+                              for k, p in enumerate(people))),
+        (WATER, QUILT),
+        (SupplySource("d", "D", "government", lots=lots),),
+        tuple(Vehicle(f"t{k}", "D", kg, m3) for k, (kg, m3) in enumerate(trucks)),
+        travel(nodes, symmetric(nodes, hours)),
+    )
+
+
+PERSON_KG = WATER.weight_kg + QUILT.weight_kg  # one water and one quilt a person: 14.5 kg
+
+
+def brute_force_people_served(problem: DispatchProblem, deadline: float) -> int:
+    """Most people fully served by ``deadline`` over every plan of one trip per truck.
+
+    Every truck's trip is every ordered subset of the townships it reaches by the deadline
+    (loading at the depot from 0 h, LOAD_H; unloading UNLOAD_H at each).  Volume is ample and
+    each person needs the same 14.5 kg, so a truck of ``c × 14.5`` kg carries ``c`` people's
+    needs, split among the townships on its trip in any way: a set ``S`` of townships can be
+    fully served by the trips iff every ``T ⊆ S`` needs no more than the trucks visiting ``T``
+    carry (Hall's condition for the transportation problem, integral data).
+    """
+    regions = problem.incident.regions
+    tt = problem.travel
+    n = len(regions)
+
+    def trips(truck: Vehicle) -> list[frozenset[int]]:
+        out = {frozenset()}
+        for size in range(1, n + 1):
+            for order in itertools.permutations(range(n), size):
+                t, here = LOAD_H, "D"
+                for r in order:
+                    t += tt.time("relief_truck", here, regions[r].node)
+                    here = regions[r].node
+                    if t > deadline + 1e-9:
+                        break
+                    t += UNLOAD_H
+                else:
+                    out.add(frozenset(order))
+        return sorted(out, key=sorted)
+
+    people = [r.relocated_people for r in regions]
+    loads = [math.floor(v.weight_capacity_kg / PERSON_KG + 1e-9) for v in problem.fleet]
+    best = 0
+    for visits in itertools.product(*(trips(v) for v in problem.fleet)):
+        covered = set().union(*visits)
+        for size in range(len(covered), 0, -1):
+            for served in itertools.combinations(sorted(covered), size):
+                total = sum(people[r] for r in served)
+                if total <= best:
+                    continue
+                if all(
+                    sum(people[r] for r in part)
+                    <= sum(c for c, v in zip(loads, visits, strict=True) if v & set(part))
+                    for k in range(1, size + 1)
+                    for part in itertools.combinations(served, k)
+                ):
+                    best = total
+    return best
+
+
+@pytest.mark.parametrize(
+    ("people", "loads"),
+    [
+        ((20, 30, 25), (34, 27)),  # truck capacities in people (14.5 kg each)
+        pytest.param(
+            (10, 40, 30, 15),
+            (48, 20),
+            marks=pytest.mark.xfail(
+                reason="known gap: the fleet budget counts 5 h of 68 people's loads as 70 (it "
+                "charges a return drive per trip), the allocation completes 40 + 30, routing "
+                "delivers 55 and the repair round settles on 40 + 15 = 55; the optimum is 65",
+                strict=True,
+            ),
+        ),
+        ((25, 25, 25), (27, 27, 27)),
+        ((12, 18, 30), (20, 20, 15)),
+    ],
+)
+def test_people_served_match_enumeration(people, loads):
+    # depot 2 h from each township, townships 1 h apart: by 5 h a truck makes one trip
+    # (0.5 + 2 + 1/3 = 2.8 h to the first, +1.3 h to a second; no third, no second trip)
+    towns = [f"R{k}" for k in range(len(people))]
+    hours = {("D", t): 2.0 for t in towns} | {
+        (a, b): 1.0 for a, b in itertools.combinations(towns, 2)
+    }
+    trucks = tuple((c * PERSON_KG, 1000.0) for c in loads)
+    problem = single_trip_incident(people, trucks, hours)
+    params = replace(PARAMS, deadline_h=5.0, routing_time_limit_s=6.0)
+    plan = plan_dispatch(problem, params)
+    assert plan.summary.people_fully_served == brute_force_people_served(problem, 5.0)
+
+
+def test_three_townships_two_trucks_one_depot_all_served():
+    # 2,100 people, 700 per township 0.5 h from the depot (0.5 h apart): 2,100 water and
+    # 2,100 quilts are 30.45 t and 105 m³, about four 8 t / 40 m³ loads per truck in 10 h
+    people = (700, 700, 700)
+    towns = ["R0", "R1", "R2"]
+    hours = {("D", t): 0.5 for t in towns} | {(a, b): 0.5 for a, b in itertools.combinations(towns, 2)}
+    problem = single_trip_incident(people, ((8000, 40), (8000, 40)), hours)
+    plan = plan_dispatch(problem, replace(PARAMS, routing_time_limit_s=3.0))
+    assert plan.summary.people_fully_served == 2100
+
+
+
+def test_greedy_packing_stands_in_feasibly(two_by_three):
+    # what the allocation falls back on when its first stage runs out of time: whole units
+    # within every row (need, supply, production, fleet budget)
+    from reserve_service.optimize.dispatch.allocation import greedy_packing
+
+    built = build_allocation_model(two_by_three, replace(PARAMS, full_service_weight=0.0))
+    values = greedy_packing(built.model, built)
+    assert values.sum() > 0 and np.allclose(values, np.round(values))
+    for con in built.model.constraints:
+        assert float(np.dot(con.coefs, values[con.indices])) <= con.rhs + 1e-9, con.name

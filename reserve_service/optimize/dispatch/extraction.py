@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 
-from reserve_service.optimize.dispatch.allocation import AllocationResult, Flow
+from reserve_service.optimize.dispatch.allocation import AllocationResult
 from reserve_service.optimize.dispatch.orders import Order, RouteVehicle
 from reserve_service.optimize.dispatch.plan import (
     DispatchPlan,
@@ -28,7 +28,7 @@ from reserve_service.optimize.dispatch.problem import (
     vehicle_profile,
 )
 from reserve_service.optimize.dispatch.routing import RoutingSolution, _schedule
-from reserve_service.optimize.dispatch.shortfalls import _explain
+from reserve_service.optimize.dispatch.shortfalls import explain_shortfall, shortfall_bounds
 
 
 def _fefo_lots(problem: DispatchProblem) -> dict[tuple[str, str], list[list[Any]]]:
@@ -87,9 +87,10 @@ def extract_plan(
         for stop in stops
         if stop.kind == "pickup" and not order_by_id[stop.order_id].lots
     )
-    for _, _, oid in pickups:
+    for start_h, _, oid in pickups:
         o = order_by_id[oid]
         mode = sources[o.source_id].mode
+        pickup_day = (problem.incident.start + timedelta(hours=start_h)).date()
         assigned: list[ManifestLine] = []
         for line in o.lines:
             if mode not in LOT_MODES:
@@ -111,6 +112,8 @@ def extract_plan(
             for entry in lots[(o.source_id, line.item_id)]:
                 if left <= 0:
                     break
+                if entry[1] is not None and entry[1] < pickup_day:
+                    continue  # expired by the time the truck loads: never issued
                 take = min(left, entry[2])
                 if take > 0:
                     assigned.append(
@@ -127,8 +130,8 @@ def extract_plan(
                     )
                     entry[2] -= take
                     left -= take
-            if left > 0:  # cannot happen when allocation respected supply
-                raise RuntimeError(f"order {oid}: {left} units of {line.item_id} without a lot")
+            # units left without a lot (their lot expires before this pickup) are not loaded;
+            # the region's shortfall shows them
         order_lots[oid] = assigned
 
     # Vehicle plans.
@@ -196,22 +199,7 @@ def extract_plan(
     needs = allocation.model.needs
     supply = allocation.model.supply
     access = allocation.model.access
-    src_index = {s.id: k for k, s in enumerate(problem.sources)}
-    used_supply: dict[tuple[str, str], int] = defaultdict(int)
-    alloc_on_time: dict[tuple[str, str], int] = defaultdict(int)
-    alloc_late: dict[tuple[str, str], list[Flow]] = defaultdict(list)
-    for f in allocation.flows:
-        used_supply[(f.source_id, f.item_id)] += f.quantity
-        if f.on_time:
-            alloc_on_time[(f.region_id, f.item_id)] += f.quantity
-        else:
-            alloc_late[(f.region_id, f.item_id)].append(f)
-    # orders carried over from an earlier plan (re-plan) count as allocated, on time if targeted
-    for o in order_by_id.values():
-        if o.vehicle_id is not None and o.on_time_target:
-            for line in o.lines:
-                alloc_on_time[(o.region_id, line.item_id)] += line.quantity
-    load_h = params.loading_minutes / 60.0
+    bounds = shortfall_bounds(problem, params, needs, supply, access)
     region_plans: list[RegionPlan] = []
     people_total = people_served = 0
     latest: float | None = None
@@ -233,22 +221,9 @@ def extract_plan(
             if missing <= 0:
                 continue
             shortfalls.extend(
-                _explain(
-                    problem,
-                    params,
-                    reg.id,
-                    r,
-                    item_id,
-                    missing,
-                    n,
-                    on_time[item_id],
-                    alloc_on_time[(reg.id, item_id)],
-                    alloc_late[(reg.id, item_id)],
-                    supply,
-                    used_supply,
-                    access,
-                    src_index,
-                    load_h,
+                # against the need still open (a re-plan's problem holds the residual)
+                explain_shortfall(
+                    problem, bounds, reg.id, r, item_id, needs[reg.id].get(item_id, 0), missing
                 )
             )
         fill = float(np.mean([min(1.0, on_time[i] / n) for i, n in need.items()])) if need else 1.0
@@ -272,6 +247,7 @@ def extract_plan(
         solve_seconds=allocation.solve_seconds + routing.solve_seconds,
         allocation_status=list(allocation.statuses),
         routing_status=routing.status,
+        mean_arrival_h=_mean_arrival(region_plans),
     )
     return DispatchPlan(
         problem,
@@ -283,3 +259,14 @@ def extract_plan(
         summary,
         list(routing.dropped),
     )
+
+
+def _mean_arrival(regions: Sequence[RegionPlan]) -> float | None:
+    """People-weighted mean over regions that receive anything of their last unit's arrival."""
+    served = [(rp.relocated_people, max(rp.eta_h.values())) for rp in regions if rp.eta_h]
+    people = sum(p for p, _ in served)
+    if not served:
+        return None
+    if people == 0:
+        return float(np.mean([t for _, t in served]))
+    return sum(p * t for p, t in served) / people

@@ -1,7 +1,8 @@
 """Step 2, routing: OR-Tools pickup and delivery of the orders, in two waves.
 
-Each (source, region) flow is split into orders no larger than a typical truck (the
-``order_capacity_quantile`` of the fleet's weight and volume capacities).  An order is a pickup
+Each (source, region) flow is split into orders no larger than a truck (the
+``order_capacity_quantile`` of the fleet's weight and volume capacities; by default the smallest
+truck, so that every truck can carry every order and a big one takes several).  An order is a pickup
 node at the source and a delivery node at the region (same vehicle, pickup first).  Vehicles start
 at their own node and time and end anywhere (a zero-cost sink).  Because every order has its own
 pickup node, a vehicle can deliver, drive back to a depot and load again: second trips need no
@@ -44,6 +45,7 @@ from reserve_service.optimize.dispatch.problem import (
     TravelTimes,
     handling_hours,
 )
+from reserve_service.optimize.monitor import SolveMonitor, monitor_or_null
 from reserve_service.optimize.ruin_recreate import routes_from_assignment, ruin_and_recreate
 
 
@@ -75,6 +77,8 @@ class RoutingSolution:
 
 
 _PARALLEL_INSERTION_MAX_ORDERS = 150
+_EMPTY_START_MAX_ORDERS = 40
+_ROUND_SECONDS = 1.5  # ruin and recreate runs in rounds this long (stop requests between them)
 _VALUE_SCALE = 10**9  # wave-1 drop penalty of the most valuable order (travel is in seconds)
 _W_SCALE = 10  # 0.1 kg
 _V_SCALE = 1000  # litres
@@ -112,24 +116,39 @@ def build_routing_model(
     # Node layout: vehicle starts, one sink (open routes), then per order pickup + delivery.
     node_location: list[str | None] = [v.start_node for v in vehicles] + [None]
     sink = n_veh
-    node_service_s: list[int] = [0] * (n_veh + 1)
+    node_kind: list[int] = [0] * (n_veh + 1)  # 0 start or sink, 1 pickup, 2 delivery
+    node_service_s: list[int] = [0] * (n_veh + 1)  # per-tonne handling
+    node_fixed_s: list[int] = [0] * (n_veh + 1)  # fixed handling, once per stop
     pickup_node: dict[str, int] = {}
     delivery_node: dict[str, int] = {}
+
+    def add_node(location: str, kind: str, weight_kg: float) -> int:
+        node_location.append(location)
+        node_kind.append(1 if kind == "pickup" else 2)
+        node_service_s.append(
+            int(math.ceil(handling_hours(weight_kg, kind, params, with_fixed=False) * 3600))
+        )
+        fixed_h = handling_hours(0.0, kind, params)
+        node_fixed_s.append(int(math.ceil(fixed_h * 3600)))
+        return len(node_location) - 1
+
     for order in orders:
         if not order.onboard:
-            pickup_node[order.id] = len(node_location)
-            node_location.append(sources[order.source_id].node)
-            node_service_s.append(
-                int(math.ceil(handling_hours(order.weight_kg, "pickup", params) * 3600))
-            )
-        delivery_node[order.id] = len(node_location)
-        node_location.append(regions[order.region_id].node)
-        node_service_s.append(
-            int(math.ceil(handling_hours(order.weight_kg, "delivery", params) * 3600))
+            pickup_node[order.id] = add_node(sources[order.source_id].node, "pickup", order.weight_kg)
+        delivery_node[order.id] = add_node(
+            regions[order.region_id].node, "delivery", order.weight_kg
         )
     n_nodes = len(node_location)
     loc_index = np.array([travel.index(loc) if loc is not None else -1 for loc in node_location])
     real = loc_index >= 0
+    kinds = np.asarray(node_kind)
+    # the fixed handling is paid leaving a stop: not between orders loaded (or unloaded)
+    # one after another at the same place
+    same_stop = (kinds[:, None] == kinds[None, :]) & (loc_index[:, None] == loc_index[None, :])
+    same_stop &= (kinds > 0)[:, None]
+    handling = np.asarray(node_service_s, dtype=np.int64)[:, None] + np.where(
+        same_stop, 0, np.asarray(node_fixed_s, dtype=np.int64)[:, None]
+    )
 
     manager = pywrapcp.RoutingIndexManager(n_nodes, n_veh, list(range(n_veh)), [sink] * n_veh)
     routing = pywrapcp.RoutingModel(manager)
@@ -145,7 +164,7 @@ def build_routing_model(
         sub = hours[np.ix_(loc_index[real], loc_index[real])]
         secs = np.where(np.isfinite(sub), np.ceil(sub * 3600 - 1e-6), big).astype(np.int64)
         table[np.ix_(real, real)] = np.minimum(secs, big)
-        table += np.asarray(node_service_s, dtype=np.int64)[:, None]
+        table += handling
         table[:, :n_veh] = big  # nobody drives back into a start node
         table[sink, :] = 0
         transit_tables[profile] = table.tolist()
@@ -299,6 +318,8 @@ def solve_routing(
     built: RoutingModel,
     params: DispatchParams,
     initial: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+    monitor: SolveMonitor | None = None,
+    stage: str = "routing",
 ) -> RoutingSolution:
     """Search with OR-Tools; report the status, never assume a solution.
 
@@ -306,9 +327,13 @@ def solve_routing(
     starts the search there instead of from a construction heuristic, so that a re-plan keeps
     what still works; its orders unknown to the model are skipped, missing ones are inserted
     by the search.  If the routes are infeasible now, the search starts from scratch.
+    ``monitor`` hears the search's progress (as ``stage``) and may stop it between rounds of
+    ruin and recreate; the best routes found so far are returned.
     """
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+    from ortools.util import optional_boolean_pb2
 
+    monitor = monitor_or_null(monitor)
     started = time.perf_counter()
     routing, manager = built.routing, built.manager
     if routing is None:  # nothing to route, or nobody to route it
@@ -317,13 +342,25 @@ def solve_routing(
     search = pywrapcp.DefaultRoutingSearchParameters()
     first = params.routing_first_solution
     if first == "auto":
-        # parallel insertion builds better starts but is quadratic: seconds on 200+ orders
-        big = len(built.orders) > _PARALLEL_INSERTION_MAX_ORDERS
-        first = "LOCAL_CHEAPEST_INSERTION" if big else "PARALLEL_CHEAPEST_INSERTION"
+        # few orders: start from none and let local search add the most valuable first
+        # (insertion heuristics fill trucks with whatever fits first, and no single move
+        # undoes that); parallel insertion builds better starts than local insertion but is
+        # quadratic: seconds on 200+ orders
+        if len(built.orders) <= _EMPTY_START_MAX_ORDERS:
+            first = "ALL_UNPERFORMED"
+        elif len(built.orders) <= _PARALLEL_INSERTION_MAX_ORDERS:
+            first = "PARALLEL_CHEAPEST_INSERTION"
+        else:
+            first = "LOCAL_CHEAPEST_INSERTION"
     search.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, first)
     search.local_search_metaheuristic = getattr(
         routing_enums_pb2.LocalSearchMetaheuristic, params.routing_metaheuristic
     )
+    # an order left out for a more valuable one: swap an active pickup-delivery pair with an
+    # inactive one, or move one and insert another (off by default in OR-Tools)
+    operators = search.local_search_operators
+    operators.use_node_pair_swap_active = optional_boolean_pb2.BOOL_TRUE
+    operators.use_relocate_and_make_active = optional_boolean_pb2.BOOL_TRUE
     improve = params.routing_improvement == "ruin_recreate"
     gls_share = params.routing_gls_share if improve else 1.0
     search.time_limit.FromMilliseconds(max(1, int(params.routing_time_limit_s * gls_share * 1000)))
@@ -334,21 +371,48 @@ def solve_routing(
     if warm is not None:
         solution = routing.SolveFromAssignmentWithParameters(warm, search)
     else:
-        solution = routing.SolveWithParameters(search)
+        # the construction heuristic gets the whole budget (cut short, it would leave the
+        # orders it has not reached yet dropped), then guided local search its share
+        first = pywrapcp.DefaultRoutingSearchParameters()
+        first.CopyFrom(search)
+        first.solution_limit = 1
+        first.time_limit.FromMilliseconds(max(1, int(params.routing_time_limit_s * 1000)))
+        solution = routing.SolveWithParameters(first)
+        gls_left = params.routing_time_limit_s * gls_share - (time.perf_counter() - started)
+        if solution is not None and gls_left > 0.05:
+            search.time_limit.FromMilliseconds(int(gls_left * 1000))
+            solution = routing.SolveFromAssignmentWithParameters(solution, search) or solution
     if solution is None:
         seconds = time.perf_counter() - started
         return RoutingSolution("no_solution", {}, [o.id for o in built.orders], None, seconds)
     objective = solution.ObjectiveValue()
     remaining = params.routing_time_limit_s - (time.perf_counter() - started)
-    if improve and remaining > 0 and len(built.orders) > 1:
+    index_routes = routes_from_assignment(routing, solution)
+    if improve and len(built.orders) > 1:
+        # ruin and recreate in short rounds, each from the best so far, so that a monitor
+        # that says stop is heard within a round
         groups, proximity = _order_groups(built)
-        rr = ruin_and_recreate(
-            routing, solution, groups=groups, proximity=proximity, seconds=remaining
-        )
-        index_routes = rr.routes
-        objective = rr.cost
-    else:
-        index_routes = routes_from_assignment(routing, solution)
+        rounds = 0
+        while remaining > 0.05 and not monitor.should_stop():
+            rr = ruin_and_recreate(
+                routing,
+                solution,
+                groups=groups,
+                proximity=proximity,
+                seconds=min(remaining, _ROUND_SECONDS),
+                seed=rounds,
+            )
+            rounds += 1
+            if rr.cost <= objective:
+                index_routes, objective = rr.routes, rr.cost
+            monitor.report(
+                f"{stage}: ruin and recreate",
+                elapsed_s=time.perf_counter() - started,
+                routing_cost=objective,
+            )
+            remaining = params.routing_time_limit_s - (time.perf_counter() - started)
+            if remaining > 0.05:
+                solution = routing.ReadAssignmentFromRoutes(index_routes, True) or solution
     seconds = time.perf_counter() - started
     node_kind: dict[int, tuple[str, str]] = {}
     for oid, node in built.pickup_node.items():
@@ -444,6 +508,7 @@ def route_in_waves(
     params: DispatchParams,
     initial: Mapping[str, Sequence[tuple[str, str]]] | None = None,
     promised_h: Mapping[str, float] | None = None,
+    monitor: SolveMonitor | None = None,
 ) -> RoutingSolution:
     """Route in two waves and join them per vehicle.
 
@@ -470,14 +535,14 @@ def route_in_waves(
             initial_1 = {v: [st for st in seq if st[1] in on_time] for v, seq in initial.items()}
         else:
             initial_1 = initial
-        first = solve_routing(built, first_params, initial_1)
+        first = solve_routing(built, first_params, initial_1, monitor, "routing wave 1")
     served = {oid for seq in first.routes.values() for kind, oid in seq if kind == "delivery"}
     rest = [
         o
         for o in orders
         if o.id not in served and (o.on_time_target or params.route_late_orders or o.onboard)
     ]
-    if not rest or not vehicles:
+    if not rest or not vehicles or (monitor is not None and monitor.should_stop()):
         return first if wave1 else RoutingSolution("no_orders", {}, [o.id for o in rest], 0, 0.0)
     # each vehicle continues from the end of its wave-1 route, with undelivered cargo on board
     continued: list[RouteVehicle] = []
@@ -501,7 +566,7 @@ def route_in_waves(
         )
     second_params = replace(params, routing_time_limit_s=params.routing_time_limit_s / 3)
     built = build_routing_model(problem, rest, continued, second_params, hard_deadline=False)
-    second = solve_routing(built, second_params, initial)
+    second = solve_routing(built, second_params, initial, monitor, "routing wave 2")
     routes = {
         veh.vehicle.id: first.routes.get(veh.vehicle.id, []) + second.routes.get(veh.vehicle.id, [])
         for veh in vehicles
@@ -533,15 +598,21 @@ def _schedule(
     here = veh.start_node
     load_w, load_v = veh.initial_weight_kg, veh.initial_volume_m3
     stops: list[Stop] = []
+    places = []
     for kind, oid in seq:
         order = orders[oid]
         if kind == "pickup":
-            node, place = sources[order.source_id].node, order.source_id
+            places.append((sources[order.source_id].node, order.source_id))
         else:
-            node, place = regions[order.region_id].node, order.region_id
+            places.append((regions[order.region_id].node, order.region_id))
+    for k, (kind, oid) in enumerate(seq):
+        order = orders[oid]
+        node, place = places[k]
         eta = t + travel.time(veh.profile, here, node)
         start = max(eta, order.ready_h) if kind == "pickup" else eta
-        service_h = handling_hours(order.weight_kg, kind, params)
+        # the fixed handling once per stop: after the last order handled at this place
+        last_here = k + 1 == len(seq) or seq[k + 1][0] != kind or places[k + 1][0] != node
+        service_h = handling_hours(order.weight_kg, kind, params, with_fixed=last_here)
         sign = 1.0 if kind == "pickup" else -1.0
         load_w += sign * order.weight_kg
         load_v += sign * order.volume_m3
