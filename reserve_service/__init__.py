@@ -27,6 +27,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     from reserve_service.optimize.siting import SitingInputError
     from reserve_service.routing.api import blp as routing_blueprint
     from reserve_service.routing.errors import RoutingInputError
+    from reserve_service.routing.events import set_local_zone
 
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.config.from_object(Config)
@@ -34,6 +35,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
         app.config.update(config)
     elif config is not None:
         app.config.from_object(config)
+    set_local_zone(app.config["TIME_ZONE"])
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,11 @@ blp = Blueprint("routing", __name__, url_prefix="/api/v1/routing",
 def _input_error(error: RoutingInputError, prefix: str = "") -> InvalidInput:
     field = f"{prefix}{error.field}"
     return InvalidInput(f"{field}: {error}", {field: [str(error)]})
+
+
+def _moment(data: dict[str, Any]) -> dt.datetime:
+    """The request's ``at``, or now: the roads as they are when the question is asked."""
+    return data.get("at") or dt.datetime.now(dt.UTC)
 
 
 def _hours(value: float) -> float | None:
@@ -105,7 +111,7 @@ def route(data):
     source, source_info = service.resolve_location(db, graph, data["origin"], "from")
     target, target_info = service.resolve_location(db, graph, data["destination"], "to")
     try:
-        result = graph.route(source, target, profile=data["profile"], at=data["at"])
+        result = graph.route(source, target, profile=data["profile"], at=_moment(data), as_driven=True)
     except RoutingInputError as exc:
         raise _input_error(exc) from exc
     except NoRouteError as exc:
@@ -136,8 +142,8 @@ def matrix(data):
     sources = [service.resolve_location(db, graph, s, f"sources.{i}") for i, s in enumerate(data["sources"])]
     targets = [service.resolve_location(db, graph, t, f"targets.{i}") for i, t in enumerate(data["targets"])]
     try:
-        hours = graph.travel_time_matrix([s for s, _ in sources], [t for t, _ in targets],
-                                         profile=data["profile"], at=data["at"])
+        hours = graph.leg_hours([s for s, _ in sources], [t for t, _ in targets],
+                                         profile=data["profile"], depart=_moment(data))
     except RoutingInputError as exc:
         raise _input_error(exc) from exc
     unreachable = [[int(i), int(j)] for i, j in zip(*np.nonzero(~np.isfinite(hours)), strict=True)]
@@ -163,8 +169,8 @@ def reachability(data):
     towns = list(db.scalars(select(Region).where(Region.level == "township", Region.lat.is_not(None))))
     graph, _ = service.road_graph(db)
     try:
-        hours = graph.travel_time_matrix([(d.lat, d.lng) for d in depots], [(r.lat, r.lng) for r in towns],
-                                         profile=data["profile"], at=data["at"])
+        hours = graph.leg_hours([(d.lat, d.lng) for d in depots], [(r.lat, r.lng) for r in towns],
+                                profile=data["profile"], depart=_moment(data))
     except RoutingInputError as exc:
         raise _input_error(exc) from exc
     best = hours.min(axis=0) if len(depots) else np.full(len(towns), np.inf)
