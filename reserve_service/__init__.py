@@ -17,10 +17,11 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     from reserve_service.extensions import Database, ProblemApi, session
     from reserve_service.inventory.api import blueprints as inventory_blueprints
     from reserve_service.jobs import InProcessRunner
-    from reserve_service.optimize import dispatch_runs, prepositioning_runs  # noqa: F401  (job kinds)
+    from reserve_service.optimize import prepositioning_runs  # noqa: F401  (job kinds)
     from reserve_service.optimize.api import blp as optimize_blueprint
     from reserve_service.optimize.dispatch import DispatchInputError
-    from reserve_service.optimize.dispatch_api import blp as dispatch_blueprint
+    from reserve_service.optimize.dispatch import service as _dispatch_jobs  # noqa: F401  (job kinds)
+    from reserve_service.optimize.dispatch.api import blp as dispatch_blueprint
     from reserve_service.optimize.prepositioning import PrepositioningInputError
     from reserve_service.optimize.prepositioning_api import blp as prepositioning_blueprint
     from reserve_service.optimize.scenarios import ScenarioInputError

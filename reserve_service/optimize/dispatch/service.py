@@ -1,7 +1,7 @@
 """Dispatch for dispatchers: incidents and plans in the database, the pure planner in between.
 
 An adapter: it reads stock, reserves and the road network, builds a ``DispatchProblem`` for
-``optimize.dispatch``, stores the plan, and moves the plan through its lifecycle
+``optimize.dispatch`` (the pure planner), stores the plan, and moves the plan through its lifecycle
 (draft → approved → dispatched → delivered, or cancelled), booking stock in the ledger.
 
 Supply sources, one per holder and mode:

@@ -13,9 +13,9 @@ from reserve_service.auth import current_principal, roles_required
 from reserve_service.errors import Conflict, NotFound
 from reserve_service.extensions import session
 from reserve_service.optimize import dispatch as dp
-from reserve_service.optimize import dispatch_runs
 from reserve_service.optimize.api import submit
-from reserve_service.optimize.dispatch_schemas import DeliverySchema, IncidentSchema, ReplanSchema
+from reserve_service.optimize.dispatch import service
+from reserve_service.optimize.dispatch.schemas import DeliverySchema, IncidentSchema, ReplanSchema
 from reserve_service.optimize.tables import DispatchPlanRow, Incident, PlanVehicle
 
 blp = Blueprint("dispatch", __name__, url_prefix="/api/v1",
@@ -58,7 +58,7 @@ def plan_dump(row: DispatchPlanRow, full: bool = True) -> dict:
 def post_incident(data):
     """Record an incident: affected townships with relocated people and/or reported needs."""
     db = session()
-    dispatch_runs.check_incident(db, data)
+    service.check_incident(db, data)
     request = {**data, "start_at": data["start_at"].isoformat()}
     incident = Incident(id=str(uuid.uuid4()), name=data["name"], start_at=data["start_at"], request=request,
                         created_by=current_principal().name)
@@ -111,7 +111,7 @@ def get_manifest(plan_id: str, vehicle_id: str):
 def approve_plan(plan_id: str):
     """Approve: issue every loaded lot from the ledger in one transaction (idempotent; 409 if
     stock changed, listing the lots)."""
-    outcome = dispatch_runs.approve(session(), current_principal(), _plan(plan_id))
+    outcome = service.approve(session(), current_principal(), _plan(plan_id))
     return {**plan_dump(_plan(plan_id), full=False), **outcome}
 
 
@@ -119,7 +119,7 @@ def approve_plan(plan_id: str):
 @roles_required("dispatcher")
 def cancel_plan(plan_id: str):
     """Cancel: stock of approved vehicles goes back to its lots."""
-    outcome = dispatch_runs.cancel(session(), current_principal(), _plan(plan_id))
+    outcome = service.cancel(session(), current_principal(), _plan(plan_id))
     return {**plan_dump(_plan(plan_id), full=False), **outcome}
 
 
@@ -127,7 +127,7 @@ def cancel_plan(plan_id: str):
 @roles_required("dispatcher")
 def dispatch_vehicle(plan_id: str, vehicle_id: str):
     """The vehicle has left (approved → dispatched)."""
-    vehicle = dispatch_runs.mark_vehicle(session(), _plan(plan_id), vehicle_id, "dispatch")
+    vehicle = service.mark_vehicle(session(), _plan(plan_id), vehicle_id, "dispatch")
     return {"vehicle_id": vehicle.vehicle_id, "status": vehicle.status}
 
 
@@ -136,7 +136,7 @@ def dispatch_vehicle(plan_id: str, vehicle_id: str):
 @blp.arguments(DeliverySchema)
 def deliver_vehicle(data, plan_id: str, vehicle_id: str):
     """Delivery confirmed (dispatched → delivered), with what arrived."""
-    vehicle = dispatch_runs.mark_vehicle(session(), _plan(plan_id), vehicle_id, "deliver", data["delivered"])
+    vehicle = service.mark_vehicle(session(), _plan(plan_id), vehicle_id, "deliver", data["delivered"])
     return {"vehicle_id": vehicle.vehicle_id, "status": vehicle.status, "delivered": vehicle.delivered}
 
 
@@ -150,7 +150,7 @@ def replan(data, plan_id: str):
     if row.status not in ("draft", "approved", "dispatched"):
         raise Conflict(f"plan is {row.status}", {"status": [f"cannot re-plan a {row.status} plan"]})
     incident = _incident(row.incident_id)
-    now_h = data["now_h"] if data["now_h"] is not None else dispatch_runs.replan_start_hours(incident)
+    now_h = data["now_h"] if data["now_h"] is not None else service.replan_start_hours(incident)
     current_app.logger.info("re-plan %s at %.2f h", plan_id, now_h)
     return submit("dispatch", {"incident_id": incident.id, "parent_plan_id": row.id, "now_h": now_h,
                                "created_by": current_principal().name})

@@ -8,7 +8,7 @@ import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 
 from reserve_service.inventory.schemas import Schema
-from reserve_service.optimize.dispatch_runs import DEFAULT_MODES
+from reserve_service.optimize.dispatch.service import DEFAULT_MODES
 
 MODES = DEFAULT_MODES
 MAX_START_AHEAD = dt.timedelta(days=2)
