@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 
+from reserve_service.clock import local_date
 from reserve_service.optimize.dispatch.allocation import AllocationResult, Flow
 from reserve_service.optimize.dispatch.orders import Order, RouteVehicle
 from reserve_service.optimize.dispatch.plan import (
@@ -87,9 +88,10 @@ def extract_plan(
         for stop in stops
         if stop.kind == "pickup" and not order_by_id[stop.order_id].lots
     )
-    for _, _, oid in pickups:
+    for pickup_h, _, oid in pickups:
         o = order_by_id[oid]
         mode = sources[o.source_id].mode
+        pickup_day = local_date(problem.incident.start + timedelta(hours=pickup_h))
         assigned: list[ManifestLine] = []
         for line in o.lines:
             if mode not in LOT_MODES:
@@ -111,6 +113,8 @@ def extract_plan(
             for entry in lots[(o.source_id, line.item_id)]:
                 if left <= 0:
                     break
+                if entry[1] is not None and entry[1] < pickup_day:
+                    continue  # expired by the time the truck loads: never loaded
                 take = min(left, entry[2])
                 if take > 0:
                     assigned.append(
@@ -127,8 +131,8 @@ def extract_plan(
                     )
                     entry[2] -= take
                     left -= take
-            if left > 0:  # cannot happen when allocation respected supply
-                raise RuntimeError(f"order {oid}: {left} units of {line.item_id} without a lot")
+            # left > 0: the source's lots for this order expire before its pickup; the truck
+            # loads (and delivers) only what is still good, the rest is a shortfall
         order_lots[oid] = assigned
 
     # Vehicle plans.

@@ -49,7 +49,7 @@ class Item:
     """A relief item with its unit weight/volume and relief norm.
 
     The norm gives the need of a region: ``norm_quantity`` per person (or per household), times
-    ``Incident.relief_days`` when ``norm_per_day``.
+    ``norm_days`` (else ``Incident.relief_days``) when ``norm_per_day``.
     """
 
     id: str
@@ -59,6 +59,7 @@ class Item:
     norm_basis: Literal["person", "household"] = "person"
     norm_per_day: bool = False
     name: str = ""
+    norm_days: float | None = None
 
 
 @dataclass(frozen=True)
