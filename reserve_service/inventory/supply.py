@@ -87,6 +87,26 @@ class UsableSupply:
             groups.setdefault((lot.depot, lot.mode), []).append(lot)
         return groups
 
+    def as_seed_tables(self) -> dict[str, list[dict[str, str]]]:
+        """The snapshot in the seed files' columns (``stock_lots.csv``, ``agreement_reserves.csv``,
+        ``capacity_reserves.csv``), for models that read those tables, e.g. pre-positioning's
+        start stock: unexpired lots only, reserves in their validity with a location."""
+        return {
+            "stock_lots.csv": [
+                {"depot_code": lot.depot, "item_code": lot.item, "lot_no": lot.lot_no,
+                 "quantity": str(lot.quantity), "mode": lot.mode,
+                 "expires_on": lot.expires_on.isoformat() if lot.expires_on else ""}
+                for lot in self.lots],
+            "agreement_reserves.csv": [
+                {"code": a.code, "item_code": a.item, "committed_quantity": str(a.quantity),
+                 "activation_lead_hours": str(a.lead_hours), "lat": str(a.lat), "lng": str(a.lng)}
+                for a in self.agreements if a.lat is not None and a.lng is not None],
+            "capacity_reserves.csv": [
+                {"code": c.code, "item_code": c.item, "units_per_day": str(c.units_per_day),
+                 "lead_hours": str(c.lead_hours), "lat": str(c.lat), "lng": str(c.lng)}
+                for c in self.capacities if c.lat is not None and c.lng is not None],
+        }
+
     def stock(self, item: str, mode: str | None = None) -> int:
         """Units of ``item`` held in usable lots (of one mode, or all)."""
         return sum(lot.quantity for lot in self.lots

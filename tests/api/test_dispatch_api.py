@@ -400,3 +400,37 @@ def test_dispatch_needs_follow_the_one_relief_norm(client, roads):
                                           household_size=HOUSEHOLD_SIZE) == 900
     two_days = make_plan(client, roads, regions=[{"region": TOWN, "relocated_people": 100}], relief_days=2)
     assert two_days["regions"][0]["need"]["1030101"] == 600
+
+
+def test_an_incident_start_without_a_zone_is_shanghai_time(client, roads):
+    local = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=8) - dt.timedelta(minutes=5)).replace(tzinfo=None)
+    created = client.post("/api/v1/incidents", headers=roads.headers("dispatcher"),
+                          json=incident(start_at=local.isoformat(timespec="seconds")))
+    assert created.status_code == 201, created.json
+    start = dt.datetime.fromisoformat(created.json["start_at"])
+    assert abs((start - dt.datetime.now(dt.UTC)).total_seconds() + 300) < 120
+
+
+def test_deliver_replan_approve_keeps_what_arrived(client, roads, db):
+    """One of two trucks has delivered; the re-plan counts its delivery as done, keeps its
+    record, and approving it issues the other truck's load once more after it came back."""
+    plan = make_plan(client, roads, fleet=[truck("T1", kg=400), truck("T2", kg=400)],
+                     regions=[{"region": TOWN, "needs": {"1010101": 10, "1030101": 400}}])
+    url = f"/api/v1/dispatch-plans/{plan['id']}"
+    post(client, roads, f"{url}/approve")
+    first, second = plan["vehicles"][0], plan["vehicles"][1]
+    post(client, roads, f"{url}/vehicles/{first['vehicle_id']}/dispatch")
+    assert post(client, roads, f"{url}/vehicles/{first['vehicle_id']}/deliver").status_code == 200
+    new = replan(client, roads, plan["id"], 0.3)
+    assert new["vehicle_status"][first["vehicle_id"]] == "delivered"
+    delivered = {(line["item"]): line["quantity"] for line in first["manifest"]}
+    for item, quantity in delivered.items():
+        assert new["regions"][0]["delivered"][item] >= quantity
+    approved = post(client, roads, f"/api/v1/dispatch-plans/{new['id']}/approve")
+    assert approved.status_code == 200, approved.json
+    ledger = issued_and_returned(db, [plan["id"], new["id"]])
+    net = {lot: e["issued"] - e["returned"] for lot, e in ledger.items() if e["issued"] - e["returned"]}
+    assert net == manifest_totals(new)
+    assert manifest_totals(new, [first["vehicle_id"]]) == manifest_totals(plan, [first["vehicle_id"]])
+    assert sum(net.values()) == 10 + 400
+    assert ledger_mismatches(db) == []

@@ -107,3 +107,11 @@ def test_the_below_norm_alert_uses_the_norm(client, network):
     norms = {a["item"]: a["norm"] for a in rows}
     assert norms["1030101"] == relief_need(ReliefNorm("per_person_day", 3, 3), 6000, household_size=HOUSEHOLD_SIZE)
     assert norms["1010101"] == relief_need(ReliefNorm("per_person", 0.33), 6000, household_size=HOUSEHOLD_SIZE)
+
+
+def test_the_snapshot_in_seed_columns_has_no_expired_lot(db, reserves):
+    """What pre-positioning reads as today's stock: unexpired lots, valid located reserves."""
+    tables = usable_supply(db, TODAY, mode_lead_hours=DEFAULT_MODE_LEAD_HOURS).as_seed_tables()
+    assert {row["lot_no"] for row in tables["stock_lots.csv"]} == {"LOT-A1", "LOT-WT", "LOT-W1", "LOT-W2"}
+    assert [row["code"] for row in tables["agreement_reserves.csv"]] == ["AG-OK"]
+    assert tables["capacity_reserves.csv"] == []  # CP-OK has no location

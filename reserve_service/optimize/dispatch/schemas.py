@@ -7,12 +7,20 @@ import datetime as dt
 import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 
+from reserve_service import clock
 from reserve_service.inventory.schemas import Schema
 from reserve_service.optimize.dispatch.service import DEFAULT_MODES
 
 MODES = DEFAULT_MODES
 MAX_START_AHEAD = dt.timedelta(days=2)
 Positive = validate.Range(min=0, min_inclusive=False)
+
+
+class LocalDateTime(fields.DateTime):
+    """An ISO 8601 time; without an offset it is a wall-clock time of the service's zone."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return clock.aware(super()._deserialize(value, attr, data, **kwargs))
 
 
 class AffectedRegionSchema(Schema):
@@ -52,7 +60,8 @@ class MutualAidSchema(Schema):
 
 class IncidentSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    start_at = fields.AwareDateTime(required=True, default_timezone=dt.UTC)
+    start_at = LocalDateTime(required=True, metadata={
+        "description": "ISO 8601; a time without an offset is read in the service's time zone"})
     regions = fields.List(fields.Nested(AffectedRegionSchema), required=True,
                           validate=validate.Length(min=1, max=2000))
     relief_days = fields.Float(load_default=None, allow_none=True,
