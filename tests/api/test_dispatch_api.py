@@ -418,7 +418,7 @@ def test_deliver_replan_approve_keeps_what_arrived(client, roads, db):
                      regions=[{"region": TOWN, "needs": {"1010101": 10, "1030101": 400}}])
     url = f"/api/v1/dispatch-plans/{plan['id']}"
     post(client, roads, f"{url}/approve")
-    first, second = plan["vehicles"][0], plan["vehicles"][1]
+    first = plan["vehicles"][0]
     post(client, roads, f"{url}/vehicles/{first['vehicle_id']}/dispatch")
     assert post(client, roads, f"{url}/vehicles/{first['vehicle_id']}/deliver").status_code == 200
     new = replan(client, roads, plan["id"], 0.3)

@@ -292,8 +292,6 @@ def mark_vehicle(session: Session, row: DispatchPlanRow, vehicle_id: str, action
     before = {"dispatch": "approved", "deliver": "dispatched"}[action]
     if vehicle.status != before:
         raise Conflict(f"vehicle {vehicle_id} is {vehicle.status}", {"status": [f"must be {before} to {action}"]})
-    if row.status == "draft":
-        raise Conflict("plan is a draft", {"status": ["approve the plan first"]})
     now = dt.datetime.now(dt.UTC)
     if action == "dispatch":
         vehicle.status, vehicle.dispatched_at = "dispatched", now
