@@ -434,3 +434,18 @@ def test_deliver_replan_approve_keeps_what_arrived(client, roads, db):
     assert manifest_totals(new, [first["vehicle_id"]]) == manifest_totals(plan, [first["vehicle_id"]])
     assert sum(net.values()) == 10 + 400
     assert ledger_mismatches(db) == []
+
+
+def test_a_road_under_repair_is_used_once_it_reopens(client, roads):
+    """The township's only road is under repair for 1.5 h: the truck waits for it and delivers
+    just after it reopens (not 'unreachable'), and its drawn route is that road."""
+    reopens = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1.5)
+    post(client, roads, "/api/v1/routing/events", {"kind": "repair", "edge_ids": [0], "ends_at": reopens.isoformat()})
+    plan = make_plan(client, roads)
+    region = plan["regions"][0]
+    assert region["fully_served_by_deadline"], region
+    start = dt.datetime.fromisoformat(plan["start_at"])
+    reopen_h = (reopens - start).total_seconds() / 3600
+    delivery = [s for s in plan["vehicles"][0]["stops"] if s["kind"] == "delivery"][-1]
+    assert reopen_h <= delivery["eta_h"] <= reopen_h + 0.1
+    assert plan["vehicles"][0]["geometry"] is not None and plan["vehicles"][0]["slower_legs"] == []

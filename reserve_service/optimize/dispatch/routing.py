@@ -539,7 +539,7 @@ def _schedule(
             node, place = sources[order.source_id].node, order.source_id
         else:
             node, place = regions[order.region_id].node, order.region_id
-        eta = t + travel.time(veh.profile, here, node)
+        eta = t + travel.time(veh.profile, here, node, t)  # the roads as they are when it leaves
         start = max(eta, order.ready_h) if kind == "pickup" else eta
         service_h = handling_hours(order.weight_kg, kind, params)
         sign = 1.0 if kind == "pickup" else -1.0

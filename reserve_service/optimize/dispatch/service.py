@@ -22,6 +22,7 @@ from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -42,13 +43,14 @@ from reserve_service.optimize.dispatch.lifecycle import supersede
 from reserve_service.optimize.solvers import SolverParams
 from reserve_service.optimize.tables import DispatchPlanRow, Incident, PlanVehicle
 from reserve_service.routing.errors import RoutingInputError
-from reserve_service.routing.graph import RoadGraph
+from reserve_service.routing.graph import RoadGraph, Route
 from reserve_service.routing.service import road_graph
 from reserve_service.routing.tables import RoadNetwork
 
 DEFAULT_MODES = ("government", "enterprise_held", "agreement", "capacity", "mutual_aid")
 OUTSIDE_SPEED_KMH, ROAD_FACTOR = 60.0, 1.3
 PROFILES = ("relief_truck", "public_truck")
+MAX_ROAD_EPOCHS = 24  # road-event changes within the horizon given their own travel times
 
 
 # --------------------------------------------------------------------------------------------
@@ -143,13 +145,25 @@ class NodeBook:
         self.nodes[key] = snapped.node
         return key, snapped.distance_m
 
-    def travel(self, depart: dt.datetime) -> dp.TravelTimes:
-        """Leg hours for trucks leaving at ``depart``, with the road events they meet on the way
-        (not every stored event whatever its window)."""
+    def travel(self, start: dt.datetime, now_h: float, horizon_h: float = 48.0) -> dp.TravelTimes:
+        """Travel times with the roads as they will be: leg hours for trucks leaving at ``now_h``
+        (hours since ``start``) and at every later moment within the horizon when a road event
+        begins or ends, each meeting the events in force while it drives (not every stored
+        event whatever its window)."""
         keys = tuple(self.nodes)
         ids = [self.nodes[k] for k in keys]
-        hours = {p: self.graph.leg_hours(ids, ids, profile=p, depart=depart) for p in PROFILES}
-        return dp.TravelTimes(nodes=keys, hours=hours)
+        moment = start + dt.timedelta(hours=now_h)
+        end = moment + dt.timedelta(hours=horizon_h)
+        changes = sorted({t for e in self.graph.events for t in (e.starts_at, e.ends_at)
+                          if t is not None and moment < t < end})[:MAX_ROAD_EPOCHS]
+        epochs = tuple(
+            (now_h + (t - moment).total_seconds() / 3600,
+             {p: self.graph.leg_hours(ids, ids, profile=p, depart=t) for p in PROFILES})
+            for t in [moment, *changes])
+        if len(epochs) == 1:
+            return dp.TravelTimes(nodes=keys, hours=epochs[0][1])
+        hours = {p: np.minimum.reduce([m[p] for _, m in epochs]) for p in PROFILES}
+        return dp.TravelTimes(nodes=keys, hours=hours, epochs=epochs)
 
 
 def incident_start(incident: Incident) -> dt.datetime:
@@ -257,7 +271,8 @@ def build_problem(session: Session, incident: Incident, graph: RoadGraph, now_h:
                              relief_days=request.get("relief_days") or RELIEF_DAYS,
                              persons_per_household=HOUSEHOLD_SIZE,
                              item_priority=request.get("item_priority") or {}),
-        items=tuple(dp_items), sources=tuple(sources), fleet=tuple(fleet), travel=book.travel(moment), now_h=now_h)
+        items=tuple(dp_items), sources=tuple(sources), fleet=tuple(fleet),
+        travel=book.travel(incident_start(incident), now_h), now_h=now_h)
     params = dp.DispatchParams(
         deadline_h=request.get("deadline_h", 10.0),
         routing_time_limit_s=request.get("routing_time_limit_s", 10.0),
@@ -282,28 +297,43 @@ def node_lookup(graph: RoadGraph) -> dict[str, Any]:
     return {str(node): node for node in graph.node_ids}
 
 
+def _leg_route(graph: RoadGraph, a: Any, b: Any, profile: str, start: dt.datetime, leave_h: float,
+               eta_h: float) -> Route | None:
+    """The road a leg takes, leaving when the plan has it leave or, when the plan has it wait
+    for a road to reopen, at the road change it waits for; None when no road reaches ``b``."""
+    leave = start + dt.timedelta(hours=leave_h)
+    arrive = start + dt.timedelta(hours=eta_h)
+    waits = sorted({t for e in graph.events for t in (e.starts_at, e.ends_at) if t is not None and leave < t < arrive})
+    best = None
+    for moment in [leave, *waits]:
+        try:
+            leg = graph.route(a, b, profile=profile, at=moment, as_driven=True)
+        except (LookupError, ValueError):
+            continue
+        best = best or leg
+        if moment + dt.timedelta(hours=leg.eta_hours) <= arrive + dt.timedelta(minutes=3):
+            return leg
+    return best
+
+
 def _vehicle_geometry(graph: RoadGraph, nodes: dict[str, Any], vp: dp.VehiclePlan, start: dt.datetime
                       ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The vehicle's road path through its stops as one GeoJSON LineString, drawn with its own
-    profile, each leg leaving when the plan has it leave and meeting the roads as they will be
-    then; and the legs whose drive as routed now differs from the plan's time (a road event
-    that starts or ends on the way), so the dispatcher sees it."""
+    profile, each leg meeting the roads as they will be when it is driven; and the legs whose
+    drive, routed so, is longer than the plan's time, so the dispatcher sees it."""
     coords: list[list[float]] = []
     differs: list[dict[str, Any]] = []
     previous, leave_h = vp.start_node, vp.start_h
     for stop in vp.stops[:200]:
         if stop.node != previous:
-            try:
-                leg = graph.route(nodes[previous], nodes[stop.node], profile=vp.profile,
-                                  at=start + dt.timedelta(hours=leave_h), as_driven=True)
-            except (LookupError, ValueError):
-                differs.append({"from": previous, "to": stop.node, "departure_h": round(leave_h, 3),
-                                "planned_h": round(stop.eta_h - leave_h, 3), "as_driven_h": None})
-                return None, differs
+            leg = _leg_route(graph, nodes[previous], nodes[stop.node], vp.profile, start, leave_h, stop.eta_h)
             planned = stop.eta_h - leave_h
-            if leg.eta_hours > planned + 0.05:
+            if leg is None or leg.eta_hours > planned + 0.05:
                 differs.append({"from": previous, "to": stop.node, "departure_h": round(leave_h, 3),
-                                "planned_h": round(planned, 3), "as_driven_h": round(leg.eta_hours, 3)})
+                                "planned_h": round(planned, 3),
+                                "as_driven_h": None if leg is None else round(leg.eta_hours, 3)})
+            if leg is None:
+                return None, differs
             coords += [list(c) for c in leg.geometry["coordinates"]][1 if coords else 0:]
         previous, leave_h = stop.node, stop.departure_h
     return ({"type": "LineString", "coordinates": coords} if len(coords) >= 2 else None), differs
