@@ -32,13 +32,20 @@ Constraints:
   — an estimate of what the fleet can move by the deadline, so that the allocation does not
   promise more than trucks carry and, when trucks are short, favours value per kg·h.
 
-Objective, lexicographic (three solves, each stage fixing the optimum of the previous one up to a
-relative tolerance of 1e-7):
+Objective, lexicographic:
 
 1. maximise ``Σ v x`` — priority-weighted needs met by the deadline;
 2. maximise ``Σ v y`` — what cannot be on time is still sent, late rather than never;
 3. minimise ``Σ v (A − D) y + ton_hour_weight × Σ (kg/1000) t (x + y)`` — lateness, then
    ton-hours as a (documented, weighted) tie-breaker.
+
+Priorities 1 and 2 are one solve, ``max Σ v x + LATE_WEIGHT · Σ v y``: a unit on time is worth
+``1 / LATE_WEIGHT`` late ones, so the on-time value gives way only where values differ by more
+than that factor; priority 3 is a second solve that keeps the first optimum (relative tolerance
+1e-7), warm-started from it.
+
+Arcs: per region and item only the earliest-arriving holders (:func:`candidate_arcs`) get
+variables — a city-wide incident over every source otherwise has a quarter of a million.
 
 """
 
@@ -48,7 +55,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -61,7 +68,11 @@ from reserve_service.optimize.dispatch.problem import (
     DispatchProblem,
     validate_problem,
 )
+from reserve_service.optimize.monitor import SolveMonitor, monitor_or_null
 from reserve_service.optimize.solvers import LinearModel, LinExpr, Var
+
+LATE_WEIGHT = 1e-4  # a unit on time is worth this many late units' reciprocal (see above)
+_MIN_STAGE_SECONDS = 1.0  # a later stage is skipped when less than this is left of the budget
 
 
 @dataclass(frozen=True)
@@ -114,7 +125,7 @@ def build_allocation_model(problem: DispatchProblem, params: DispatchParams) -> 
     access = _access(problem, params)
     load_h = params.loading_minutes / 60.0
     unload_h = params.unloading_minutes / 60.0
-    D, H = params.deadline_h, params.horizon_h
+    D = params.deadline_h
     weight_kg = {it.id: it.weight_kg for it in problem.items}
     volume_m3 = {it.id: it.volume_m3 for it in problem.items}
 
@@ -127,12 +138,15 @@ def build_allocation_model(problem: DispatchProblem, params: DispatchParams) -> 
     )
     arrival = ready[:, None] + access.travel_sr
 
-    # Value of one unit: the share of a need met, times priority-weighted head count.
+    # Value of one unit: its share of the region's needs (by weight), times the region's
+    # priority-weighted head count — every kilogram of a region's needs is worth the same.
     value: dict[tuple[int, str], float] = {}
     for r, reg in enumerate(regions):
+        total_kg = sum(q * weight_kg[i] for i, q in needs[reg.id].items())
         for item_id, need in needs[reg.id].items():
             weight = reg.priority * inc.item_priority.get(item_id, 1.0)
-            value[(r, item_id)] = weight * max(reg.relocated_people, 1) / need
+            share = need * weight_kg[item_id] / total_kg
+            value[(r, item_id)] = weight * max(reg.relocated_people, 1) * share / need
 
     kind: Literal["integer", "continuous"] = (
         "integer" if params.integer_quantities else "continuous"
@@ -140,23 +154,14 @@ def build_allocation_model(problem: DispatchProblem, params: DispatchParams) -> 
     m = LinearModel("dispatch_allocation")
     x: dict[tuple[int, int, str], Var] = {}
     y: dict[tuple[int, int, str], Var] = {}
-    for s, src in enumerate(sources):
-        for item_id, avail in supply[src.id].items():
-            for r, reg in enumerate(regions):
-                need = needs[reg.id].get(item_id, 0)
-                if need <= 0 or not np.isfinite(arrival[s, r]):
-                    continue
-                ub = min(need, avail)
-                if arrival[s, r] <= D + _EPS:
-                    x[(s, r, item_id)] = m.add_var(
-                        f"x[{src.id},{reg.id},{item_id}]", ub=ub, kind=kind
-                    )
-                if arrival[s, r] <= H + _EPS:
-                    # late units: too far or not active in time, or (on an on-time pair) beyond
-                    # what the fleet or a production line manages by the deadline
-                    y[(s, r, item_id)] = m.add_var(
-                        f"y[{src.id},{reg.id},{item_id}]", ub=ub, kind=kind
-                    )
+    for s, r, item_id in candidate_arcs(problem, needs, supply, arrival, params):
+        src, reg = sources[s], regions[r]
+        ub = min(needs[reg.id][item_id], supply[src.id][item_id])
+        if arrival[s, r] <= D + _EPS:
+            x[(s, r, item_id)] = m.add_var(f"x[{src.id},{reg.id},{item_id}]", ub=ub, kind=kind)
+        # late units: too far or not active in time, or (on an on-time pair) beyond what the
+        # fleet or a production line manages by the deadline
+        y[(s, r, item_id)] = m.add_var(f"y[{src.id},{reg.id},{item_id}]", ub=ub, kind=kind)
 
     def flows_of(keys: Iterable[tuple[int, int, str]]) -> list[Var]:
         return [v for k in keys for v in ((x[k],) if k in x else ()) + ((y[k],) if k in y else ())]
@@ -242,58 +247,120 @@ def build_allocation_model(problem: DispatchProblem, params: DispatchParams) -> 
     return AllocationModel(m, x, y, value, arrival, ready, needs, supply, access, stage2, stage3)
 
 
+def candidate_arcs(
+    problem: DispatchProblem,
+    needs: Mapping[str, Mapping[str, int]],
+    supply: Mapping[str, Mapping[str, int]],
+    arrival: np.ndarray,
+    params: DispatchParams,
+) -> list[tuple[int, int, str]]:
+    """The (source, region, item) arcs the allocation considers, in a stable order.
+
+    Per region and item, the holders of the item are taken earliest arrival first: the
+    ``params.candidate_sources`` earliest, then more until together they hold
+    ``params.candidate_cover`` × the need (what others take of a near source is then likely
+    found further on).  A source arriving later than the horizon is never a candidate.
+    ``candidate_sources = 0`` keeps every arc (the full model).
+    """
+    regions, sources = problem.incident.regions, problem.sources
+    H = params.horizon_h
+    holders: dict[str, list[int]] = defaultdict(list)
+    for s, src in enumerate(sources):
+        for item_id in supply[src.id]:
+            holders[item_id].append(s)
+    arcs: list[tuple[int, int, str]] = []
+    for r, reg in enumerate(regions):
+        for item_id, need in needs[reg.id].items():
+            if need <= 0:
+                continue
+            near = [s for s in holders.get(item_id, ()) if arrival[s, r] <= H + _EPS]
+            near.sort(key=lambda s: (arrival[s, r], s))
+            if params.candidate_sources > 0:
+                kept, held = 0, 0
+                for s in near:
+                    if kept >= params.candidate_sources and held >= params.candidate_cover * need:
+                        break
+                    kept += 1
+                    held += supply[sources[s].id][item_id]
+                near = near[:kept]
+            arcs.extend((s, r, item_id) for s in sorted(near))
+    return arcs
+
+
 def solve_allocation(
     problem: DispatchProblem,
     built: AllocationModel,
     params: DispatchParams,
     previous: Mapping[tuple[str, str, str], int] | None = None,
+    monitor: SolveMonitor | None = None,
 ) -> AllocationResult:
-    """Solve the three lexicographic stages; check every status; read out the flows.
+    """Solve the lexicographic stages within the time budget; read out the flows.
 
-    ``previous`` ((source, region, item) → units of an earlier plan still to be sent) adds a
-    fourth stage: among the allocations optimal for stages 1–2 and within 0.1 % of the
-    stage-3 optimum, take the one closest to it,
-    ``min Σ_k kg_i · |x_k + y_k − prev_k|`` — a re-plan then
-    changes only what the new situation requires.
+    Stage 1 maximises ``Σ v x + LATE_WEIGHT · Σ v y`` (value on time, then late value: one
+    solve for the first two priorities), stage 2 minimises lateness and ton-hours keeping
+    stage 1's optimum.  ``previous`` ((source, region, item) → units of an earlier plan still
+    to be sent) adds a stage: among the allocations within 0.1 % of the stage-2 optimum, the
+    one closest to it, ``min Σ_k kg_i · |x_k + y_k − prev_k|`` — a re-plan then changes only
+    what the new situation requires.
+
+    ``params.solver.time_limit`` is the budget of all stages together.  A stage that runs out
+    of time (or is told to stop by ``monitor``) keeps the previous stage's solution; if stage 1
+    finds none, nothing is allocated.  Each stage's status is reported, never assumed.
     """
+    monitor = monitor_or_null(monitor)
     m = built.model
     started = time.perf_counter()
+    budget = params.solver.time_limit
     statuses: list[str] = []
     objectives: list[float | None] = []
     values: np.ndarray | None = None
+    on_time_value, late_value = m.objective, built.stage2_objective
     stage_objectives: list[tuple[str, LinExpr]] = [
-        ("maximize", m.objective),
-        ("maximize", built.stage2_objective),
+        ("maximize", on_time_value + late_value * LATE_WEIGHT),
         ("minimize", built.stage3_objective),
     ]
     if previous and m.num_vars:
         stage_objectives.append(("minimize", _deviation_from(problem, built, previous)))
-    if m.num_vars:
-        for stage, (sense, objective) in enumerate(stage_objectives):
-            if stage > 0 and objectives[-1] is not None:
-                # fix the previous stage's optimum (relative tolerance) before the next one
-                prev_sense, prev_obj = stage_objectives[stage - 1]
-                best = float(objectives[-1])
-                # stability may cost a little lateness / ton-hours (stage 3 is a tie-breaker
-                # whose LP optimum is only accurate to solver tolerances); the rest is kept
-                rel = _STABILITY_SLACK if stage == 3 else 1e-7
-                tol = rel * max(1.0, abs(best)) if stage < 3 else rel * abs(best) + 1e-9
-                if prev_sense == "maximize":
-                    m.add_constraint(prev_obj >= best - tol, f"stage{stage}_keep")
-                else:
-                    m.add_constraint(prev_obj <= best + tol, f"stage{stage}_keep")
-            if sense == "maximize":
-                m.maximize(objective)
-            else:
-                m.minimize(objective)
-            if stage > 0 and values is not None:
-                m.hints = {k: float(values[k]) for k in range(m.num_vars)}
-            result = m.solve(params.solver)
-            statuses.append(result.status)
-            if not result.has_solution:
-                raise RuntimeError(f"allocation stage {stage + 1}: solver returned {result.status}")
-            objectives.append(result.objective)
-            values = result.values
+    for stage, (sense, objective) in enumerate(stage_objectives if m.num_vars else []):
+        left = None if budget is None else budget - (time.perf_counter() - started)
+        if monitor.should_stop() or (left is not None and left < _MIN_STAGE_SECONDS and stage):
+            statuses.append("skipped")
+            objectives.append(None)
+            continue
+        if stage == 1 and values is not None:
+            # keep stage 1's on-time and late values, each up to a relative 1e-7
+            for name, part in (("on_time", on_time_value), ("late", late_value)):
+                best = _evaluate(part, values)
+                m.add_constraint(part >= best - 1e-7 * max(1.0, abs(best)), f"keep_{name}")
+        elif stage == 2 and objectives[-1] is not None:
+            # stability may cost a little lateness / ton-hours (a tie-breaker whose LP
+            # optimum is only accurate to solver tolerances)
+            best = float(objectives[-1])
+            m.add_constraint(built.stage3_objective <= best + _STABILITY_SLACK * abs(best) + 1e-9,
+                             "keep_lateness")
+        if sense == "maximize":
+            m.maximize(objective)
+        else:
+            m.minimize(objective)
+        if values is not None:
+            m.hints = {k: float(values[k]) for k in range(m.num_vars)}
+        monitor.report(f"allocation stage {stage + 1}", elapsed_s=time.perf_counter() - started)
+        solver = params.solver
+        if left is not None:
+            solver = replace(solver, time_limit=max(_MIN_STAGE_SECONDS, left))
+        result = m.solve(solver)
+        statuses.append(result.status)
+        if not result.has_solution and values is None:
+            # stage 1 out of time without a solution: a greedy packing stands in
+            values = greedy_packing(m, built)
+            objectives.append(_evaluate(on_time_value, values))
+            statuses[-1] = f"{result.status}:greedy"
+            break
+        if not result.has_solution or result.status == "time_limit":
+            objectives.append(None)  # out of time: the previous stage's flows stand
+            continue
+        objectives.append(result.objective)
+        values = result.values
     flows: list[Flow] = []
     if values is not None:
         sources, regions = problem.sources, problem.incident.regions
@@ -314,6 +381,42 @@ def solve_allocation(
                         )
                     )
     return AllocationResult(flows, statuses, objectives, time.perf_counter() - started, built)
+
+
+def greedy_packing(m: LinearModel, built: AllocationModel) -> np.ndarray:
+    """Whole units for the flow variables, most valuable first (on-time, then late; earliest
+    arrival among equals), each as much as every ``≤`` row it is in still allows.
+
+    The allocation's rows (need, supply, production, fleet budget) all have non-negative
+    coefficients, so this is feasible; it stands in for an LP that ran out of time.
+    """
+    values = np.zeros(m.num_vars)
+    slack = np.array([con.rhs for con in m.constraints], dtype=float)
+    rows_of: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for k, con in enumerate(m.constraints):
+        if con.sense != "<=":
+            return values  # not a packing model (rows added by later stages): send nothing
+        for index, coef in zip(con.indices.tolist(), con.coefs.tolist(), strict=True):
+            rows_of[index].append((k, coef))
+    ranked = sorted(
+        [(0, -built.value[(r, i)], built.arrival[s, r], var.index) for (s, r, i), var in built.x.items()]
+        + [(1, -built.value[(r, i)], built.arrival[s, r], var.index) for (s, r, i), var in built.y.items()]
+    )
+    for *_, index in ranked:
+        room = m.var_ub[index]
+        for k, coef in rows_of[index]:
+            if coef > 0:
+                room = min(room, slack[k] / coef)
+        units = math.floor(max(0.0, room) + 1e-9)
+        if units > 0:
+            values[index] = units
+            for k, coef in rows_of[index]:
+                slack[k] -= coef * units
+    return values
+
+
+def _evaluate(expr: LinExpr, values: np.ndarray) -> float:
+    return expr.constant + sum(coef * float(values[k]) for k, coef in expr.terms.items())
 
 
 def _deviation_from(

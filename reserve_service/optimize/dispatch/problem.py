@@ -220,6 +220,9 @@ class DispatchParams:
     (:mod:`reserve_service.optimize.ruin_recreate`) the rest; ``"none"``: GLS throughout.
     ``promise_weight``: on re-plan, cost per second an on-time delivery arrives after the ETA
     the earlier plan gave it (1 = a second of driving).
+    ``candidate_sources`` / ``candidate_cover``: per region and item the allocation considers
+    that many earliest-arriving holders of the item, and more until they hold ``cover`` × the
+    need (0: every source; see :func:`~.allocation.candidate_arcs`).
     """
 
     deadline_h: float = 10.0
@@ -234,7 +237,7 @@ class DispatchParams:
     public_profile: str = "public_truck"
     solver: SolverParams = field(default_factory=lambda: SolverParams(time_limit=10.0))
     routing_time_limit_s: float = 5.0
-    order_capacity_quantile: float = 0.5
+    order_capacity_quantile: float = 0.0
     routing_metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     routing_first_solution: str = "auto"
     routing_improvement: str = "ruin_recreate"
@@ -243,6 +246,8 @@ class DispatchParams:
     integer_quantities: bool = False
     fleet_budget: bool = True
     route_late_orders: bool = True
+    candidate_sources: int = 4
+    candidate_cover: float = 2.0
 
     def __post_init__(self) -> None:
         if not 0 < self.deadline_h <= self.horizon_h:
@@ -271,6 +276,8 @@ class DispatchParams:
             )
         if not 0 < self.routing_gls_share <= 1:
             raise DispatchInputError("params.routing_gls_share", "must be in (0, 1]")
+        if self.candidate_sources < 0 or self.candidate_cover < 0:
+            raise DispatchInputError("params.candidate_sources", "must be >= 0")
         if not 0 <= self.order_capacity_quantile <= 1:
             raise DispatchInputError("params.order_capacity_quantile", "must be in [0, 1]")
 

@@ -1,7 +1,8 @@
 """Step 2, routing: OR-Tools pickup and delivery of the orders, in two waves.
 
-Each (source, region) flow is split into orders no larger than a typical truck (the
-``order_capacity_quantile`` of the fleet's weight and volume capacities).  An order is a pickup
+Each (source, region) flow is split into orders no larger than a truck (the
+``order_capacity_quantile`` of the fleet's weight and volume capacities; by default the smallest
+truck, so that every truck can carry every order and a big one takes several).  An order is a pickup
 node at the source and a delivery node at the region (same vehicle, pickup first).  Vehicles start
 at their own node and time and end anywhere (a zero-cost sink).  Because every order has its own
 pickup node, a vehicle can deliver, drive back to a depot and load again: second trips need no
