@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 
 from reserve_service.optimize.dispatch import (
-    LEAD_TIME_MODES,
     LOT_MODES,
     AffectedRegion,
     DispatchInputError,
@@ -27,6 +26,7 @@ from reserve_service.optimize.dispatch import (
     DispatchProblem,
     Incident,
     Item,
+    ReplanResult,
     RouteVehicle,
     StockLot,
     SupplySource,
@@ -35,14 +35,15 @@ from reserve_service.optimize.dispatch import (
     VehiclePosition,
     build_allocation_model,
     expected_positions,
-    plan_dispatch,
     plan_to_manifest_csv,
-    replan,
     route_in_waves,
     solve_allocation,
     vehicle_profile,
 )
+from reserve_service.optimize.dispatch import plan_dispatch as _plan_dispatch
+from reserve_service.optimize.dispatch import replan as _replan
 from reserve_service.optimize.solvers import SolverParams
+from tests.plan_checker import check_plan
 
 START = dt.datetime(2026, 7, 1, 6, 0)
 # Fixed handling times keep the hand calculations simple: 30 min to load, 20 to unload.
@@ -74,155 +75,30 @@ def symmetric(nodes: list[str], pairs: dict[tuple[str, str], float]) -> list[lis
 
 
 # --------------------------------------------------------------------------------------------
-# Invariants every plan must satisfy
+# Every plan these tests make passes the independent checker
 # --------------------------------------------------------------------------------------------
 
 
-def check_plan_invariants(plan: DispatchPlan, skip_stops: dict[str, int] | None = None) -> None:
-    """What a dispatcher checks on any plan, recomputed from the inputs.
+def plan_dispatch(problem: DispatchProblem, params: DispatchParams | None = None) -> DispatchPlan:
+    plan = _plan_dispatch(problem, params)
+    check_plan(plan)
+    return plan
 
-    ``skip_stops[v]``: stops of a dispatched vehicle done before a re-plan (checked against the
-    earlier matrices by the earlier plan; the rest starts at the position's node and time).
-    """
-    problem, params = plan.problem, plan.params
-    items = {it.id: it for it in problem.items}
-    sources = {s.id: s for s in problem.sources}
-    regions = {r.id: r for r in problem.incident.regions}
-    fleet = {v.id: v for v in problem.fleet}
-    skip_stops = skip_stops or {}
-    lot_issued: dict[tuple[str, str], int] = defaultdict(int)
-    delivered: dict[tuple[str, str], int] = defaultdict(int)
-    on_time: dict[tuple[str, str], int] = defaultdict(int)
-    capacity_pickups: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
 
-    for vp in plan.vehicles:
-        veh = fleet[vp.vehicle_id]
-        matrix = problem.travel.hours[vehicle_profile(veh, params)]
-        lines_by_order = defaultdict(list)
-        for line in vp.manifest:
-            lines_by_order[line.order_id].append(line)
-        k0 = skip_stops.get(vp.vehicle_id, 0)
-        # load on board at the start of the checked part: picked before, not yet delivered
-        on_board: set[str] = set()
-        for stop in vp.stops[:k0]:
-            (on_board.add if stop.kind == "pickup" else on_board.discard)(stop.order_id)
-            if stop.kind == "delivery":  # delivered before the re-plan
-                for line in lines_by_order[stop.order_id]:
-                    delivered[(line.region_id, line.item_id)] += line.quantity
-                    if stop.eta_h <= params.deadline_h + 1e-9:
-                        on_time[(line.region_id, line.item_id)] += line.quantity
-        here, t = vp.start_node, vp.start_h
-        if k0 == 0:
-            assert here == veh.start_node
-            assert t >= veh.available_from_h - 1e-9
-        for stop in vp.stops[k0:]:
-            leg = matrix[problem.travel.index(here), problem.travel.index(stop.node)]
-            # unreachable (inf) pairs are never driven
-            assert np.isfinite(leg), (
-                f"{vp.vehicle_id} drives an unreachable leg {here}->{stop.node}"
-            )
-            # ETA = previous departure + matrix travel time
-            assert stop.eta_h == pytest.approx(t + leg, abs=1e-6)
-            kg_order = sum(
-                ln.quantity * items[ln.item_id].weight_kg for ln in lines_by_order[stop.order_id]
-            )
-            if stop.kind == "pickup":
-                service = (
-                    params.loading_minutes + params.loading_minutes_per_t * kg_order / 1000
-                ) / 60
-            else:
-                service = (
-                    params.unloading_minutes + params.unloading_minutes_per_t * kg_order / 1000
-                ) / 60
-            assert stop.start_h >= stop.eta_h - 1e-9
-            assert stop.departure_h == pytest.approx(stop.start_h + service, abs=1e-6)
-            if stop.kind == "pickup":
-                src = sources[stop.place_id]
-                assert stop.node == src.node
-                # agreement / capacity / mutual-aid stock never leaves before its lead time
-                if src.mode in LEAD_TIME_MODES:
-                    assert stop.start_h >= src.lead_time_h - 1e-9
-                assert stop.start_h >= problem.now_h - 1e-9
-                on_board.add(stop.order_id)
-                for line in lines_by_order[stop.order_id]:
-                    assert line.source_id == src.id
-                    if src.mode == "capacity":
-                        capacity_pickups[(src.id, line.item_id)].append(
-                            (stop.start_h, line.quantity)
-                        )
-            else:
-                assert stop.order_id in on_board, "delivery before its pickup"
-                on_board.discard(stop.order_id)
-                assert stop.node == regions[stop.place_id].node
-                for line in lines_by_order[stop.order_id]:
-                    assert line.region_id == stop.place_id
-                    delivered[(line.region_id, line.item_id)] += line.quantity
-                    if stop.eta_h <= params.deadline_h + 1e-9:
-                        on_time[(line.region_id, line.item_id)] += line.quantity
-            # no vehicle over weight or volume capacity (recomputed from the manifest)
-            kg = sum(
-                ln.quantity * items[ln.item_id].weight_kg
-                for o in on_board
-                for ln in lines_by_order[o]
-            )
-            m3 = sum(
-                ln.quantity * items[ln.item_id].volume_m3
-                for o in on_board
-                for ln in lines_by_order[o]
-            )
-            assert kg <= veh.weight_capacity_kg + 1e-6, f"{vp.vehicle_id} carries {kg} kg"
-            assert m3 <= veh.volume_capacity_m3 + 1e-6, f"{vp.vehicle_id} carries {m3} m3"
-            here, t = stop.node, stop.departure_h
-        # cargo left on board only when loaded before a re-plan and now undeliverable
-        assert on_board <= set(plan.unrouted_orders), f"{vp.vehicle_id} ends with cargo"
-        for line in vp.manifest:
-            if line.source_mode in LOT_MODES:
-                lot_issued[(line.source_id, line.lot_no)] += line.quantity
+def replan(plan: DispatchPlan, new_travel: TravelTimes, positions, **kw) -> ReplanResult:
+    result = _replan(plan, new_travel, positions, **kw)
+    done = {}
+    for vid, pos in positions.items():
+        stops = plan.vehicle(vid).stops
+        done[vid] = (
+            pos.completed_stops
+            if pos.completed_stops is not None
+            else sum(1 for stop in stops if stop.eta_h <= pos.at_h + 1e-6)
+        )
+    check_plan(result.plan, skip_stops=done)
+    return result
 
-    # no lot over its quantity; lots belong to the source and item they are issued for
-    start_day = problem.incident.start.date()
-    for (source_id, lot_no), qty in lot_issued.items():
-        lot = next(lt for lt in sources[source_id].lots if lt.lot_no == lot_no)
-        assert qty <= lot.quantity
-        assert lot.expiry is None or lot.expiry >= start_day, "expired lot issued"
-    # FEFO: at a source, a later-expiring lot is used only when earlier-expiring ones are used up
-    for src in problem.sources:
-        by_item = defaultdict(list)
-        for lot in src.lots:
-            if lot.expiry is None or lot.expiry >= start_day:
-                by_item[lot.item_id].append(lot)
-        for lots in by_item.values():
-            for a, b in itertools.permutations(lots, 2):
-                ea = a.expiry or dt.date.max
-                eb = b.expiry or dt.date.max
-                if ea < eb and lot_issued.get((src.id, b.lot_no), 0) > 0:
-                    assert lot_issued.get((src.id, a.lot_no), 0) == a.quantity, (
-                        f"FEFO broken at {src.id}: {b.lot_no} issued before {a.lot_no} is used up"
-                    )
-    # production-capacity reserves: what is loaded by time t was produced by t
-    for (source_id, item_id), pickups in capacity_pickups.items():
-        src = sources[source_id]
-        rate = src.quantities[item_id]
-        cumulative = 0
-        for start_h, qty in sorted(pickups):
-            cumulative += qty
-            assert cumulative <= rate * (start_h - src.lead_time_h) / 24.0 + 1e-6
 
-    # region accounting matches the vehicles; shortfalls add up to the missing quantity
-    for rp in plan.regions:
-        for item_id, need in rp.need.items():
-            assert rp.delivered[item_id] == delivered[(rp.region_id, item_id)]
-            assert rp.on_time[item_id] == on_time[(rp.region_id, item_id)]
-            assert rp.delivered[item_id] <= need, "over-delivery"
-            short = sum(s.quantity for s in rp.shortfalls if s.item_id == item_id)
-            assert short == need - rp.on_time[item_id]
-        assert rp.fully_served_by_deadline == (not rp.shortfalls)
-    people = sum(r.relocated_people for r in problem.incident.regions)
-    served = sum(rp.relocated_people for rp in plan.regions if rp.fully_served_by_deadline)
-    assert plan.summary.share_people_fully_served == pytest.approx(
-        served / people if people else 1.0
-    )
-    assert plan.summary.vehicles_used == sum(1 for vp in plan.vehicles if vp.stops)
 
 
 # --------------------------------------------------------------------------------------------
@@ -326,7 +202,7 @@ def test_allocation_matches_enumeration(two_by_three, solver, integer):
 
 def test_plan_with_ample_fleet_reaches_enumerated_optimum(two_by_three):
     plan = plan_dispatch(two_by_three, PARAMS)
-    check_plan_invariants(plan)
+    check_plan(plan)
     assert on_time_value(plan) == pytest.approx(brute_force_on_time_value(two_by_three, 10.0))
     # the one unit nobody can supply (12 needed, 11 held) is explained as missing stock
     reasons = {(s.region_id, s.reason): s.quantity for s in plan.shortfalls()}
@@ -407,7 +283,7 @@ def test_invariants_on_random_instances(seed):
     # default handling (fixed + per tonne), both LP and MIP allocation
     params = DispatchParams(routing_time_limit_s=0.5, integer_quantities=seed % 2 == 1)
     plan = plan_dispatch(random_problem(seed), params)
-    check_plan_invariants(plan)
+    check_plan(plan)
 
 
 # --------------------------------------------------------------------------------------------
@@ -435,7 +311,7 @@ def test_fefo_earliest_expiry_first_and_expired_lots_skipped():
         line_network(),
     )
     plan = plan_dispatch(problem, PARAMS)
-    check_plan_invariants(plan)
+    check_plan(plan)
     issued = defaultdict(int)
     for line in plan.vehicle("t").manifest:
         issued[line.lot_no] += line.quantity
@@ -453,7 +329,7 @@ def test_capacity_reserve_ships_only_what_is_produced_in_time():
         line_network(region_hours=1.0),
     )
     plan = plan_dispatch(problem, PARAMS)
-    check_plan_invariants(plan)
+    check_plan(plan)
     region = plan.region("r")
     assert region.on_time["water"] == 6
     assert region.delivered["water"] == 10  # the rest follows late
@@ -470,7 +346,7 @@ def test_split_delivery_and_second_trip():
         line_network(region_hours=1.0),
     )
     plan = plan_dispatch(problem, PARAMS)
-    check_plan_invariants(plan)
+    check_plan(plan)
     # two trucks, one must go twice: D→R (1 h) + unload + back (1 h) + load fits well within 10 h
     assert plan.region("r").on_time["water"] == 100
     assert sum(vp.trips for vp in plan.vehicles) >= 3
@@ -488,7 +364,7 @@ def test_empty_fleet_gives_no_vehicle(two_by_three):
         two_by_three.incident, two_by_three.items, two_by_three.sources, (), two_by_three.travel
     )
     plan = plan_dispatch(problem, PARAMS)
-    check_plan_invariants(plan)
+    check_plan(plan)
     assert plan.summary.vehicles_used == 0
     shortfalls = plan.shortfalls()
     assert {s.reason for s in shortfalls} == {"no_vehicle"}
@@ -510,7 +386,7 @@ def test_unreachable_region(two_by_three):
         TravelTimes(two_by_three.travel.nodes, hours),
     )
     plan = plan_dispatch(problem, PARAMS)
-    check_plan_invariants(plan)
+    check_plan(plan)
     r3_short = plan.region("r3").shortfalls
     assert [(s.reason, s.quantity) for s in r3_short] == [("unreachable", 5)]
 
@@ -524,7 +400,7 @@ def test_not_enough_stock():
         line_network(),
     )
     plan = plan_dispatch(problem, PARAMS)
-    check_plan_invariants(plan)
+    check_plan(plan)
     assert plan.region("r").on_time["water"] == 18
     assert [(s.reason, s.quantity) for s in plan.region("r").shortfalls] == [
         ("not_enough_stock", 12)
@@ -546,7 +422,7 @@ def test_agreement_not_yet_active_and_too_far():
         tt,
     )
     plan = plan_dispatch(problem, PARAMS)
-    check_plan_invariants(plan)
+    check_plan(plan)
     got = {s.reason: s.quantity for s in plan.region("r").shortfalls}
     assert got == {"agreement_not_yet_active": 4, "too_far": 6}
     # agreement stock is never loaded before its activation
@@ -570,7 +446,7 @@ def test_too_small_fleet_gives_no_vehicle():
         travel(nodes, symmetric(nodes, pairs)),
     )
     plan = plan_dispatch(problem, PARAMS)
-    check_plan_invariants(plan)
+    check_plan(plan)
     served = [rp for rp in plan.regions if rp.fully_served_by_deadline]
     # one truck, loads all 8 orders (4 h of loading!) — the enumeration over visit orders is
     # unnecessary: after k loads the first arrival is 0.5k + 4 h, the next 8.33 h later.
@@ -626,7 +502,7 @@ def test_replan_after_road_closure(two_by_three):
     closed = TravelTimes(two_by_three.travel.nodes, hours)
     result = replan(plan, closed, {dispatched.vehicle_id: position})
     new = result.plan
-    check_plan_invariants(new, skip_stops={dispatched.vehicle_id: 1})
+    check_plan(new, skip_stops={dispatched.vehicle_id: 1})
     # the dispatched truck's completed stop and its cargo stay with it
     new_vp = new.vehicle(dispatched.vehicle_id)
     assert new_vp.dispatched and new_vp.stops[0] == first
@@ -652,7 +528,7 @@ def test_replan_after_road_closure(two_by_three):
 def test_replan_without_changes_keeps_service(two_by_three):
     plan = plan_dispatch(two_by_three, PARAMS)
     result = replan(plan, two_by_three.travel, {})
-    check_plan_invariants(result.plan)
+    check_plan(result.plan)
     assert on_time_value(result.plan) == pytest.approx(on_time_value(plan))
 
 
@@ -727,7 +603,7 @@ def test_replan_after_slowdown_reroutes_dispatched_truck_from_its_position(two_b
     )
     position = VehiclePosition(first.node, first.departure_h, completed_stops=1)
     result = replan(plan, slow, {dispatched.vehicle_id: position})
-    check_plan_invariants(result.plan, skip_stops={dispatched.vehicle_id: 1})
+    check_plan(result.plan, skip_stops={dispatched.vehicle_id: 1})
     new_vp = result.plan.vehicle(dispatched.vehicle_id)
     next_stop = new_vp.stops[1]
     # the next leg is timed from the position with the new matrix
@@ -766,7 +642,7 @@ def test_replan_from_expected_positions_without_changes_keeps_the_optimum(two_by
         if done:
             assert (pos.node, pos.at_h) == (done[-1].node, done[-1].departure_h)
     result = replan(plan, two_by_three.travel, positions, now_h=now)
-    check_plan_invariants(
+    check_plan(
         result.plan, skip_stops={v: p.completed_stops for v, p in positions.items()}
     )
     # nothing changed on the roads: still the enumerated optimum
@@ -779,7 +655,7 @@ def test_replan_from_expected_positions_without_changes_keeps_the_optimum(two_by
 def test_both_routing_searches_keep_the_invariants(improvement):
     params = DispatchParams(routing_time_limit_s=1.0, routing_improvement=improvement)
     for seed in (11, 12):
-        check_plan_invariants(plan_dispatch(random_problem(seed), params))
+        check_plan(plan_dispatch(random_problem(seed), params))
 
 
 def test_routing_search_parameters_are_checked():
@@ -804,7 +680,7 @@ def test_replan_without_changes_keeps_the_earlier_etas(seed):
     now = float(np.median(etas))
     positions = expected_positions(plan, now)
     result = replan(plan, problem.travel, positions, now_h=now)
-    check_plan_invariants(
+    check_plan(
         result.plan, skip_stops={v: p.completed_stops for v, p in positions.items()}
     )
     for change in result.changed_etas:

@@ -276,6 +276,7 @@ def extract_plan(
         solve_seconds=allocation.solve_seconds + routing.solve_seconds,
         allocation_status=list(allocation.statuses),
         routing_status=routing.status,
+        mean_arrival_h=_mean_arrival(region_plans),
     )
     return DispatchPlan(
         problem,
@@ -287,3 +288,14 @@ def extract_plan(
         summary,
         list(routing.dropped),
     )
+
+
+def _mean_arrival(regions: Sequence[RegionPlan]) -> float | None:
+    """People-weighted mean over regions that receive anything of their last unit's arrival."""
+    served = [(rp.relocated_people, max(rp.eta_h.values())) for rp in regions if rp.eta_h]
+    people = sum(p for p, _ in served)
+    if not served:
+        return None
+    if people == 0:
+        return float(np.mean([t for _, t in served]))
+    return sum(p * t for p, t in served) / people

@@ -120,6 +120,18 @@ class PlanSummary:
     solve_seconds: float
     allocation_status: list[str]
     routing_status: str
+    mean_arrival_h: float | None = None  # people-weighted arrival of each region's last unit
+    bound_people_served: int | None = None  # no plan fully serves more by the deadline
+    bound_share_people_served: float | None = None
+
+    @property
+    def gap(self) -> float | None:
+        """Share of the bound the plan falls short of (0 = the plan serves the bound)."""
+        if self.bound_people_served is None:
+            return None
+        if self.bound_people_served == 0:
+            return 0.0
+        return max(0.0, 1.0 - self.people_fully_served / self.bound_people_served)
 
 
 @dataclass

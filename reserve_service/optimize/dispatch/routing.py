@@ -45,6 +45,7 @@ from reserve_service.optimize.dispatch.problem import (
     TravelTimes,
     handling_hours,
 )
+from reserve_service.optimize.monitor import SolveMonitor, monitor_or_null
 from reserve_service.optimize.ruin_recreate import routes_from_assignment, ruin_and_recreate
 
 
@@ -76,6 +77,7 @@ class RoutingSolution:
 
 
 _PARALLEL_INSERTION_MAX_ORDERS = 150
+_ROUND_SECONDS = 1.5  # ruin and recreate runs in rounds this long (stop requests between them)
 _VALUE_SCALE = 10**9  # wave-1 drop penalty of the most valuable order (travel is in seconds)
 _W_SCALE = 10  # 0.1 kg
 _V_SCALE = 1000  # litres
@@ -300,6 +302,8 @@ def solve_routing(
     built: RoutingModel,
     params: DispatchParams,
     initial: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+    monitor: SolveMonitor | None = None,
+    stage: str = "routing",
 ) -> RoutingSolution:
     """Search with OR-Tools; report the status, never assume a solution.
 
@@ -307,9 +311,12 @@ def solve_routing(
     starts the search there instead of from a construction heuristic, so that a re-plan keeps
     what still works; its orders unknown to the model are skipped, missing ones are inserted
     by the search.  If the routes are infeasible now, the search starts from scratch.
+    ``monitor`` hears the search's progress (as ``stage``) and may stop it between rounds of
+    ruin and recreate; the best routes found so far are returned.
     """
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+    monitor = monitor_or_null(monitor)
     started = time.perf_counter()
     routing, manager = built.routing, built.manager
     if routing is None:  # nothing to route, or nobody to route it
@@ -335,21 +342,48 @@ def solve_routing(
     if warm is not None:
         solution = routing.SolveFromAssignmentWithParameters(warm, search)
     else:
-        solution = routing.SolveWithParameters(search)
+        # the construction heuristic gets the whole budget (cut short, it would leave the
+        # orders it has not reached yet dropped), then guided local search its share
+        first = pywrapcp.DefaultRoutingSearchParameters()
+        first.CopyFrom(search)
+        first.solution_limit = 1
+        first.time_limit.FromMilliseconds(max(1, int(params.routing_time_limit_s * 1000)))
+        solution = routing.SolveWithParameters(first)
+        gls_left = params.routing_time_limit_s * gls_share - (time.perf_counter() - started)
+        if solution is not None and gls_left > 0.05:
+            search.time_limit.FromMilliseconds(int(gls_left * 1000))
+            solution = routing.SolveFromAssignmentWithParameters(solution, search) or solution
     if solution is None:
         seconds = time.perf_counter() - started
         return RoutingSolution("no_solution", {}, [o.id for o in built.orders], None, seconds)
     objective = solution.ObjectiveValue()
     remaining = params.routing_time_limit_s - (time.perf_counter() - started)
-    if improve and remaining > 0 and len(built.orders) > 1:
+    index_routes = routes_from_assignment(routing, solution)
+    if improve and len(built.orders) > 1:
+        # ruin and recreate in short rounds, each from the best so far, so that a monitor
+        # that says stop is heard within a round
         groups, proximity = _order_groups(built)
-        rr = ruin_and_recreate(
-            routing, solution, groups=groups, proximity=proximity, seconds=remaining
-        )
-        index_routes = rr.routes
-        objective = rr.cost
-    else:
-        index_routes = routes_from_assignment(routing, solution)
+        rounds = 0
+        while remaining > 0.05 and not monitor.should_stop():
+            rr = ruin_and_recreate(
+                routing,
+                solution,
+                groups=groups,
+                proximity=proximity,
+                seconds=min(remaining, _ROUND_SECONDS),
+                seed=rounds,
+            )
+            rounds += 1
+            if rr.cost <= objective:
+                index_routes, objective = rr.routes, rr.cost
+            monitor.report(
+                f"{stage}: ruin and recreate",
+                elapsed_s=time.perf_counter() - started,
+                routing_cost=objective,
+            )
+            remaining = params.routing_time_limit_s - (time.perf_counter() - started)
+            if remaining > 0.05:
+                solution = routing.ReadAssignmentFromRoutes(index_routes, True) or solution
     seconds = time.perf_counter() - started
     node_kind: dict[int, tuple[str, str]] = {}
     for oid, node in built.pickup_node.items():
@@ -445,6 +479,7 @@ def route_in_waves(
     params: DispatchParams,
     initial: Mapping[str, Sequence[tuple[str, str]]] | None = None,
     promised_h: Mapping[str, float] | None = None,
+    monitor: SolveMonitor | None = None,
 ) -> RoutingSolution:
     """Route in two waves and join them per vehicle.
 
@@ -471,14 +506,14 @@ def route_in_waves(
             initial_1 = {v: [st for st in seq if st[1] in on_time] for v, seq in initial.items()}
         else:
             initial_1 = initial
-        first = solve_routing(built, first_params, initial_1)
+        first = solve_routing(built, first_params, initial_1, monitor, "routing wave 1")
     served = {oid for seq in first.routes.values() for kind, oid in seq if kind == "delivery"}
     rest = [
         o
         for o in orders
         if o.id not in served and (o.on_time_target or params.route_late_orders or o.onboard)
     ]
-    if not rest or not vehicles:
+    if not rest or not vehicles or (monitor is not None and monitor.should_stop()):
         return first if wave1 else RoutingSolution("no_orders", {}, [o.id for o in rest], 0, 0.0)
     # each vehicle continues from the end of its wave-1 route, with undelivered cargo on board
     continued: list[RouteVehicle] = []
@@ -502,7 +537,7 @@ def route_in_waves(
         )
     second_params = replace(params, routing_time_limit_s=params.routing_time_limit_s / 3)
     built = build_routing_model(problem, rest, continued, second_params, hard_deadline=False)
-    second = solve_routing(built, second_params, initial)
+    second = solve_routing(built, second_params, initial, monitor, "routing wave 2")
     routes = {
         veh.vehicle.id: first.routes.get(veh.vehicle.id, []) + second.routes.get(veh.vehicle.id, [])
         for veh in vehicles

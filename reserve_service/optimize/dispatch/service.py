@@ -17,10 +17,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 import pickle
+import threading
+import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy import select
@@ -36,7 +39,7 @@ from reserve_service.inventory.tables import (
     Region,
     StockLot,
 )
-from reserve_service.jobs import JobContext, job_kind
+from reserve_service.jobs import JobCancelled, JobContext, job_kind
 from reserve_service.optimize import dispatch as dp
 from reserve_service.optimize.dispatch import lifecycle
 from reserve_service.optimize.dispatch.lifecycle import supersede
@@ -47,6 +50,8 @@ from reserve_service.routing.graph import RoadGraph, Route
 from reserve_service.routing.service import road_graph
 from reserve_service.routing.tables import RoadNetwork
 
+T = TypeVar("T")
+HEARTBEAT_S = 1.0  # the job's progress is written and its cancel flag read this often
 DEFAULT_MODES = ("government", "enterprise_held", "agreement", "capacity", "mutual_aid")
 OUTSIDE_SPEED_KMH, ROAD_FACTOR = 60.0, 1.3
 PROFILES = ("relief_truck", "public_truck")
@@ -380,6 +385,11 @@ def render(plan: dp.DispatchPlan, start: dt.datetime, names: dict[str, str], gra
                     "people_fully_served": s.people_fully_served, "people_total": s.people_total,
                     "latest_arrival_h": None if s.latest_arrival_h is None else round(s.latest_arrival_h, 3),
                     "latest_arrival": _clock(start, s.latest_arrival_h), "vehicles_used": s.vehicles_used,
+                    "mean_arrival_h": None if s.mean_arrival_h is None else round(s.mean_arrival_h, 3),
+                    "bound_people_served": s.bound_people_served,
+                    "bound_share_people_served": None if s.bound_share_people_served is None
+                    else round(s.bound_share_people_served, 4),
+                    "gap": None if s.gap is None else round(s.gap, 4),
                     "solve_seconds": round(s.solve_seconds, 2), "allocation_status": s.allocation_status,
                     "routing_status": s.routing_status, "text": plan.summary_text()},
         "vehicles": vehicles, "regions": regions, "unrouted_orders": plan.unrouted_orders,
@@ -397,6 +407,64 @@ def save_plan(session: Session, incident: Incident, plan: dp.DispatchPlan, names
     for vehicle_id, status in statuses.items():
         session.add(PlanVehicle(plan_id=row.id, vehicle_id=vehicle_id, status=status))
     return row
+
+
+class LatestReport:
+    """A :class:`~reserve_service.optimize.monitor.SolveMonitor` that keeps the solver's latest
+    report in memory and answers ``should_stop`` from a flag; the job thread reads and sets them
+    (the solver thread never touches the database)."""
+
+    def __init__(self) -> None:
+        self.stage, self.fraction, self.figures = "starting", 0.0, {}
+        self.stop = threading.Event()
+
+    def report(self, stage: str, fraction: float | None = None, **figures: Any) -> None:
+        self.stage, self.figures = stage, dict(figures)
+        if fraction is not None:
+            self.fraction = fraction
+
+    def should_stop(self) -> bool:
+        return self.stop.is_set()
+
+    def message(self, elapsed_s: float) -> str:
+        parts = [self.stage, f"{elapsed_s:.0f} s"]
+        for key, label in (("served_share", "served"), ("bound", "bound")):
+            value = self.figures.get(key)
+            if isinstance(value, float) and math.isfinite(value):
+                parts.append(f"{label} {100 * value:.1f} %")
+        return " · ".join(parts)
+
+
+def solve_watched(context: JobContext, solve: Callable[[LatestReport], T], start: float = 0.2,
+                  end: float = 0.9) -> T:
+    """Run ``solve(monitor)`` on a thread; every ``HEARTBEAT_S`` write its latest stage, the
+    elapsed time, the served share and the bound to the job (progress between ``start`` and
+    ``end``) and look at the cancel flag.  On cancel the solver is told to stop and the job
+    ends at once (the solver thread finishes its current step in the background)."""
+    monitor = LatestReport()
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["result"] = solve(monitor)
+        except BaseException as exc:  # handed to the job thread below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name=f"solve-{context.job_id}", daemon=True)
+    started = time.perf_counter()
+    thread.start()
+    while True:
+        thread.join(HEARTBEAT_S)
+        if not thread.is_alive():
+            break
+        context.progress(start + (end - start) * min(1.0, monitor.fraction),
+                         monitor.message(time.perf_counter() - started))
+        if context.cancel_requested():
+            monitor.stop.set()
+            raise JobCancelled()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
 
 
 @job_kind("dispatch")
@@ -419,7 +487,8 @@ def run_dispatch(params: dict[str, Any], context: JobContext) -> dict[str, Any]:
     context.check_cancelled()
     if params.get("parent_plan_id"):
         context.progress(0.2, "re-planning with the roads as they are now")
-        result = dp.replan(old_plan, old_plan.problem.travel, positions, now_h=params["now_h"])
+        result = solve_watched(context, lambda monitor: dp.replan(old_plan, old_plan.problem.travel, positions,
+                                                                  now_h=params["now_h"]))
         plan = result.plan
         changed = [{"region": c.region_id, "region_name": names.get(c.region_id, ""), "item": c.item_id,
                     "vehicle": c.vehicle_id, "old_eta_h": c.old_eta_h, "new_eta_h": c.new_eta_h,
@@ -427,7 +496,7 @@ def run_dispatch(params: dict[str, Any], context: JobContext) -> dict[str, Any]:
     else:
         context.progress(0.2, f"planning {len(problem.incident.regions)} regions, "
                          f"{len(problem.sources)} sources, {len(problem.fleet)} vehicles")
-        plan = dp.plan_dispatch(problem, dparams)
+        plan = solve_watched(context, lambda monitor: dp.plan_dispatch(problem, dparams, monitor))
     context.check_cancelled()
     context.progress(0.9, "storing the plan")
     with context.writer() as session:
