@@ -44,10 +44,10 @@ def check_plan(plan: DispatchPlan, skip_stops: dict[str, int] | None = None) -> 
     delivered: dict[tuple[str, str], int] = defaultdict(int)
     on_time: dict[tuple[str, str], int] = defaultdict(int)
     capacity_pickups: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
+    first_pickup: dict[tuple[str, str], dt.date] = {}  # (source, lot): the first day it is loaded
 
     for vp in plan.vehicles:
         veh = fleet[vp.vehicle_id]
-        matrix = problem.travel.hours[vehicle_profile(veh, params)]
         lines_by_order = defaultdict(list)
         for line in vp.manifest:
             lines_by_order[line.order_id].append(line)
@@ -66,7 +66,9 @@ def check_plan(plan: DispatchPlan, skip_stops: dict[str, int] | None = None) -> 
             assert here == veh.start_node
             assert t >= veh.available_from_h - 1e-9
         for stop in vp.stops[k0:]:
-            leg = matrix[problem.travel.index(here), problem.travel.index(stop.node)]
+            # the leg as driven when it leaves (the roads as they will be, when the travel
+            # times change over time; the matrix otherwise)
+            leg = problem.travel.time(vehicle_profile(veh, params), here, stop.node, t)
             # unreachable (inf) pairs are never driven
             assert np.isfinite(leg), (
                 f"{vp.vehicle_id} drives an unreachable leg {here}->{stop.node}"
@@ -96,6 +98,8 @@ def check_plan(plan: DispatchPlan, skip_stops: dict[str, int] | None = None) -> 
                 on_board.add(stop.order_id)
                 pickup_day = (problem.incident.start + dt.timedelta(hours=stop.start_h)).date()
                 for line in lines_by_order[stop.order_id]:
+                    key = (line.source_id, line.lot_no)
+                    first_pickup[key] = min(first_pickup.get(key, pickup_day), pickup_day)
                     assert line.source_id == src.id
                     # no lot loaded after its expiry
                     assert line.expiry is None or line.expiry >= pickup_day, (
@@ -150,7 +154,9 @@ def check_plan(plan: DispatchPlan, skip_stops: dict[str, int] | None = None) -> 
             for a, b in itertools.permutations(lots, 2):
                 ea = a.expiry or dt.date.max
                 eb = b.expiry or dt.date.max
-                if ea < eb and lot_issued.get((src.id, b.lot_no), 0) > 0:
+                b_day = first_pickup.get((src.id, b.lot_no), start_day)
+                # an earlier-expiring lot must go first only while it is still good
+                if ea < eb and lot_issued.get((src.id, b.lot_no), 0) > 0 and ea >= b_day:
                     assert lot_issued.get((src.id, a.lot_no), 0) == a.quantity, (
                         f"FEFO broken at {src.id}: {b.lot_no} issued before {a.lot_no} is used up"
                     )
