@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from reserve_service.config import DEFAULT_MODE_LEAD_HOURS, HOUSEHOLD_SIZE, RELIEF_DAYS
 from reserve_service.errors import InvalidInput
 from reserve_service.inventory import services
-from reserve_service.inventory.supply import lot_usable, usable_supply
+from reserve_service.inventory.supply import UsableSupply, lot_usable, usable_supply
 from reserve_service.inventory.tables import (
     Depot,
     Item,
@@ -176,6 +176,27 @@ def incident_start(incident: Incident) -> dt.datetime:
     return dt.datetime.fromisoformat(incident.request["start_at"])
 
 
+def _lots_by_source(session: Session, supply: UsableSupply, extra_stock: dict[tuple[str, str, str, str], int],
+                    moment: dt.datetime) -> dict[tuple[str, str], list[dp.StockLot]]:
+    """The snapshot's lots per (depot, mode), plus ``extra_stock`` a re-plan gets back (also
+    for lots at zero in the ledger now, when still good at ``moment``)."""
+    lots_by_source: dict[tuple[str, str], list[dp.StockLot]] = defaultdict(list)
+    extra = dict(extra_stock)
+    for lot in supply.lots:
+        back = extra.pop((lot.depot, lot.item, lot.lot_no, lot.mode), 0)
+        lots_by_source[(lot.depot, lot.mode)].append(dp.StockLot(
+            lot_no=lot.lot_no, item_id=lot.item, quantity=lot.quantity + back, expiry=lot.expires_on))
+    for (code, item, lot_no, mode), back in extra.items():  # issued lots now at zero in the ledger
+        row = session.scalar(select(StockLot).join(Depot, Depot.id == StockLot.depot_id)
+                             .join(Item, Item.id == StockLot.item_id)
+                             .where(Depot.code == code, Item.code == item, StockLot.lot_no == lot_no,
+                                    StockLot.mode == mode))
+        if row is not None and back > 0 and lot_usable(row.expires_on, moment):
+            lots_by_source[(code, mode)].append(dp.StockLot(lot_no=lot_no, item_id=item, quantity=back,
+                                                            expiry=row.expires_on))
+    return lots_by_source
+
+
 def build_problem(session: Session, incident: Incident, graph: RoadGraph, now_h: float = 0.0,
                   keep_nodes: tuple[str, ...] = (), extra_stock: dict[tuple[str, str, str, str], int] | None = None
                   ) -> tuple[dp.DispatchProblem, dp.DispatchParams, dict[str, str]]:
@@ -213,20 +234,7 @@ def build_problem(session: Session, incident: Incident, graph: RoadGraph, now_h:
     sources: list[dp.SupplySource] = []
     supply = usable_supply(session, moment, mode_lead_hours=DEFAULT_MODE_LEAD_HOURS, modes=modes,
                            depots=wanted, exclude_depots=excluded)
-    lots_by_source: dict[tuple[str, str], list[dp.StockLot]] = defaultdict(list)
-    extra = dict(extra_stock or {})
-    for lot in supply.lots:
-        back = extra.pop((lot.depot, lot.item, lot.lot_no, lot.mode), 0)
-        lots_by_source[(lot.depot, lot.mode)].append(dp.StockLot(
-            lot_no=lot.lot_no, item_id=lot.item, quantity=lot.quantity + back, expiry=lot.expires_on))
-    for (code, item, lot_no, mode), back in extra.items():  # issued lots now at zero in the ledger
-        row = session.scalar(select(StockLot).join(Depot, Depot.id == StockLot.depot_id)
-                             .join(Item, Item.id == StockLot.item_id)
-                             .where(Depot.code == code, Item.code == item, StockLot.lot_no == lot_no,
-                                    StockLot.mode == mode))
-        if row is not None and back > 0 and lot_usable(row.expires_on, moment):
-            lots_by_source[(code, mode)].append(dp.StockLot(lot_no=lot_no, item_id=item, quantity=back,
-                                                            expiry=row.expires_on))
+    lots_by_source = _lots_by_source(session, supply, extra_stock or {}, moment)
     depots = {d.code: d for d in session.scalars(select(Depot))}
     for (code, mode), lots in sorted(lots_by_source.items()):
         depot = depots[code]
