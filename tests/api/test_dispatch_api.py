@@ -167,6 +167,7 @@ def test_empty_fleet_is_an_explained_shortfall(client, roads):
 
 @pytest.mark.parametrize("change, field", [
     ({"regions": [{"region": "341399999000", "relocated_people": 5}]}, "regions.0.region"),
+    ({"regions": [{"region": "341300000000", "relocated_people": 5}]}, "regions.0.region"),  # no coordinates
     ({"regions": [{"region": TOWN, "needs": {"1010101": -1}}]}, "regions.0.needs.1010101.value"),
     ({"regions": [{"region": TOWN, "needs": {"9999999": 1}}]}, "regions.0.needs"),
     ({"regions": []}, "regions"),

@@ -97,18 +97,29 @@ def check_incident(session: Session, request: dict[str, Any]) -> None:
 
 
 def check_vehicles_on_roads(session: Session, request: dict[str, Any]) -> None:
-    """A vehicle placed by lat/lng must be within the snapping limit of a road (422 naming its
-    field), so the plan job never fails on it; nothing to check before a network is loaded."""
-    placed = [(i, v) for i, v in enumerate(request.get("fleet") or []) if not v.get("depot")]
-    if not placed or session.scalar(select(RoadNetwork.id).where(RoadNetwork.active.is_(True)).limit(1)) is None:
+    """Every affected region has coordinates, and those and each vehicle placed by lat/lng lie
+    within the snapping limit of a road (422 naming the field), so the plan job never fails on
+    them; the road check waits until a network is loaded."""
+    regions = {r.adcode: r for r in session.scalars(
+        select(Region).where(Region.adcode.in_([spec["region"] for spec in request["regions"]])))}
+    for index, spec in enumerate(request["regions"]):
+        if regions[spec["region"]].lat is None or regions[spec["region"]].lng is None:
+            raise InvalidInput.field(f"regions.{index}.region", f"region {spec['region']} has no coordinates")
+    if session.scalar(select(RoadNetwork.id).where(RoadNetwork.active.is_(True)).limit(1)) is None:
         return
     graph, _ = road_graph(session)
-    for index, vehicle in placed:
+    places = [(f"regions.{i}.region", (regions[spec["region"]].lat, regions[spec["region"]].lng))
+              for i, spec in enumerate(request["regions"])]
+    places += [(f"fleet.{i}.lat", (v["lat"], v["lng"]))
+               for i, v in enumerate(request.get("fleet") or []) if not v.get("depot")]
+    for field, (lat, lng) in places:
         try:
-            graph.snap(vehicle["lat"], vehicle["lng"])
+            graph.snap(lat, lng)
         except RoutingInputError as exc:
-            raise InvalidInput(f"fleet.{index}: {exc}", {f"fleet.{index}.lat": [str(exc)],
-                                                         f"fleet.{index}.lng": [str(exc)]}) from exc
+            errors = {field: [str(exc)]}
+            if field.endswith(".lat"):
+                errors[field[:-4] + ".lng"] = [str(exc)]
+            raise InvalidInput(f"{field}: {exc}", errors) from exc
 
 
 def default_fleet(session: Session) -> list[dict[str, Any]]:
