@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from reserve_service.clock import local_date
 from reserve_service.optimize.dispatch import (
     LEAD_TIME_MODES,
     LOT_MODES,
@@ -41,10 +42,10 @@ def check_plan(plan: DispatchPlan, skip_stops: dict[str, int] | None = None) -> 
     fleet = {v.id: v for v in problem.fleet}
     skip_stops = skip_stops or {}
     lot_issued: dict[tuple[str, str], int] = defaultdict(int)
+    loaded_on: dict[tuple[str, str], list[dt.date]] = defaultdict(list)
     delivered: dict[tuple[str, str], int] = defaultdict(int)
     on_time: dict[tuple[str, str], int] = defaultdict(int)
     capacity_pickups: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
-    first_pickup: dict[tuple[str, str], dt.date] = {}  # (source, lot): the first day it is loaded
 
     for vp in plan.vehicles:
         veh = fleet[vp.vehicle_id]
@@ -78,14 +79,18 @@ def check_plan(plan: DispatchPlan, skip_stops: dict[str, int] | None = None) -> 
             kg_order = sum(
                 ln.quantity * items[ln.item_id].weight_kg for ln in lines_by_order[stop.order_id]
             )
+            # handling: per tonne for each order, the fixed minutes once per stop (after the
+            # last order loaded or unloaded there in a row)
+            k = vp.stops.index(stop)
+            following = vp.stops[k + 1] if k + 1 < len(vp.stops) else None
+            last_here = following is None or (following.kind, following.node) != (
+                stop.kind, stop.node
+            )
             if stop.kind == "pickup":
-                service = (
-                    params.loading_minutes + params.loading_minutes_per_t * kg_order / 1000
-                ) / 60
+                fixed, per_t = params.loading_minutes, params.loading_minutes_per_t
             else:
-                service = (
-                    params.unloading_minutes + params.unloading_minutes_per_t * kg_order / 1000
-                ) / 60
+                fixed, per_t = params.unloading_minutes, params.unloading_minutes_per_t
+            service = ((fixed if last_here else 0.0) + per_t * kg_order / 1000) / 60
             assert stop.start_h >= stop.eta_h - 1e-9
             assert stop.departure_h == pytest.approx(stop.start_h + service, abs=1e-6)
             if stop.kind == "pickup":
@@ -96,15 +101,14 @@ def check_plan(plan: DispatchPlan, skip_stops: dict[str, int] | None = None) -> 
                     assert stop.start_h >= src.lead_time_h - 1e-9
                 assert stop.start_h >= problem.now_h - 1e-9
                 on_board.add(stop.order_id)
-                pickup_day = (problem.incident.start + dt.timedelta(hours=stop.start_h)).date()
+                pickup_day = local_date(problem.incident.start + dt.timedelta(hours=stop.start_h))  # in the service zone
                 for line in lines_by_order[stop.order_id]:
-                    key = (line.source_id, line.lot_no)
-                    first_pickup[key] = min(first_pickup.get(key, pickup_day), pickup_day)
                     assert line.source_id == src.id
                     # no lot loaded after its expiry
                     assert line.expiry is None or line.expiry >= pickup_day, (
                         f"{vp.vehicle_id} loads {line.lot_no} (expires {line.expiry}) on {pickup_day}"
                     )
+                    loaded_on[(src.id, line.lot_no)].append(pickup_day)
                     if src.mode == "capacity":
                         capacity_pickups[(src.id, line.item_id)].append(
                             (stop.start_h, line.quantity)
@@ -139,12 +143,13 @@ def check_plan(plan: DispatchPlan, skip_stops: dict[str, int] | None = None) -> 
                 lot_issued[(line.source_id, line.lot_no)] += line.quantity
 
     # no lot over its quantity; lots belong to the source and item they are issued for
-    start_day = problem.incident.start.date()
+    start_day = local_date(problem.incident.start)
     for (source_id, lot_no), qty in lot_issued.items():
         lot = next(lt for lt in sources[source_id].lots if lt.lot_no == lot_no)
         assert qty <= lot.quantity
         assert lot.expiry is None or lot.expiry >= start_day, "expired lot issued"
-    # FEFO: at a source, a later-expiring lot is used only when earlier-expiring ones are used up
+    # FEFO: a later-expiring lot is loaded only when every earlier-expiring lot still good
+    # on that day is used up
     for src in problem.sources:
         by_item = defaultdict(list)
         for lot in src.lots:
@@ -154,9 +159,8 @@ def check_plan(plan: DispatchPlan, skip_stops: dict[str, int] | None = None) -> 
             for a, b in itertools.permutations(lots, 2):
                 ea = a.expiry or dt.date.max
                 eb = b.expiry or dt.date.max
-                b_day = first_pickup.get((src.id, b.lot_no), start_day)
-                # an earlier-expiring lot must go first only while it is still good
-                if ea < eb and lot_issued.get((src.id, b.lot_no), 0) > 0 and ea >= b_day:
+                days = loaded_on.get((src.id, b.lot_no), [])
+                if ea < eb and any(day <= ea for day in days):
                     assert lot_issued.get((src.id, a.lot_no), 0) == a.quantity, (
                         f"FEFO broken at {src.id}: {b.lot_no} issued before {a.lot_no} is used up"
                     )
@@ -212,7 +216,7 @@ def reason_bounds(plan: DispatchPlan) -> dict[tuple[str, str], ReasonBounds]:
     D, H = params.deadline_h, params.horizon_h
     load_h = params.loading_minutes / 60.0
     travel = problem.travel
-    start_day = problem.incident.start.date()
+    start_day = local_date(problem.incident.start)
     fleet = problem.fleet
     out = {}
     for rp in plan.regions:

@@ -13,6 +13,7 @@ import io
 import itertools
 import math
 from collections import defaultdict
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -318,6 +319,25 @@ def test_fefo_earliest_expiry_first_and_expired_lots_skipped():
     assert dict(issued) == {"L-2026": 4, "L-2027": 5, "L-2028": 3}
 
 
+def test_a_lot_expiring_before_the_pickup_is_not_loaded():
+    # the enterprise store loads only from 20 h (02:00 the next day); its earliest lot
+    # expires on the start day, so the later one goes instead
+    lots = (
+        StockLot("L-today", "water", 10, START.date()),
+        StockLot("L-later", "water", 10, dt.date(2027, 1, 1)),
+    )
+    problem = DispatchProblem(
+        Incident(START, (AffectedRegion("r", "R", relocated_people=10),)),
+        (WATER,),
+        (SupplySource("e", "D", "enterprise_held", lots=lots, lead_time_h=20.0),),
+        (Vehicle("t", "D", 1000, 10),),
+        line_network(),
+    )
+    plan = plan_dispatch(problem, PARAMS)
+    assert {(m.lot_no, m.quantity) for m in plan.vehicle("t").manifest} == {("L-later", 10)}
+    assert plan.region("r").delivered["water"] == 10
+
+
 def test_capacity_reserve_ships_only_what_is_produced_in_time():
     # 24 units/day = 1 per hour from 2 h; the truck must leave by 10 - 1 (travel) - 0.5 (load)
     # = 8.5 h, so at most floor(8.5 - 2) = 6 units arrive by 10 h.
@@ -610,10 +630,15 @@ def test_replan_after_slowdown_reroutes_dispatched_truck_from_its_position(two_b
     leg = slow.time(vehicle_profile(new_vp_vehicle(two_by_three, dispatched.vehicle_id), PARAMS),
                     first.node, next_stop.node)  # fmt: skip
     assert next_stop.eta_h == pytest.approx(first.departure_h + leg)
-    # ETAs of what this truck carries moved, and the change is reported
+    # what this truck carries arrives no sooner than the slower direct drive allows, its ETAs
+    # moved, and the change is reported
     old_eta = {s.order_id: s.eta_h for s in dispatched.stops if s.kind == "delivery"}
     moved = [s for s in new_vp.stops if s.kind == "delivery" and s.order_id in old_eta]
-    assert moved and all(s.eta_h > old_eta[s.order_id] for s in moved)
+    profile = vehicle_profile(new_vp_vehicle(two_by_three, dispatched.vehicle_id), PARAMS)
+    assert moved and all(
+        s.eta_h >= position.at_h + slow.time(profile, first.node, s.node) - 1e-9 for s in moved
+    )
+    assert any(abs(s.eta_h - old_eta[s.order_id]) > 1e-6 for s in moved)
     changed_regions = {c.region_id for c in result.changed_etas}
     assert {s.place_id for s in moved} <= changed_regions
 
@@ -731,3 +756,123 @@ def test_routing_starts_from_the_earlier_routes():
     warm = route_in_waves(problem, plan.orders, vehicles, PARAMS, {other: stops})
     assert warm.routes[other] == stops
     assert warm.routes[chosen] == []
+
+
+# --------------------------------------------------------------------------------------------
+# People served by the deadline against enumeration, and plans no top-up can beat
+# --------------------------------------------------------------------------------------------
+
+QUILT = Item("quilt", weight_kg=2.5, volume_m3=0.03, norm_quantity=1.0, name="quilt")
+
+
+def single_trip_incident(people: tuple[int, ...], trucks: tuple[tuple[float, float], ...],
+                         hours: dict[tuple[str, str], float], deadline_fits_one_trip: bool = True
+                         ) -> DispatchProblem:
+    """One depot D with ample water and quilts; townships R0.. with ``people`` (1 water, 1
+    quilt each); trucks ``(kg, m³)`` at D from 0 h; ``hours`` between places."""
+    nodes = ["D"] + [f"R{k}" for k in range(len(people))]
+    lots = (StockLot("W", "water", 10_000), StockLot("Q", "quilt", 10_000))
+    return DispatchProblem(
+        Incident(START, tuple(AffectedRegion(f"r{k}", f"R{k}", relocated_people=p)
+                              for k, p in enumerate(people))),
+        (WATER, QUILT),
+        (SupplySource("d", "D", "government", lots=lots),),
+        tuple(Vehicle(f"t{k}", "D", kg, m3) for k, (kg, m3) in enumerate(trucks)),
+        travel(nodes, symmetric(nodes, hours)),
+    )
+
+
+PERSON_KG = WATER.weight_kg + QUILT.weight_kg  # one water and one quilt a person: 14.5 kg
+
+
+def brute_force_people_served(problem: DispatchProblem, deadline: float) -> int:
+    """Most people fully served by ``deadline`` over every plan of one trip per truck.
+
+    Every truck's trip is every ordered subset of the townships it reaches by the deadline
+    (loading at the depot from 0 h, LOAD_H; unloading UNLOAD_H at each).  Volume is ample and
+    each person needs the same 14.5 kg, so a truck of ``c × 14.5`` kg carries ``c`` people's
+    needs, split among the townships on its trip in any way: a set ``S`` of townships can be
+    fully served by the trips iff every ``T ⊆ S`` needs no more than the trucks visiting ``T``
+    carry (Hall's condition for the transportation problem, integral data).
+    """
+    regions = problem.incident.regions
+    tt = problem.travel
+    n = len(regions)
+
+    def trips(truck: Vehicle) -> list[frozenset[int]]:
+        out = {frozenset()}
+        for size in range(1, n + 1):
+            for order in itertools.permutations(range(n), size):
+                t, here = LOAD_H, "D"
+                for r in order:
+                    t += tt.time("relief_truck", here, regions[r].node)
+                    here = regions[r].node
+                    if t > deadline + 1e-9:
+                        break
+                    t += UNLOAD_H
+                else:
+                    out.add(frozenset(order))
+        return sorted(out, key=sorted)
+
+    people = [r.relocated_people for r in regions]
+    loads = [math.floor(v.weight_capacity_kg / PERSON_KG + 1e-9) for v in problem.fleet]
+    best = 0
+    for visits in itertools.product(*(trips(v) for v in problem.fleet)):
+        covered = set().union(*visits)
+        for size in range(len(covered), 0, -1):
+            for served in itertools.combinations(sorted(covered), size):
+                total = sum(people[r] for r in served)
+                if total <= best:
+                    continue
+                if all(
+                    sum(people[r] for r in part)
+                    <= sum(c for c, v in zip(loads, visits, strict=True) if v & set(part))
+                    for k in range(1, size + 1)
+                    for part in itertools.combinations(served, k)
+                ):
+                    best = total
+    return best
+
+
+@pytest.mark.parametrize(
+    ("people", "loads"),
+    [
+        ((20, 30, 25), (34, 27)),  # truck capacities in people (14.5 kg each)
+        pytest.param(
+            (10, 40, 30, 15),
+            (48, 20),
+            marks=pytest.mark.xfail(
+                reason="known gap: the fleet budget counts 5 h of 68 people's loads as 70 (it "
+                "charges a return drive per trip), the allocation completes 40 + 30, routing "
+                "delivers 55 and the repair round settles on 40 + 15 = 55; the optimum is 65",
+                strict=True,
+            ),
+        ),
+        ((25, 25, 25), (27, 27, 27)),
+        ((12, 18, 30), (20, 20, 15)),
+    ],
+)
+def test_people_served_match_enumeration(people, loads):
+    # depot 2 h from each township, townships 1 h apart: by 5 h a truck makes one trip
+    # (0.5 + 2 + 1/3 = 2.8 h to the first, +1.3 h to a second; no third, no second trip)
+    towns = [f"R{k}" for k in range(len(people))]
+    hours = {("D", t): 2.0 for t in towns} | {
+        (a, b): 1.0 for a, b in itertools.combinations(towns, 2)
+    }
+    trucks = tuple((c * PERSON_KG, 1000.0) for c in loads)
+    problem = single_trip_incident(people, trucks, hours)
+    params = replace(PARAMS, deadline_h=5.0, routing_time_limit_s=6.0)
+    plan = plan_dispatch(problem, params)
+    assert plan.summary.people_fully_served == brute_force_people_served(problem, 5.0)
+
+
+def test_three_townships_two_trucks_one_depot_all_served():
+    # 2,100 people, 700 per township 0.5 h from the depot (0.5 h apart): 2,100 water and
+    # 2,100 quilts are 30.45 t and 105 m³, about four 8 t / 40 m³ loads per truck in 10 h
+    people = (700, 700, 700)
+    towns = ["R0", "R1", "R2"]
+    hours = {("D", t): 0.5 for t in towns} | {(a, b): 0.5 for a, b in itertools.combinations(towns, 2)}
+    problem = single_trip_incident(people, ((8000, 40), (8000, 40)), hours)
+    plan = plan_dispatch(problem, replace(PARAMS, routing_time_limit_s=3.0))
+    assert plan.summary.people_fully_served == 2100
+

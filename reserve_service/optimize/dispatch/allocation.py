@@ -55,7 +55,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -102,6 +102,7 @@ class AllocationModel:
     access: _Access
     stage2_objective: LinExpr
     stage3_objective: LinExpr
+    full: dict[int, Var] = field(default_factory=dict)  # z[r]: region r fully served on time
 
 
 @dataclass
@@ -113,6 +114,20 @@ class AllocationResult:
     objectives: list[float | None]
     solve_seconds: float
     model: AllocationModel
+    fully_allocated: frozenset[int] = frozenset()  # regions with every need allocated on time
+
+    def unit_values(
+        self, problem: DispatchProblem, params: DispatchParams
+    ) -> dict[tuple[str, str], float]:
+        """Value of a unit per (region id, item) for routing: the allocation's value, times
+        ``1 + full_service_weight`` in the regions it serves in full (an order that completes
+        a region is worth its share of the full-service reward)."""
+        regions = problem.incident.regions
+        boost = 1.0 + params.full_service_weight
+        return {
+            (regions[r].id, i): v * (boost if r in self.fully_allocated else 1.0)
+            for (r, i), v in self.model.value.items()
+        }
 
 
 def build_allocation_model(problem: DispatchProblem, params: DispatchParams) -> AllocationModel:
@@ -229,7 +244,8 @@ def build_allocation_model(problem: DispatchProblem, params: DispatchParams) -> 
             ("fleet_m3_hours", volume_m3, [v.volume_capacity_m3 for v in problem.fleet]),
         ):
             coefs = cycle * np.array([per_unit[i] for _, _, i in keys])
-            m.add_row([x[k] for k in keys], coefs, "<=", float(np.dot(capacity, hours)), name)
+            budget = params.fleet_budget_scale * float(np.dot(capacity, hours))
+            m.add_row([x[k] for k in keys], coefs, "<=", budget, name)
 
     stage2 = LinExpr.weighted(list(y.values()), [value[(k[1], k[2])] for k in y])
     stage3 = LinExpr()
@@ -243,8 +259,37 @@ def build_allocation_model(problem: DispatchProblem, params: DispatchParams) -> 
         lateness = max(0.0, arrival[s, r] - D)
         ton_hours = params.ton_hour_weight * weight_kg[item_id] / 1000.0 * access.travel_sr[s, r]
         stage3 += var * (value[(r, item_id)] * lateness + ton_hours)
-    m.maximize(LinExpr.weighted(list(x.values()), [value[(k[1], k[2])] for k in x]))
-    return AllocationModel(m, x, y, value, arrival, ready, needs, supply, access, stage2, stage3)
+    # full service: z[r] = 1 only if every item's whole need is allocated on time
+    full: dict[int, Var] = {}
+    if params.full_service_weight > 0:
+        on_time_keys: dict[tuple[int, str], list[Var]] = defaultdict(list)
+        for (_, r, item_id), var in x.items():
+            on_time_keys[(r, item_id)].append(var)
+        for r, reg in enumerate(regions):
+            if not needs[reg.id]:
+                continue
+            full[r] = m.add_var(f"z[{reg.id}]", ub=1, kind="integer")
+            for item_id, need in needs[reg.id].items():
+                terms = on_time_keys.get((r, item_id), [])
+                m.add_row(
+                    [*terms, full[r]],
+                    np.array([-1.0] * len(terms) + [float(need)]),
+                    "<=",
+                    0.0,
+                    f"full[{r},{item_id}]",
+                )
+    objective = LinExpr.weighted(list(x.values()), [value[(k[1], k[2])] for k in x])
+    objective += LinExpr.weighted(
+        list(full.values()),
+        [
+            params.full_service_weight * regions[r].priority * max(regions[r].relocated_people, 1)
+            for r in full
+        ],
+    )
+    m.maximize(objective)
+    return AllocationModel(
+        m, x, y, value, arrival, ready, needs, supply, access, stage2, stage3, full
+    )
 
 
 def candidate_arcs(
@@ -356,11 +401,13 @@ def solve_allocation(
             objectives.append(_evaluate(on_time_value, values))
             statuses[-1] = f"{result.status}:greedy"
             break
-        if not result.has_solution or result.status == "time_limit":
+        if not result.has_solution or (result.status == "time_limit" and values is not None):
             objectives.append(None)  # out of time: the previous stage's flows stand
             continue
         objectives.append(result.objective)
         values = result.values
+        for var in built.full.values():  # later stages are LPs: full service as decided
+            m.fix(var, round(float(values[var.index])))
     flows: list[Flow] = []
     if values is not None:
         sources, regions = problem.sources, problem.incident.regions
@@ -380,7 +427,11 @@ def solve_allocation(
                             float(built.arrival[s, r]),
                         )
                     )
-    return AllocationResult(flows, statuses, objectives, time.perf_counter() - started, built)
+    full = frozenset(
+        r for r, var in built.full.items() if values is not None and values[var.index] > 0.5
+    )
+    seconds = time.perf_counter() - started
+    return AllocationResult(flows, statuses, objectives, seconds, built, full)
 
 
 def greedy_packing(m: LinearModel, built: AllocationModel) -> np.ndarray:

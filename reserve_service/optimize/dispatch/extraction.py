@@ -34,7 +34,7 @@ from reserve_service.optimize.dispatch.shortfalls import _explain
 
 def _fefo_lots(problem: DispatchProblem) -> dict[tuple[str, str], list[list[Any]]]:
     """Issuable lots per (source, item), earliest expiry first: [[lot_no, expiry, qty], ...]."""
-    start_day = problem.incident.start.date()
+    start_day = local_date(problem.incident.start)
     out: dict[tuple[str, str], list[list[Any]]] = defaultdict(list)
     for src in problem.sources:
         for lot in sorted(
@@ -88,10 +88,10 @@ def extract_plan(
         for stop in stops
         if stop.kind == "pickup" and not order_by_id[stop.order_id].lots
     )
-    for pickup_h, _, oid in pickups:
+    for start_h, _, oid in pickups:
         o = order_by_id[oid]
         mode = sources[o.source_id].mode
-        pickup_day = local_date(problem.incident.start + timedelta(hours=pickup_h))
+        pickup_day = local_date(problem.incident.start + timedelta(hours=start_h))
         assigned: list[ManifestLine] = []
         for line in o.lines:
             if mode not in LOT_MODES:
@@ -114,7 +114,7 @@ def extract_plan(
                 if left <= 0:
                     break
                 if entry[1] is not None and entry[1] < pickup_day:
-                    continue  # expired by the time the truck loads: never loaded
+                    continue  # expired by the time the truck loads: never issued
                 take = min(left, entry[2])
                 if take > 0:
                     assigned.append(
@@ -131,8 +131,8 @@ def extract_plan(
                     )
                     entry[2] -= take
                     left -= take
-            # left > 0: the source's lots for this order expire before its pickup; the truck
-            # loads (and delivers) only what is still good, the rest is a shortfall
+            # units left without a lot (their lot expires before this pickup) are not loaded;
+            # the region's shortfall shows them
         order_lots[oid] = assigned
 
     # Vehicle plans.

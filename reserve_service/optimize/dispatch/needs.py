@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reserve_service.clock import local_date
 from reserve_service.inventory.norms import ReliefNorm, relief_need
 from reserve_service.optimize.dispatch.problem import (
     LOT_MODES,
@@ -43,7 +44,7 @@ def region_needs(problem: DispatchProblem) -> dict[str, dict[str, int]]:
 
 def source_supply(problem: DispatchProblem, params: DispatchParams) -> dict[str, dict[str, int]]:
     """Units each source can supply within the horizon (expired lots excluded)."""
-    start_day = problem.incident.start.date()
+    start_day = local_date(problem.incident.start)
     out: dict[str, dict[str, int]] = {}
     for src in problem.sources:
         supply: dict[str, int] = defaultdict(int)

@@ -223,6 +223,13 @@ class DispatchParams:
     ``candidate_sources`` / ``candidate_cover``: per region and item the allocation considers
     that many earliest-arriving holders of the item, and more until they hold ``cover`` × the
     need (0: every source; see :func:`~.allocation.candidate_arcs`).
+    ``full_service_weight``: the allocation also earns this × a region's priority-weighted
+    head count when every item of it is allocated on time in full (a binary per region: it
+    completes regions rather than spreading every item thin); 0 makes it an LP again.
+    ``fleet_budget_scale`` multiplies the fleet budget (the repair rounds set it).
+    ``repair_rounds``: after a plan, allocate again with the fleet budget scaled by the share
+    of the on-time allocation routing delivered, route again, keep the best plan — at most
+    this many more times, and only while a round fits in ``time_budget_s`` seconds in all.
     """
 
     deadline_h: float = 10.0
@@ -247,6 +254,10 @@ class DispatchParams:
     fleet_budget: bool = True
     route_late_orders: bool = True
     candidate_sources: int = 4
+    full_service_weight: float = 1.0
+    fleet_budget_scale: float = 1.0
+    repair_rounds: int = 2
+    time_budget_s: float = 40.0
     candidate_cover: float = 2.0
 
     def __post_init__(self) -> None:
@@ -276,17 +287,27 @@ class DispatchParams:
             )
         if not 0 < self.routing_gls_share <= 1:
             raise DispatchInputError("params.routing_gls_share", "must be in (0, 1]")
+        if self.repair_rounds < 0 or not self.fleet_budget_scale >= 0:
+            raise DispatchInputError("params.repair_rounds", "must be >= 0")
+        if self.full_service_weight < 0:
+            raise DispatchInputError("params.full_service_weight", "must be >= 0")
         if self.candidate_sources < 0 or self.candidate_cover < 0:
             raise DispatchInputError("params.candidate_sources", "must be >= 0")
         if not 0 <= self.order_capacity_quantile <= 1:
             raise DispatchInputError("params.order_capacity_quantile", "must be in [0, 1]")
 
 
-def handling_hours(weight_kg: float, kind: str, params: DispatchParams) -> float:
-    """Hours to load (``kind="pickup"``) or unload (``"delivery"``) an order of ``weight_kg``."""
-    if kind == "pickup":
-        return (params.loading_minutes + params.loading_minutes_per_t * weight_kg / 1000.0) / 60.0
-    return (params.unloading_minutes + params.unloading_minutes_per_t * weight_kg / 1000.0) / 60.0
+def handling_hours(
+    weight_kg: float, kind: str, params: DispatchParams, with_fixed: bool = True
+) -> float:
+    """Hours to load (``kind="pickup"``) or unload (``"delivery"``) an order of ``weight_kg``.
+
+    The fixed minutes are paid once per stop: orders loaded (or unloaded) one after another at
+    the same place share them (``with_fixed=False`` for all but the last of them).
+    """
+    fixed = params.loading_minutes if kind == "pickup" else params.unloading_minutes
+    per_t = params.loading_minutes_per_t if kind == "pickup" else params.unloading_minutes_per_t
+    return ((fixed if with_fixed else 0.0) + per_t * weight_kg / 1000.0) / 60.0
 
 
 def vehicle_profile(vehicle: Vehicle, params: DispatchParams) -> str:

@@ -228,7 +228,7 @@ def replan(
                 still_to_send[(o.source_id, o.region_id, line.item_id)] += line.quantity
     allocation_model = build_allocation_model(problem, params)
     allocation = solve_allocation(problem, allocation_model, params, still_to_send)
-    value = {(problem.incident.regions[r].id, i): v for (r, i), v in allocation_model.value.items()}
+    value = allocation.unit_values(problem, params)
     generation = plan.generation + 1
     new_orders = [
         replace(o, id=f"g{generation}-{o.id}")

@@ -77,6 +77,7 @@ class RoutingSolution:
 
 
 _PARALLEL_INSERTION_MAX_ORDERS = 150
+_EMPTY_START_MAX_ORDERS = 40
 _ROUND_SECONDS = 1.5  # ruin and recreate runs in rounds this long (stop requests between them)
 _VALUE_SCALE = 10**9  # wave-1 drop penalty of the most valuable order (travel is in seconds)
 _W_SCALE = 10  # 0.1 kg
@@ -115,24 +116,39 @@ def build_routing_model(
     # Node layout: vehicle starts, one sink (open routes), then per order pickup + delivery.
     node_location: list[str | None] = [v.start_node for v in vehicles] + [None]
     sink = n_veh
-    node_service_s: list[int] = [0] * (n_veh + 1)
+    node_kind: list[int] = [0] * (n_veh + 1)  # 0 start or sink, 1 pickup, 2 delivery
+    node_service_s: list[int] = [0] * (n_veh + 1)  # per-tonne handling
+    node_fixed_s: list[int] = [0] * (n_veh + 1)  # fixed handling, once per stop
     pickup_node: dict[str, int] = {}
     delivery_node: dict[str, int] = {}
+
+    def add_node(location: str, kind: str, weight_kg: float) -> int:
+        node_location.append(location)
+        node_kind.append(1 if kind == "pickup" else 2)
+        node_service_s.append(
+            int(math.ceil(handling_hours(weight_kg, kind, params, with_fixed=False) * 3600))
+        )
+        fixed_h = handling_hours(0.0, kind, params)
+        node_fixed_s.append(int(math.ceil(fixed_h * 3600)))
+        return len(node_location) - 1
+
     for order in orders:
         if not order.onboard:
-            pickup_node[order.id] = len(node_location)
-            node_location.append(sources[order.source_id].node)
-            node_service_s.append(
-                int(math.ceil(handling_hours(order.weight_kg, "pickup", params) * 3600))
-            )
-        delivery_node[order.id] = len(node_location)
-        node_location.append(regions[order.region_id].node)
-        node_service_s.append(
-            int(math.ceil(handling_hours(order.weight_kg, "delivery", params) * 3600))
+            pickup_node[order.id] = add_node(sources[order.source_id].node, "pickup", order.weight_kg)
+        delivery_node[order.id] = add_node(
+            regions[order.region_id].node, "delivery", order.weight_kg
         )
     n_nodes = len(node_location)
     loc_index = np.array([travel.index(loc) if loc is not None else -1 for loc in node_location])
     real = loc_index >= 0
+    kinds = np.asarray(node_kind)
+    # the fixed handling is paid leaving a stop: not between orders loaded (or unloaded)
+    # one after another at the same place
+    same_stop = (kinds[:, None] == kinds[None, :]) & (loc_index[:, None] == loc_index[None, :])
+    same_stop &= (kinds > 0)[:, None]
+    handling = np.asarray(node_service_s, dtype=np.int64)[:, None] + np.where(
+        same_stop, 0, np.asarray(node_fixed_s, dtype=np.int64)[:, None]
+    )
 
     manager = pywrapcp.RoutingIndexManager(n_nodes, n_veh, list(range(n_veh)), [sink] * n_veh)
     routing = pywrapcp.RoutingModel(manager)
@@ -148,7 +164,7 @@ def build_routing_model(
         sub = hours[np.ix_(loc_index[real], loc_index[real])]
         secs = np.where(np.isfinite(sub), np.ceil(sub * 3600 - 1e-6), big).astype(np.int64)
         table[np.ix_(real, real)] = np.minimum(secs, big)
-        table += np.asarray(node_service_s, dtype=np.int64)[:, None]
+        table += handling
         table[:, :n_veh] = big  # nobody drives back into a start node
         table[sink, :] = 0
         transit_tables[profile] = table.tolist()
@@ -315,6 +331,7 @@ def solve_routing(
     ruin and recreate; the best routes found so far are returned.
     """
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+    from ortools.util import optional_boolean_pb2
 
     monitor = monitor_or_null(monitor)
     started = time.perf_counter()
@@ -325,13 +342,25 @@ def solve_routing(
     search = pywrapcp.DefaultRoutingSearchParameters()
     first = params.routing_first_solution
     if first == "auto":
-        # parallel insertion builds better starts but is quadratic: seconds on 200+ orders
-        big = len(built.orders) > _PARALLEL_INSERTION_MAX_ORDERS
-        first = "LOCAL_CHEAPEST_INSERTION" if big else "PARALLEL_CHEAPEST_INSERTION"
+        # few orders: start from none and let local search add the most valuable first
+        # (insertion heuristics fill trucks with whatever fits first, and no single move
+        # undoes that); parallel insertion builds better starts than local insertion but is
+        # quadratic: seconds on 200+ orders
+        if len(built.orders) <= _EMPTY_START_MAX_ORDERS:
+            first = "ALL_UNPERFORMED"
+        elif len(built.orders) <= _PARALLEL_INSERTION_MAX_ORDERS:
+            first = "PARALLEL_CHEAPEST_INSERTION"
+        else:
+            first = "LOCAL_CHEAPEST_INSERTION"
     search.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, first)
     search.local_search_metaheuristic = getattr(
         routing_enums_pb2.LocalSearchMetaheuristic, params.routing_metaheuristic
     )
+    # an order left out for a more valuable one: swap an active pickup-delivery pair with an
+    # inactive one, or move one and insert another (off by default in OR-Tools)
+    operators = search.local_search_operators
+    operators.use_node_pair_swap_active = optional_boolean_pb2.BOOL_TRUE
+    operators.use_relocate_and_make_active = optional_boolean_pb2.BOOL_TRUE
     improve = params.routing_improvement == "ruin_recreate"
     gls_share = params.routing_gls_share if improve else 1.0
     search.time_limit.FromMilliseconds(max(1, int(params.routing_time_limit_s * gls_share * 1000)))
@@ -569,15 +598,21 @@ def _schedule(
     here = veh.start_node
     load_w, load_v = veh.initial_weight_kg, veh.initial_volume_m3
     stops: list[Stop] = []
+    places = []
     for kind, oid in seq:
         order = orders[oid]
         if kind == "pickup":
-            node, place = sources[order.source_id].node, order.source_id
+            places.append((sources[order.source_id].node, order.source_id))
         else:
-            node, place = regions[order.region_id].node, order.region_id
+            places.append((regions[order.region_id].node, order.region_id))
+    for k, (kind, oid) in enumerate(seq):
+        order = orders[oid]
+        node, place = places[k]
         eta = t + travel.time(veh.profile, here, node, t)  # the roads as they are when it leaves
         start = max(eta, order.ready_h) if kind == "pickup" else eta
-        service_h = handling_hours(order.weight_kg, kind, params)
+        # the fixed handling once per stop: after the last order handled at this place
+        last_here = k + 1 == len(seq) or seq[k + 1][0] != kind or places[k + 1][0] != node
+        service_h = handling_hours(order.weight_kg, kind, params, with_fixed=last_here)
         sign = 1.0 if kind == "pickup" else -1.0
         load_w += sign * order.weight_kg
         load_v += sign * order.volume_m3
