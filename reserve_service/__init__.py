@@ -29,6 +29,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     from reserve_service.problems import register_error_handlers
     from reserve_service.routing import service as routing_service
     from reserve_service.routing.api import blp as routing_blueprint
+    from reserve_service.routing.events import set_local_zone
 
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.config.from_object(Config)
@@ -36,6 +37,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
         app.config.update(config)
     elif config is not None:
         app.config.from_object(config)
+    set_local_zone(app.config["TIME_ZONE"])
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 

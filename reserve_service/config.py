@@ -20,7 +20,13 @@ DEFAULT_TIER_TARGET_PEOPLE = {"city": 50_000, "county": 6_000, "township": 400, 
 DEFAULT_MODE_LEAD_HOURS = {"government": 0.5, "enterprise_held": 2.0}
 
 #: Average household size, 宿州 7th census bulletin No. 1.
-HOUSEHOLD_SIZE = 2.74
+HOUSEHOLD_SIZE = float(os.environ.get("HOUSEHOLD_SIZE", 2.74))
+
+#: Days of relief a per-person-day norm covers when the item's own ``norm_days`` is not set (A).
+RELIEF_DAYS = float(os.environ.get("RELIEF_DAYS", 1))
+
+#: The zone in which times given without an offset are read (IANA name).
+TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Shanghai")
 
 
 def default_database_url() -> str:
@@ -34,6 +40,8 @@ class Config:
     TIER_TARGET_PEOPLE = DEFAULT_TIER_TARGET_PEOPLE
     MODE_LEAD_HOURS = DEFAULT_MODE_LEAD_HOURS
     HOUSEHOLD_SIZE = HOUSEHOLD_SIZE
+    RELIEF_DAYS = RELIEF_DAYS
+    TIME_ZONE = TIME_ZONE
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 20 * 1024 * 1024))
     JOB_WORKERS = int(os.environ.get("JOB_WORKERS", 1))
     #: memory-mapped road networks, one folder per network version, shared by every process

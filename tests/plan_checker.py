@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from reserve_service.clock import local_date
 from reserve_service.optimize.dispatch import (
     LEAD_TIME_MODES,
     LOT_MODES,
@@ -48,7 +49,6 @@ def check_plan(plan: DispatchPlan, skip_stops: dict[str, int] | None = None) -> 
 
     for vp in plan.vehicles:
         veh = fleet[vp.vehicle_id]
-        matrix = problem.travel.hours[vehicle_profile(veh, params)]
         lines_by_order = defaultdict(list)
         for line in vp.manifest:
             lines_by_order[line.order_id].append(line)
@@ -67,7 +67,9 @@ def check_plan(plan: DispatchPlan, skip_stops: dict[str, int] | None = None) -> 
             assert here == veh.start_node
             assert t >= veh.available_from_h - 1e-9
         for stop in vp.stops[k0:]:
-            leg = matrix[problem.travel.index(here), problem.travel.index(stop.node)]
+            # the leg as driven when it leaves (the roads as they will be, when the travel
+            # times change over time; the matrix otherwise)
+            leg = problem.travel.time(vehicle_profile(veh, params), here, stop.node, t)
             # unreachable (inf) pairs are never driven
             assert np.isfinite(leg), (
                 f"{vp.vehicle_id} drives an unreachable leg {here}->{stop.node}"
@@ -99,7 +101,7 @@ def check_plan(plan: DispatchPlan, skip_stops: dict[str, int] | None = None) -> 
                     assert stop.start_h >= src.lead_time_h - 1e-9
                 assert stop.start_h >= problem.now_h - 1e-9
                 on_board.add(stop.order_id)
-                pickup_day = (problem.incident.start + dt.timedelta(hours=stop.start_h)).date()
+                pickup_day = local_date(problem.incident.start + dt.timedelta(hours=stop.start_h))  # in the service zone
                 for line in lines_by_order[stop.order_id]:
                     assert line.source_id == src.id
                     # no lot loaded after its expiry
@@ -141,7 +143,7 @@ def check_plan(plan: DispatchPlan, skip_stops: dict[str, int] | None = None) -> 
                 lot_issued[(line.source_id, line.lot_no)] += line.quantity
 
     # no lot over its quantity; lots belong to the source and item they are issued for
-    start_day = problem.incident.start.date()
+    start_day = local_date(problem.incident.start)
     for (source_id, lot_no), qty in lot_issued.items():
         lot = next(lt for lt in sources[source_id].lots if lt.lot_no == lot_no)
         assert qty <= lot.quantity
@@ -214,7 +216,7 @@ def reason_bounds(plan: DispatchPlan) -> dict[tuple[str, str], ReasonBounds]:
     D, H = params.deadline_h, params.horizon_h
     load_h = params.loading_minutes / 60.0
     travel = problem.travel
-    start_day = problem.incident.start.date()
+    start_day = local_date(problem.incident.start)
     fleet = problem.fleet
     out = {}
     for rp in plan.regions:

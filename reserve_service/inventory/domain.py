@@ -7,37 +7,15 @@ from the database; the optimisers reuse them.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class ReliefNorm:
-    """How much of an item one planning unit needs (see ``items.csv`` ``norm_basis``)."""
-
-    basis: str  # per_person | per_household | per_person_day | per_county | none
-    quantity: float
-    days: int = 1
+from reserve_service.inventory.norms import ReliefNorm, county_quantity, relief_need
 
 
 def norm_for_people(norm: ReliefNorm, people: int, household_size: float) -> int:
-    """Units of an item that ``people`` relocated people need, rounded up.
-
-    ``per_county`` items (boats, life jackets, woven bags) do not scale with people: the
-    quantity is the whole need of one county-level reserve.
-    """
-    if people < 0:
-        raise ValueError("people must be >= 0")
-    if norm.basis == "per_person":
-        need = people * norm.quantity
-    elif norm.basis == "per_household":
-        need = people / household_size * norm.quantity
-    elif norm.basis == "per_person_day":
-        need = people * norm.quantity * max(norm.days, 1)
-    else:
-        return 0
-    return math.ceil(need - 1e-9)
+    """Units of an item that ``people`` relocated people need (:func:`norms.relief_need`)."""
+    return relief_need(norm, people, household_size=household_size)
 
 
 def tier_norm(norm: ReliefNorm, tier: str, tier_target_people: dict[str, int],
@@ -47,7 +25,7 @@ def tier_norm(norm: ReliefNorm, tier: str, tier_target_people: dict[str, int],
     ``per_county`` items are held by city and county depots only, one county quantity each.
     """
     if norm.basis == "per_county":
-        return math.ceil(norm.quantity) if tier in ("city", "county") else 0
+        return county_quantity(norm, tier)
     return norm_for_people(norm, tier_target_people.get(tier, 0), household_size)
 
 

@@ -19,9 +19,9 @@ from reserve_service.inventory.domain import (
     tier_norm,
 )
 from reserve_service.inventory.services import get_item, get_region, region_subtree_ids, today
+from reserve_service.inventory.supply import usable_supply
 from reserve_service.inventory.tables import (
     AgreementReserve,
-    CapacityReserve,
     Depot,
     Item,
     Region,
@@ -124,39 +124,19 @@ def availability(
     items = session.scalars(select(Item).order_by(Item.code)).all()
     if item:
         items = [get_item(session, item)]
-    sources: dict[int, list[SupplySource]] = defaultdict(list)
-
-    lots = (
-        select(StockLot.item_id, StockLot.mode, func.sum(StockLot.quantity))
-        .join(Depot, Depot.id == StockLot.depot_id)
-        .where(Depot.status == "operating", (StockLot.expires_on.is_(None)) | (StockLot.expires_on >= on))
-        .group_by(StockLot.item_id, StockLot.mode)
-    )
-    if region_ids is not None:
-        lots = lots.where(Depot.region_id.in_(region_ids))
-    for item_id, mode, quantity in session.execute(lots):
-        sources[item_id].append(SupplySource(mode, int(quantity), mode_lead_hours.get(mode, 0.0)))
-
-    agreements = select(AgreementReserve).where(
-        AgreementReserve.valid_from <= on, AgreementReserve.valid_to >= on
-    )
-    capacities = select(CapacityReserve).where(
-        (CapacityReserve.valid_to.is_(None)) | (CapacityReserve.valid_to >= on)
-    )
-    if region_ids is not None:
-        agreements = agreements.where(AgreementReserve.region_id.in_(region_ids))
-        capacities = capacities.where(CapacityReserve.region_id.in_(region_ids))
-    for agreement in session.scalars(agreements):
-        sources[agreement.item_id].append(
-            SupplySource("agreement", agreement.committed_quantity, agreement.activation_lead_hours)
-        )
-    for capacity in session.scalars(capacities):
-        sources[capacity.item_id].append(
-            SupplySource("capacity", capacity.units_per_day, capacity.lead_hours, is_rate=True)
-        )
+    supply = usable_supply(session, on, mode_lead_hours=mode_lead_hours, region_ids=region_ids,
+                           items={it.code for it in items} if item else None)
+    sources: dict[str, list[SupplySource]] = defaultdict(list)
+    for lot in supply.lots:
+        sources[lot.item].append(SupplySource(lot.mode, lot.quantity, lot.lead_hours))
+    for agreement in supply.agreements:
+        sources[agreement.item].append(SupplySource("agreement", agreement.quantity, agreement.lead_hours))
+    for capacity in supply.capacities:
+        sources[capacity.item].append(
+            SupplySource("capacity", capacity.units_per_day, capacity.lead_hours, is_rate=True))
     rows = []
     for it in items:
-        by_mode = available_within(sources[it.id], hours)
+        by_mode = available_within(sources[it.code], hours)
         rows.append({"item": it.code, "item_name": it.name_zh, "unit": it.unit, **by_mode})
     return {"hours": hours, "region": region, "on": on.isoformat(), "lead_hours": mode_lead_hours,
             "items": rows}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,11 @@ from reserve_service.routing.tables import RoadEventRow
 
 blp = Blueprint("routing", __name__, url_prefix="/api/v1/routing",
                 description="Road network, green-channel policy, road events, routes and matrices")
+
+
+def _moment(data: dict[str, Any]) -> dt.datetime:
+    """The request's ``at``, or now: the roads as they are when the question is asked."""
+    return data.get("at") or dt.datetime.now(dt.UTC)
 
 
 def _hours(value: float) -> float | None:
@@ -97,7 +103,7 @@ def route(data):
     source, source_info = service.resolve_location(db, graph, data["origin"], "from")
     target, target_info = service.resolve_location(db, graph, data["destination"], "to")
     try:
-        result = graph.route(source, target, profile=data["profile"], at=data["at"])
+        result = graph.route(source, target, profile=data["profile"], at=_moment(data), as_driven=True)
     except NoRouteError as exc:
         return {"from": source_info, "to": target_info, "profile": data["profile"],
                 "policy_version": graph.policy.version, "reachable": False, "reason": str(exc),
@@ -125,8 +131,8 @@ def matrix(data):
     graph, _ = service.road_graph(db)
     sources = [service.resolve_location(db, graph, s, f"sources.{i}") for i, s in enumerate(data["sources"])]
     targets = [service.resolve_location(db, graph, t, f"targets.{i}") for i, t in enumerate(data["targets"])]
-    hours = graph.travel_time_matrix([s for s, _ in sources], [t for t, _ in targets],
-                                     profile=data["profile"], at=data["at"])
+    hours = graph.leg_hours([s for s, _ in sources], [t for t, _ in targets],
+                            profile=data["profile"], depart=_moment(data))
     unreachable = [[int(i), int(j)] for i, j in zip(*np.nonzero(~np.isfinite(hours)), strict=True)]
     return {"profile": data["profile"], "sources": [info for _, info in sources],
             "targets": [info for _, info in targets],
@@ -149,8 +155,8 @@ def reachability(data):
         depots = list(db.scalars(depots_query))
     towns = list(db.scalars(select(Region).where(Region.level == "township", Region.lat.is_not(None))))
     graph, _ = service.road_graph(db)
-    hours = graph.travel_time_matrix([(d.lat, d.lng) for d in depots], [(r.lat, r.lng) for r in towns],
-                                     profile=data["profile"], at=data["at"])
+    hours = graph.leg_hours([(d.lat, d.lng) for d in depots], [(r.lat, r.lng) for r in towns],
+                            profile=data["profile"], depart=_moment(data))
     best = hours.min(axis=0) if len(depots) else np.full(len(towns), np.inf)
     total = sum(r.population for r in towns)
     bands = []

@@ -2,7 +2,8 @@
 
 An event targets either explicit edge ids or an area (a GeoJSON Polygon/MultiPolygon in lng/lat;
 every edge crossing it is affected). It is in force on ``[starts_at, ends_at)``; a missing bound
-is open. Naive datetimes are read as UTC. Effects, for every vehicle profile:
+is open. Times without a zone are read in the service's time zone (:func:`local_zone`,
+``Asia/Shanghai`` unless ``TIME_ZONE`` says otherwise). Effects, for every vehicle profile:
 
 * ``closure`` (flooded, collapsed) and ``repair`` (closed until the expected reopening
   ``ends_at``) close the edge to everyone, green channel included;
@@ -17,7 +18,7 @@ import math
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -25,7 +26,11 @@ import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from reserve_service import clock
+from reserve_service.clock import DEFAULT_TIME_ZONE, local_zone
 from reserve_service.routing.errors import RoadEventError
+
+__all__ = ["DEFAULT_TIME_ZONE", "EventKind", "RoadEvent", "as_utc", "local_zone", "set_local_zone"]
 
 
 class EventKind(StrEnum):
@@ -37,8 +42,19 @@ class EventKind(StrEnum):
     REPAIR = "repair"
 
 
+def set_local_zone(name: str) -> tzinfo:
+    """Make ``name`` (an IANA zone such as ``Asia/Shanghai``) the zone of zone-less times."""
+    try:
+        return clock.set_local_zone(name)
+    except ValueError as exc:
+        raise RoadEventError(str(exc), "TIME_ZONE") from exc
+
+
 def as_utc(moment: datetime | str | None, field_name: str = "at") -> datetime | None:
-    """A timezone-aware UTC datetime from a datetime or ISO-8601 text (naive = UTC)."""
+    """A timezone-aware UTC datetime from a datetime or ISO-8601 text.
+
+    A time without an offset is a wall-clock time of :func:`local_zone` (the service's zone).
+    """
     if moment is None:
         return None
     if isinstance(moment, str):
@@ -50,9 +66,7 @@ def as_utc(moment: datetime | str | None, field_name: str = "at") -> datetime | 
             ) from exc
     if not isinstance(moment, datetime):
         raise RoadEventError(f"{field_name} must be a datetime, got {moment!r}", field_name)
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    return clock.aware(moment).astimezone(UTC)
 
 
 def _area_geometry(area: Mapping[str, Any]) -> BaseGeometry:
@@ -148,6 +162,18 @@ class RoadEvent:
         if self.starts_at is not None and moment < self.starts_at:
             return False
         return self.ends_at is None or moment < self.ends_at
+
+    def in_force_during(self, start: datetime | str, end: datetime | str) -> bool:
+        """True when the window ``[starts_at, ends_at)`` meets the drive ``[start, end]``.
+
+        A leg driven over ``[start, end]`` may cross the event's edges at any moment of it, so
+        an event in force at any such moment applies to the leg (a safe reading).
+        """
+        begin, finish = as_utc(start, "start"), as_utc(end, "end")
+        assert begin is not None and finish is not None
+        if self.starts_at is not None and finish < self.starts_at:
+            return False
+        return self.ends_at is None or begin < self.ends_at
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict (times in ISO-8601)."""

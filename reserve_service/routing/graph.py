@@ -20,7 +20,7 @@ import numbers
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -603,9 +603,16 @@ class RoadGraph:
         self, profile: str, at: datetime | str | None
     ) -> tuple[_ProfileView, np.ndarray, csr_matrix, csr_matrix]:
         """Edge hours and (forward, backward) CSR for ``profile`` with events in force at ``at``."""
-        view = self._view(profile)
         moment = as_utc(at)
-        active = [e for e in self._events.values() if e.in_force_at(moment)]
+        return self._matrices_with(
+            profile, [e for e in self._events.values() if e.in_force_at(moment)]
+        )
+
+    def _matrices_with(
+        self, profile: str, active: list[RoadEvent]
+    ) -> tuple[_ProfileView, np.ndarray, csr_matrix, csr_matrix]:
+        """Edge hours and (forward, backward) CSR for ``profile`` under the ``active`` events."""
+        view = self._view(profile)
         if len(active) == len(self._events):
             return view, view.hours, view.forward, view.backward
         hours = view.base_hours.copy()
@@ -637,7 +644,8 @@ class RoadGraph:
 
         Sources/targets are node ids or (lat, lng) points (snapped). ``at`` selects the events
         in force at that moment (``None``: every applied event); the network is taken as it is
-        at ``at`` for the whole trip (a snapshot). Times beyond ``max_hours`` are
+        at ``at`` for the whole trip (a snapshot; :meth:`leg_hours` gives the roads as they
+        will be while driving). Times beyond ``max_hours`` are
         reported as ``inf``. Runs dijkstra from the smaller side (the transposed graph when
         there are more sources than targets).
         """
@@ -645,12 +653,63 @@ class RoadGraph:
         dst = self._positions(targets, "targets")
         limit = np.inf if max_hours is None else float(max_hours)
         with self._lock:
-            _, _, forward, backward = self._matrices_at(profile, at)
-            if len(src) == 0 or len(dst) == 0:
-                return np.zeros((len(src), len(dst)))
-            if len(src) <= len(dst):
-                return self._many_to_many(forward, src, dst, limit)
-            return self._many_to_many(backward, dst, src, limit).T
+            moment = as_utc(at)
+            active = [e for e in self._events.values() if e.in_force_at(moment)]
+            return self._matrix_under(profile, active, src, dst, limit)
+
+    def leg_hours(
+        self,
+        sources: Sequence[Any],
+        targets: Sequence[Any],
+        profile: str = "relief_truck",
+        depart: datetime | str | None = None,
+        *,
+        max_hours: float | None = None,
+    ) -> np.ndarray:
+        """Hours of each source → target leg leaving at ``depart``, with the roads as they will be.
+
+        An event applies to a leg when it is in force at any moment of the drive
+        ``[depart, depart + hours]`` (:meth:`RoadEvent.in_force_during`): a closure that
+        starts after the truck has arrived does not block it, a repair that reopens before it
+        leaves does not either. Events only ever lengthen a drive, so the hours are found by
+        widening the drive's window one event boundary at a time until it no longer reaches
+        the next boundary. ``depart=None`` is now.
+        """
+        start = as_utc(depart) or datetime.now(UTC)
+        src = self._positions(sources, "sources")
+        dst = self._positions(targets, "targets")
+        limit = np.inf if max_hours is None else float(max_hours)
+        with self._lock:
+            events = list(self._events.values())
+            boundaries = sorted(
+                {t for e in events for t in (e.starts_at, e.ends_at) if t is not None and t > start}
+            )
+            hours = self._matrix_under(
+                profile, [e for e in events if e.in_force_at(start)], src, dst, limit
+            )
+            for boundary in boundaries:
+                reach = (boundary - start).total_seconds() / 3600.0
+                longer = np.isfinite(hours) & (hours >= reach)
+                if not longer.any():
+                    break
+                during = [e for e in events if e.in_force_during(start, boundary)]
+                hours[longer] = self._matrix_under(profile, during, src, dst, limit)[longer]
+        return hours
+
+    def _matrix_under(
+        self,
+        profile: str,
+        active: list[RoadEvent],
+        src: np.ndarray,
+        dst: np.ndarray,
+        limit: float,
+    ) -> np.ndarray:
+        _, _, forward, backward = self._matrices_with(profile, active)
+        if len(src) == 0 or len(dst) == 0:
+            return np.zeros((len(src), len(dst)))
+        if len(src) <= len(dst):
+            return self._many_to_many(forward, src, dst, limit)
+        return self._many_to_many(backward, dst, src, limit).T
 
     def _many_to_many(
         self, matrix: csr_matrix, origins: np.ndarray, ends: np.ndarray, limit: float
@@ -695,16 +754,29 @@ class RoadGraph:
         target: Any,
         profile: str = "relief_truck",
         at: datetime | str | None = None,
+        *,
+        as_driven: bool = False,
     ) -> Route:
         """The fastest route with ETA, length, tolls (paid and saved), rules and geometry.
 
-        ``at`` as in :meth:`travel_time_matrix`. Raises :class:`NoRouteError` when the target
-        cannot be reached (closures, weight limits, one-ways).
+        ``at`` as in :meth:`travel_time_matrix` (the roads at that moment); with ``as_driven``
+        the route leaves at ``at`` and meets the roads as :meth:`leg_hours` does (every event
+        in force at some moment of the drive), so its ETA is the leg's hours. Raises
+        :class:`NoRouteError` when the target cannot be reached (closures, weight limits,
+        one-ways).
         """
         a = int(self._positions([source], "source")[0])
         b = int(self._positions([target], "target")[0])
         with self._lock:
-            view, hours, forward, _ = self._matrices_at(profile, at)
+            moment = as_utc(at)
+            if as_driven:
+                moment = moment or datetime.now(UTC)
+                hours_ab = float(self.leg_hours([source], [target], profile, moment)[0, 0])
+                end = moment + timedelta(hours=hours_ab if math.isfinite(hours_ab) else 0.0)
+                events = [e for e in self._events.values() if e.in_force_during(moment, end)]
+            else:
+                events = [e for e in self._events.values() if e.in_force_at(moment)]
+            view, hours, forward, _ = self._matrices_with(profile, events)
             distance, predecessor = dijkstra(
                 forward, directed=True, indices=a, return_predecessors=True
             )
@@ -714,8 +786,6 @@ class RoadGraph:
             while path[-1] != a:
                 path.append(int(predecessor[path[-1]]))
             path.reverse()
-            moment = as_utc(at)
-            events = [e for e in self._events.values() if e.in_force_at(moment)]
             legs, coords = self._legs(view, hours, path, events)
         return self._assemble_route(view, legs, coords, a, b)
 

@@ -31,7 +31,7 @@ class RouteRequest(Schema):
     origin = fields.Nested(LocationSchema, required=True, data_key="from")
     destination = fields.Nested(LocationSchema, required=True, data_key="to")
     profile = fields.String(load_default="relief_truck")
-    at = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=None)
+    at = fields.DateTime(load_default=None, allow_none=True)
 
 
 class MatrixRequest(Schema):

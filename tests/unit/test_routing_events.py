@@ -16,7 +16,13 @@ from hypothesis import strategies as st
 from shapely.geometry import LineString, shape
 
 from reserve_service.routing.errors import NoRouteError, RoadEventError
-from reserve_service.routing.events import EventKind, RoadEvent
+from reserve_service.routing.events import (
+    DEFAULT_TIME_ZONE,
+    EventKind,
+    RoadEvent,
+    as_utc,
+    set_local_zone,
+)
 from reserve_service.routing.graph import RoadGraph
 from reserve_service.routing.policy import DEFAULT_POLICY_PATH
 
@@ -323,7 +329,7 @@ def test_event_dict_round_trip():
     event = RoadEvent(
         "slowdown",
         edge_ids=(3, 4),
-        starts_at="2026-07-10T06:00:00",
+        starts_at="2026-07-10T14:00:00",  # Asia/Shanghai wall clock = T0
         ends_at=T0 + timedelta(hours=2),
         speed_factor=0.5,
         cause="heavy rain",
@@ -333,3 +339,78 @@ def test_event_dict_round_trip():
     with pytest.raises(RoadEventError) as error:
         RoadEvent.from_dict({"kind": "closure", "edge_ids": [1], "colour": "red"})
     assert error.value.field == "colour"
+
+
+# -- roads as they will be: events by the time each leg is driven ------------------------------
+
+
+def test_a_closure_that_starts_after_arrival_does_not_block_the_leg(ladder):
+    """Closing the fast road from +2 h: a leg leaving now (20 min) keeps it, one leaving at
+    +1 h 50 min would still be on it at +2 h and takes the county road."""
+    ladder.apply_event(RoadEvent("closure", edge_ids=(11,), starts_at=T0 + timedelta(hours=2)))
+    fast, slow = 20 / 60, 24 / 50
+    assert ladder.leg_hours([0], [3], depart=T0)[0, 0] == pytest.approx(fast)
+    assert ladder.leg_hours([0], [3], depart=T0 + timedelta(hours=1, minutes=50))[0, 0] == (
+        pytest.approx(slow)
+    )
+    assert ladder.leg_hours([0], [3], depart=T0 + timedelta(hours=5))[0, 0] == pytest.approx(slow)
+    driven = ladder.route(0, 3, at=T0, as_driven=True)
+    assert [leg.edge_id for leg in driven.legs] == [10, 11]
+    later = ladder.route(0, 3, at=T0 + timedelta(hours=1, minutes=50), as_driven=True)
+    assert [leg.edge_id for leg in later.legs] == [20, 21]
+    assert later.eta_hours == pytest.approx(slow)
+
+
+def test_a_repair_is_usable_once_it_reopens(ladder):
+    """Both roads under repair until +3 h: unreachable before, the fast road after."""
+    for edge in (10, 20):
+        ladder.apply_event(RoadEvent("repair", edge_ids=(edge,), ends_at=T0 + timedelta(hours=3)))
+    assert ladder.leg_hours([0], [3], depart=T0 + timedelta(hours=1))[0, 0] == np.inf
+    assert ladder.leg_hours([0], [3], depart=T0 + timedelta(hours=3))[0, 0] == pytest.approx(20 / 60)
+    with pytest.raises(NoRouteError):
+        ladder.route(0, 3, at=T0 + timedelta(hours=2), as_driven=True)
+
+
+def test_an_event_met_halfway_lengthens_the_leg(ladder):
+    """A slowdown on the second half of the fast road from +15 min meets a truck leaving at 0."""
+    ladder.apply_event(
+        RoadEvent("slowdown", edge_ids=(11,), speed_factor=0.5, starts_at=T0 + timedelta(minutes=15))
+    )
+    assert ladder.travel_time_matrix([0], [3], at=T0)[0, 0] == pytest.approx(20 / 60)
+    assert ladder.leg_hours([0], [3], depart=T0)[0, 0] == pytest.approx(24 / 50)
+
+
+@SETTINGS
+@given(case=networks_with_events(), depart=st.sampled_from([0.0, 1.5, 2.5, 4.0, 7.0]))
+def test_leg_hours_meet_exactly_the_events_of_their_own_drive(case, depart):
+    """Each leg's hours equal the oracle's under the events in force during that very drive,
+    and are never shorter than the snapshot at departure."""
+    n, rows, events = case
+    graph = build(n, rows)
+    for event in events:
+        graph.apply_event(event)
+    leave = T0 + timedelta(hours=depart)
+    hours = graph.leg_hours(list(range(n)), list(range(n)), depart=leave)
+    snapshot = graph.travel_time_matrix(list(range(n)), list(range(n)), at=leave)
+    assert np.all(hours >= snapshot - 1e-9)
+    for s in range(n):
+        for t in range(n):
+            if not np.isfinite(hours[s, t]):
+                continue
+            during = [e for e in events if e.in_force_during(leave, leave + timedelta(hours=hours[s, t]))]
+            expected = oracle_matrix(n, rows, "relief_truck", during)[s, t]
+            assert hours[s, t] == pytest.approx(expected, abs=1e-9)
+
+
+def test_times_without_a_zone_are_read_in_the_service_time_zone():
+    assert as_utc("2026-07-10T14:00:00") == datetime(2026, 7, 10, 6, 0, tzinfo=UTC)
+    assert as_utc("2026-07-10T14:00:00+00:00") == datetime(2026, 7, 10, 14, 0, tzinfo=UTC)
+    event = RoadEvent("closure", edge_ids=(1,), starts_at="2026-07-10T08:00:00")
+    assert event.starts_at == datetime(2026, 7, 10, 0, 0, tzinfo=UTC)
+    try:
+        set_local_zone("UTC")
+        assert as_utc("2026-07-10T14:00:00") == datetime(2026, 7, 10, 14, 0, tzinfo=UTC)
+    finally:
+        set_local_zone(DEFAULT_TIME_ZONE)
+    with pytest.raises(RoadEventError):
+        set_local_zone("Mars/Olympus")

@@ -14,7 +14,7 @@ from reserve_service.errors import Conflict, NotFound
 from reserve_service.extensions import session
 from reserve_service.jobs.api import submit
 from reserve_service.optimize import dispatch as dp
-from reserve_service.optimize.dispatch import service
+from reserve_service.optimize.dispatch import lifecycle, service
 from reserve_service.optimize.dispatch.schemas import DeliverySchema, IncidentSchema, ReplanSchema
 from reserve_service.optimize.tables import DispatchPlanRow, Incident, PlanVehicle
 
@@ -111,15 +111,16 @@ def get_manifest(plan_id: str, vehicle_id: str):
 def approve_plan(plan_id: str):
     """Approve: issue every loaded lot from the ledger in one transaction (idempotent; 409 if
     stock changed, listing the lots)."""
-    outcome = service.approve(session(), current_principal(), _plan(plan_id))
+    outcome = lifecycle.approve(session(), current_principal(), _plan(plan_id))
     return {**plan_dump(_plan(plan_id), full=False), **outcome}
 
 
 @blp.route("/dispatch-plans/<plan_id>/cancel", methods=["POST"])
 @roles_required("dispatcher")
 def cancel_plan(plan_id: str):
-    """Cancel: stock of approved vehicles goes back to its lots."""
-    outcome = service.cancel(session(), current_principal(), _plan(plan_id))
+    """Cancel: every vehicle's stock not delivered goes back to its lots (409 while a vehicle is
+    on the road: confirm its delivery first)."""
+    outcome = lifecycle.cancel(session(), current_principal(), _plan(plan_id))
     return {**plan_dump(_plan(plan_id), full=False), **outcome}
 
 
@@ -127,7 +128,7 @@ def cancel_plan(plan_id: str):
 @roles_required("dispatcher")
 def dispatch_vehicle(plan_id: str, vehicle_id: str):
     """The vehicle has left (approved → dispatched)."""
-    vehicle = service.mark_vehicle(session(), _plan(plan_id), vehicle_id, "dispatch")
+    vehicle = lifecycle.mark_vehicle(session(), _plan(plan_id), vehicle_id, "dispatch")
     return {"vehicle_id": vehicle.vehicle_id, "status": vehicle.status}
 
 
@@ -135,8 +136,9 @@ def dispatch_vehicle(plan_id: str, vehicle_id: str):
 @roles_required("dispatcher")
 @blp.arguments(DeliverySchema)
 def deliver_vehicle(data, plan_id: str, vehicle_id: str):
-    """Delivery confirmed (dispatched → delivered), with what arrived."""
-    vehicle = service.mark_vehicle(session(), _plan(plan_id), vehicle_id, "deliver", data["delivered"])
+    """Delivery confirmed (dispatched → delivered), with what arrived: regions, items and
+    quantities of this vehicle's manifest (422 naming the field otherwise); default: as planned."""
+    vehicle = lifecycle.mark_vehicle(session(), _plan(plan_id), vehicle_id, "deliver", data["delivered"])
     return {"vehicle_id": vehicle.vehicle_id, "status": vehicle.status, "delivered": vehicle.delivered}
 
 

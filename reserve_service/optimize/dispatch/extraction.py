@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from reserve_service.clock import local_date
 from reserve_service.optimize.dispatch.allocation import AllocationResult
 from reserve_service.optimize.dispatch.orders import Order, RouteVehicle
 from reserve_service.optimize.dispatch.plan import (
@@ -33,7 +34,7 @@ from reserve_service.optimize.dispatch.shortfalls import explain_shortfall, shor
 
 def _fefo_lots(problem: DispatchProblem) -> dict[tuple[str, str], list[list[Any]]]:
     """Issuable lots per (source, item), earliest expiry first: [[lot_no, expiry, qty], ...]."""
-    start_day = problem.incident.start.date()
+    start_day = local_date(problem.incident.start)
     out: dict[tuple[str, str], list[list[Any]]] = defaultdict(list)
     for src in problem.sources:
         for lot in sorted(
@@ -90,7 +91,7 @@ def extract_plan(
     for start_h, _, oid in pickups:
         o = order_by_id[oid]
         mode = sources[o.source_id].mode
-        pickup_day = (problem.incident.start + timedelta(hours=start_h)).date()
+        pickup_day = local_date(problem.incident.start + timedelta(hours=start_h))
         assigned: list[ManifestLine] = []
         for line in o.lines:
             if mode not in LOT_MODES:

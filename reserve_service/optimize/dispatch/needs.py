@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reserve_service.clock import local_date
+from reserve_service.inventory.norms import ReliefNorm, relief_need
 from reserve_service.optimize.dispatch.problem import (
     LOT_MODES,
     DispatchParams,
@@ -17,23 +19,23 @@ from reserve_service.optimize.dispatch.problem import (
 
 
 def region_needs(problem: DispatchProblem) -> dict[str, dict[str, int]]:
-    """Integer need per region and item: reported needs, else the relief norm (rounded up)."""
+    """Integer need per region and item: reported needs, else the relief norm
+    (:func:`reserve_service.inventory.norms.relief_need`, the service's one rule): per person,
+    per household (given, or ``ceil(people / persons_per_household)``), or per person-day
+    over the item's own ``norm_days`` when set, else the incident's ``relief_days``."""
     inc = problem.incident
     out: dict[str, dict[str, int]] = {}
     for reg in inc.regions:
-        households = (
-            reg.households
-            if reg.households is not None
-            else math.ceil(reg.relocated_people / inc.persons_per_household)
-        )
         needs: dict[str, int] = {}
         for it in problem.items:
             if it.id in reg.needs:
-                qty = float(reg.needs[it.id])
+                q = math.ceil(float(reg.needs[it.id]) - 1e-9)
             else:
-                base = reg.relocated_people if it.norm_basis == "person" else households
-                qty = base * it.norm_quantity * (inc.relief_days if it.norm_per_day else 1.0)
-            q = math.ceil(qty - 1e-9)
+                basis = "per_household" if it.norm_basis == "household" else (
+                    "per_person_day" if it.norm_per_day else "per_person")
+                q = relief_need(ReliefNorm(basis, it.norm_quantity, it.norm_days), reg.relocated_people,
+                                household_size=inc.persons_per_household, households=reg.households,
+                                relief_days=inc.relief_days)
             if q > 0:
                 needs[it.id] = q
         out[reg.id] = needs
@@ -42,7 +44,7 @@ def region_needs(problem: DispatchProblem) -> dict[str, dict[str, int]]:
 
 def source_supply(problem: DispatchProblem, params: DispatchParams) -> dict[str, dict[str, int]]:
     """Units each source can supply within the horizon (expired lots excluded)."""
-    start_day = problem.incident.start.date()
+    start_day = local_date(problem.incident.start)
     out: dict[str, dict[str, int]] = {}
     for src in problem.sources:
         supply: dict[str, int] = defaultdict(int)

@@ -45,7 +45,7 @@ class Item:
     """A relief item with its unit weight/volume and relief norm.
 
     The norm gives the need of a region: ``norm_quantity`` per person (or per household), times
-    ``Incident.relief_days`` when ``norm_per_day``.
+    ``norm_days`` (else ``Incident.relief_days``) when ``norm_per_day``.
     """
 
     id: str
@@ -55,6 +55,7 @@ class Item:
     norm_basis: Literal["person", "household"] = "person"
     norm_per_day: bool = False
     name: str = ""
+    norm_days: float | None = None
 
 
 @dataclass(frozen=True)
@@ -134,10 +135,20 @@ class Vehicle:
 
 @dataclass(frozen=True)
 class TravelTimes:
-    """Square travel-time matrices (hours, ``np.inf`` = unreachable) over ``nodes``, per profile."""
+    """Square travel-time matrices (hours, ``np.inf`` = unreachable) over ``nodes``, per profile.
+
+    ``hours`` is what the models plan with. ``epochs``, when given, are the roads as they will
+    be: ``(from_h, matrices)`` sorted by ``from_h`` (hours since the incident start), each the
+    hours of legs leaving at ``from_h`` meeting the road events in force while they drive
+    (``RoadGraph.leg_hours``); the network changes only at those times. ``hours`` should then
+    be their element-wise minimum (a lower bound for every departure), and
+    :meth:`time` with ``depart_h`` gives the time of a leg leaving then, waiting for a road
+    to reopen when that is sooner.
+    """
 
     nodes: tuple[str, ...]
     hours: Mapping[str, np.ndarray]
+    epochs: tuple[tuple[float, Mapping[str, np.ndarray]], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index", {n: k for k, n in enumerate(self.nodes)})
@@ -148,8 +159,29 @@ class TravelTimes:
     def has(self, node: str) -> bool:
         return node in self._index  # type: ignore[attr-defined]
 
-    def time(self, profile: str, a: str, b: str) -> float:
-        return float(self.hours[profile][self.index(a), self.index(b)])
+    def time(self, profile: str, a: str, b: str, depart_h: float | None = None) -> float:
+        """Hours from ``a`` to ``b``; leaving at ``depart_h`` when the roads change over time."""
+        i, j = self.index(a), self.index(b)
+        if depart_h is None or not self.epochs:
+            return float(self.hours[profile][i, j])
+        starts = [from_h for from_h, _ in self.epochs]
+        k = max(0, int(np.searchsorted(starts, depart_h, side="right")) - 1)
+        arrive = depart_h + self._drive(profile, i, j, k, depart_h)
+        for later in range(k + 1, len(self.epochs)):  # or wait for the roads of a later epoch
+            if starts[later] >= arrive:
+                break
+            arrive = min(arrive, starts[later] + self._drive(profile, i, j, later, starts[later]))
+        return arrive - depart_h
+
+    def _drive(self, profile: str, i: int, j: int, k: int, depart_h: float) -> float:
+        """Leaving at ``depart_h`` in epoch ``k``: its hours, and every later epoch's the drive
+        reaches (the roads it will meet on the way, a safe reading)."""
+        hours = float(self.epochs[k][1][profile][i, j])
+        for from_h, matrices in self.epochs[k + 1:]:
+            if depart_h + hours < from_h:
+                break
+            hours = max(hours, float(matrices[profile][i, j]))
+        return hours
 
 
 @dataclass(frozen=True)

@@ -608,7 +608,7 @@ def _schedule(
     for k, (kind, oid) in enumerate(seq):
         order = orders[oid]
         node, place = places[k]
-        eta = t + travel.time(veh.profile, here, node)
+        eta = t + travel.time(veh.profile, here, node, t)  # the roads as they are when it leaves
         start = max(eta, order.ready_h) if kind == "pickup" else eta
         # the fixed handling once per stop: after the last order handled at this place
         last_here = k + 1 == len(seq) or seq[k + 1][0] != kind or places[k + 1][0] != node

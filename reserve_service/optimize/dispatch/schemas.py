@@ -7,12 +7,20 @@ import datetime as dt
 import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 
+from reserve_service import clock
 from reserve_service.inventory.schemas import Schema
 from reserve_service.optimize.dispatch.service import DEFAULT_MODES
 
 MODES = DEFAULT_MODES
 MAX_START_AHEAD = dt.timedelta(days=2)
 Positive = validate.Range(min=0, min_inclusive=False)
+
+
+class LocalDateTime(fields.DateTime):
+    """An ISO 8601 time; without an offset it is a wall-clock time of the service's zone."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return clock.aware(super()._deserialize(value, attr, data, **kwargs))
 
 
 class AffectedRegionSchema(Schema):
@@ -52,10 +60,14 @@ class MutualAidSchema(Schema):
 
 class IncidentSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    start_at = fields.AwareDateTime(required=True, default_timezone=dt.UTC)
+    start_at = LocalDateTime(required=True, metadata={
+        "description": "ISO 8601; a time without an offset is read in the service's time zone"})
     regions = fields.List(fields.Nested(AffectedRegionSchema), required=True,
                           validate=validate.Length(min=1, max=2000))
-    relief_days = fields.Float(load_default=1.0, validate=validate.Range(min=0, min_inclusive=False, max=30))
+    relief_days = fields.Float(load_default=None, allow_none=True,
+                               validate=validate.Range(min=0, min_inclusive=False, max=30),
+                               metadata={"description": "days a per-person-day norm covers; "
+                                                        "default: each item's own norm days"})
     item_priority = fields.Dict(keys=fields.String(), values=fields.Float(validate=validate.Range(min=0)),
                                 load_default=dict)
     modes = fields.List(fields.String(validate=validate.OneOf(MODES)), load_default=lambda: list(MODES))
@@ -82,6 +94,16 @@ class ReplanSchema(Schema):
                          metadata={"description": "hours since the incident start (default: the clock)"})
 
 
+class DeliveredLineSchema(Schema):
+    region = fields.String(required=True, validate=validate.Length(min=1, max=12),
+                           metadata={"description": "a township this vehicle serves"})
+    item = fields.String(required=True, validate=validate.Length(min=1, max=7),
+                         metadata={"description": "an item this vehicle carries there"})
+    quantity = fields.Integer(required=True, validate=validate.Range(min=0, max=100_000_000),
+                              metadata={"description": "units that arrived, at most what it carries"})
+
+
 class DeliverySchema(Schema):
-    delivered = fields.List(fields.Dict(), load_default=None, allow_none=True,
-                            metadata={"description": "[{region, item, quantity}]; default: as planned"})
+    delivered = fields.List(fields.Nested(DeliveredLineSchema), load_default=None, allow_none=True,
+                            validate=validate.Length(max=10_000),
+                            metadata={"description": "what arrived; default: the rest of the manifest"})

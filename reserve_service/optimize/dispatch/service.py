@@ -22,18 +22,18 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+import numpy as np
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reserve_service.auth import Principal
-from reserve_service.config import DEFAULT_MODE_LEAD_HOURS, HOUSEHOLD_SIZE
-from reserve_service.errors import Conflict, InvalidInput
+from reserve_service.config import DEFAULT_MODE_LEAD_HOURS, HOUSEHOLD_SIZE, RELIEF_DAYS
+from reserve_service.errors import InvalidInput
 from reserve_service.inventory import services
+from reserve_service.inventory.supply import UsableSupply, lot_usable, usable_supply
 from reserve_service.inventory.tables import (
-    AgreementReserve,
-    CapacityReserve,
     Depot,
     Item,
     Region,
@@ -41,16 +41,21 @@ from reserve_service.inventory.tables import (
 )
 from reserve_service.jobs import JobCancelled, JobContext
 from reserve_service.optimize import dispatch as dp
+from reserve_service.optimize.dispatch import lifecycle
+from reserve_service.optimize.dispatch.lifecycle import supersede
 from reserve_service.optimize.solvers import SolverParams
 from reserve_service.optimize.tables import DispatchPlanRow, Incident, PlanVehicle
-from reserve_service.routing.graph import RoadGraph
+from reserve_service.routing.errors import RoutingInputError
+from reserve_service.routing.graph import RoadGraph, Route
 from reserve_service.routing.service import road_graph
+from reserve_service.routing.tables import RoadNetwork
 
 T = TypeVar("T")
 HEARTBEAT_S = 1.0  # the job's progress is written and its cancel flag read this often
 DEFAULT_MODES = ("government", "enterprise_held", "agreement", "capacity", "mutual_aid")
 OUTSIDE_SPEED_KMH, ROAD_FACTOR = 60.0, 1.3
 PROFILES = ("relief_truck", "public_truck")
+MAX_ROAD_EPOCHS = 24  # road-event changes within the horizon given their own travel times
 
 
 # --------------------------------------------------------------------------------------------
@@ -88,6 +93,33 @@ def check_incident(session: Session, request: dict[str, Any]) -> None:
     ids = [v["id"] for v in request.get("fleet") or []]
     if len(ids) != len(set(ids)):
         raise InvalidInput.field("fleet", "vehicle ids must be unique")
+    check_vehicles_on_roads(session, request)
+
+
+def check_vehicles_on_roads(session: Session, request: dict[str, Any]) -> None:
+    """Every affected region has coordinates, and those and each vehicle placed by lat/lng lie
+    within the snapping limit of a road (422 naming the field), so the plan job never fails on
+    them; the road check waits until a network is loaded."""
+    regions = {r.adcode: r for r in session.scalars(
+        select(Region).where(Region.adcode.in_([spec["region"] for spec in request["regions"]])))}
+    for index, spec in enumerate(request["regions"]):
+        if regions[spec["region"]].lat is None or regions[spec["region"]].lng is None:
+            raise InvalidInput.field(f"regions.{index}.region", f"region {spec['region']} has no coordinates")
+    if session.scalar(select(RoadNetwork.id).where(RoadNetwork.active.is_(True)).limit(1)) is None:
+        return
+    graph, _ = road_graph(session)
+    places = [(f"regions.{i}.region", (regions[spec["region"]].lat, regions[spec["region"]].lng))
+              for i, spec in enumerate(request["regions"])]
+    places += [(f"fleet.{i}.lat", (v["lat"], v["lng"]))
+               for i, v in enumerate(request.get("fleet") or []) if not v.get("depot")]
+    for field, (lat, lng) in places:
+        try:
+            graph.snap(lat, lng)
+        except RoutingInputError as exc:
+            errors = {field: [str(exc)]}
+            if field.endswith(".lat"):
+                errors[field[:-4] + ".lng"] = [str(exc)]
+            raise InvalidInput(f"{field}: {exc}", errors) from exc
 
 
 def default_fleet(session: Session) -> list[dict[str, Any]]:
@@ -115,10 +147,13 @@ def default_fleet(session: Session) -> list[dict[str, Any]]:
 class NodeBook:
     """Road nodes the problem uses, as strings, with their names for the answer."""
 
-    def __init__(self, graph: RoadGraph) -> None:
+    def __init__(self, graph: RoadGraph, keep: tuple[str, ...] = ()) -> None:
         self.graph = graph
         self.nodes: dict[str, Any] = {}
         self.names: dict[str, str] = {}
+        lookup = node_lookup(graph) if keep else {}
+        for key in keep:
+            self.nodes[key] = lookup[key]
 
     def at(self, lat: float, lng: float, max_snap_m: float | None = None) -> tuple[str, float]:
         snapped = self.graph.snap(lat, lng, max_snap_m=max_snap_m)
@@ -126,11 +161,25 @@ class NodeBook:
         self.nodes[key] = snapped.node
         return key, snapped.distance_m
 
-    def travel(self) -> dp.TravelTimes:
+    def travel(self, start: dt.datetime, now_h: float, horizon_h: float = 48.0) -> dp.TravelTimes:
+        """Travel times with the roads as they will be: leg hours for trucks leaving at ``now_h``
+        (hours since ``start``) and at every later moment within the horizon when a road event
+        begins or ends, each meeting the events in force while it drives (not every stored
+        event whatever its window)."""
         keys = tuple(self.nodes)
         ids = [self.nodes[k] for k in keys]
-        hours = {p: self.graph.travel_time_matrix(ids, ids, profile=p) for p in PROFILES}
-        return dp.TravelTimes(nodes=keys, hours=hours)
+        moment = start + dt.timedelta(hours=now_h)
+        end = moment + dt.timedelta(hours=horizon_h)
+        changes = sorted({t for e in self.graph.events for t in (e.starts_at, e.ends_at)
+                          if t is not None and moment < t < end})[:MAX_ROAD_EPOCHS]
+        epochs = tuple(
+            (now_h + (t - moment).total_seconds() / 3600,
+             {p: self.graph.leg_hours(ids, ids, profile=p, depart=t) for p in PROFILES})
+            for t in [moment, *changes])
+        if len(epochs) == 1:
+            return dp.TravelTimes(nodes=keys, hours=epochs[0][1])
+        hours = {p: np.minimum.reduce([m[p] for _, m in epochs]) for p in PROFILES}
+        return dp.TravelTimes(nodes=keys, hours=hours, epochs=epochs)
 
 
 def incident_start(incident: Incident) -> dt.datetime:
@@ -138,13 +187,37 @@ def incident_start(incident: Incident) -> dt.datetime:
     return dt.datetime.fromisoformat(incident.request["start_at"])
 
 
-def build_problem(session: Session, incident: Incident, graph: RoadGraph, now_h: float = 0.0
+def _lots_by_source(session: Session, supply: UsableSupply, extra_stock: dict[tuple[str, str, str, str], int],
+                    moment: dt.datetime) -> dict[tuple[str, str], list[dp.StockLot]]:
+    """The snapshot's lots per (depot, mode), plus ``extra_stock`` a re-plan gets back (also
+    for lots at zero in the ledger now, when still good at ``moment``)."""
+    lots_by_source: dict[tuple[str, str], list[dp.StockLot]] = defaultdict(list)
+    extra = dict(extra_stock)
+    for lot in supply.lots:
+        back = extra.pop((lot.depot, lot.item, lot.lot_no, lot.mode), 0)
+        lots_by_source[(lot.depot, lot.mode)].append(dp.StockLot(
+            lot_no=lot.lot_no, item_id=lot.item, quantity=lot.quantity + back, expiry=lot.expires_on))
+    for (code, item, lot_no, mode), back in extra.items():  # issued lots now at zero in the ledger
+        row = session.scalar(select(StockLot).join(Depot, Depot.id == StockLot.depot_id)
+                             .join(Item, Item.id == StockLot.item_id)
+                             .where(Depot.code == code, Item.code == item, StockLot.lot_no == lot_no,
+                                    StockLot.mode == mode))
+        if row is not None and back > 0 and lot_usable(row.expires_on, moment):
+            lots_by_source[(code, mode)].append(dp.StockLot(lot_no=lot_no, item_id=item, quantity=back,
+                                                            expiry=row.expires_on))
+    return lots_by_source
+
+
+def build_problem(session: Session, incident: Incident, graph: RoadGraph, now_h: float = 0.0,
+                  keep_nodes: tuple[str, ...] = (), extra_stock: dict[tuple[str, str, str, str], int] | None = None
                   ) -> tuple[dp.DispatchProblem, dp.DispatchParams, dict[str, str]]:
-    """The pure problem for an incident, from today's stock, reserves, fleet and roads."""
+    """The pure problem for an incident at ``now_h``, from the ledger's stock as it is now
+    (:func:`usable_supply` at that moment, plus ``extra_stock`` per (depot, item, lot, mode)
+    that a re-plan gets back), reserves, fleet and the roads as trucks leaving then meet them."""
     request = incident.request
-    book = NodeBook(graph)
+    book = NodeBook(graph, keep_nodes)
     names: dict[str, str] = {}
-    on = incident_start(incident).date()
+    moment = incident_start(incident) + dt.timedelta(hours=now_h)
     items = list(session.scalars(select(Item).order_by(Item.code)))
     dp_items = []
     for item in items:
@@ -153,7 +226,9 @@ def build_problem(session: Session, incident: Incident, graph: RoadGraph, now_h:
         dp_items.append(dp.Item(id=item.code, weight_kg=item.kg_per_unit, volume_m3=item.m3_per_unit,
                                 norm_quantity=item.norm_quantity if basis else 0.0,
                                 norm_basis=basis[0] if basis else "person",
-                                norm_per_day=basis[1] if basis else False, name=item.name_zh))
+                                norm_per_day=basis[1] if basis else False, name=item.name_zh,
+                                # the incident's own relief period wins over the item's norm days
+                                norm_days=None if request.get("relief_days") else item.norm_days))
         names[item.code] = item.name_zh
     regions = []
     for spec in request["regions"]:
@@ -168,15 +243,9 @@ def build_problem(session: Session, incident: Incident, graph: RoadGraph, now_h:
     wanted = set(request.get("depots") or [])
     excluded = set(request.get("exclude_depots") or [])
     sources: list[dp.SupplySource] = []
-    lots_by_source: dict[tuple[str, str], list[StockLot]] = defaultdict(list)
-    for lot in session.scalars(
-        select(StockLot).join(Depot, Depot.id == StockLot.depot_id)
-        .where(StockLot.quantity > 0, Depot.status == "operating")
-        .order_by(StockLot.expires_on, StockLot.id)
-    ):
-        if lot.mode in modes and (not wanted or lot.depot.code in wanted) and lot.depot.code not in excluded:
-            if lot.expires_on is None or lot.expires_on >= on:
-                lots_by_source[(lot.depot.code, lot.mode)].append(lot)
+    supply = usable_supply(session, moment, mode_lead_hours=DEFAULT_MODE_LEAD_HOURS, modes=modes,
+                           depots=wanted, exclude_depots=excluded)
+    lots_by_source = _lots_by_source(session, supply, extra_stock or {}, moment)
     depots = {d.code: d for d in session.scalars(select(Depot))}
     for (code, mode), lots in sorted(lots_by_source.items()):
         depot = depots[code]
@@ -185,29 +254,23 @@ def build_problem(session: Session, incident: Incident, graph: RoadGraph, now_h:
         names[source_id] = depot.name
         sources.append(dp.SupplySource(
             id=source_id, node=node, mode=mode, lead_time_h=DEFAULT_MODE_LEAD_HOURS.get(mode, 0.0), name=depot.name,
-            lots=tuple(dp.StockLot(lot_no=lot.lot_no, item_id=lot.item.code, quantity=lot.quantity,
-                                   expiry=lot.expires_on) for lot in lots)))
-    if "agreement" in modes:
-        for agreement in session.scalars(select(AgreementReserve).where(
-                AgreementReserve.valid_from <= on, AgreementReserve.valid_to >= on).order_by(AgreementReserve.code)):
-            if agreement.lat is None:
-                continue
-            node, _ = book.at(agreement.lat, agreement.lng)
-            names[f"AG:{agreement.code}"] = agreement.supplier
-            sources.append(dp.SupplySource(
-                id=f"AG:{agreement.code}", node=node, mode="agreement", name=agreement.supplier,
-                quantities={agreement.item.code: agreement.committed_quantity},
-                lead_time_h=agreement.activation_lead_hours))
-    if "capacity" in modes:
-        for capacity in session.scalars(select(CapacityReserve).where(
-                (CapacityReserve.valid_to.is_(None)) | (CapacityReserve.valid_to >= on)).order_by(CapacityReserve.code)):
-            if capacity.lat is None:
-                continue
-            node, _ = book.at(capacity.lat, capacity.lng)
-            names[f"CP:{capacity.code}"] = capacity.producer
-            sources.append(dp.SupplySource(
-                id=f"CP:{capacity.code}", node=node, mode="capacity", name=capacity.producer,
-                quantities={capacity.item.code: capacity.units_per_day}, lead_time_h=capacity.lead_hours))
+            lots=tuple(sorted(lots, key=lambda lt: (lt.expiry is None, lt.expiry or dt.date.max, lt.lot_no)))))
+    for agreement in supply.agreements:
+        if agreement.lat is None or agreement.lng is None:
+            continue
+        node, _ = book.at(agreement.lat, agreement.lng)
+        names[f"AG:{agreement.code}"] = agreement.supplier
+        sources.append(dp.SupplySource(
+            id=f"AG:{agreement.code}", node=node, mode="agreement", name=agreement.supplier,
+            quantities={agreement.item: agreement.quantity}, lead_time_h=agreement.lead_hours))
+    for capacity in supply.capacities:
+        if capacity.lat is None or capacity.lng is None:
+            continue
+        node, _ = book.at(capacity.lat, capacity.lng)
+        names[f"CP:{capacity.code}"] = capacity.producer
+        sources.append(dp.SupplySource(
+            id=f"CP:{capacity.code}", node=node, mode="capacity", name=capacity.producer,
+            quantities={capacity.item: capacity.units_per_day}, lead_time_h=capacity.lead_hours))
     if "mutual_aid" in modes:
         for aid in request.get("mutual_aid") or []:
             node, distance_m = book.at(aid["lat"], aid["lng"], max_snap_m=math.inf)
@@ -229,10 +292,11 @@ def build_problem(session: Session, incident: Incident, graph: RoadGraph, now_h:
             available_from_h=vehicle.get("available_from_h", 0.0), green_channel=vehicle.get("green_channel", True)))
     problem = dp.DispatchProblem(
         incident=dp.Incident(start=incident_start(incident), regions=tuple(regions),
-                             relief_days=request.get("relief_days", 1.0),
+                             relief_days=request.get("relief_days") or RELIEF_DAYS,
                              persons_per_household=HOUSEHOLD_SIZE,
                              item_priority=request.get("item_priority") or {}),
-        items=tuple(dp_items), sources=tuple(sources), fleet=tuple(fleet), travel=book.travel(), now_h=now_h)
+        items=tuple(dp_items), sources=tuple(sources), fleet=tuple(fleet),
+        travel=book.travel(incident_start(incident), now_h), now_h=now_h)
     params = dp.DispatchParams(
         deadline_h=request.get("deadline_h", 10.0),
         routing_time_limit_s=request.get("routing_time_limit_s", 10.0),
@@ -257,20 +321,46 @@ def node_lookup(graph: RoadGraph) -> dict[str, Any]:
     return {str(node): node for node in graph.node_ids}
 
 
-def _vehicle_geometry(graph: RoadGraph, nodes: dict[str, Any], start: str, stops: list[dp.Stop]
-                      ) -> dict[str, Any] | None:
-    """The vehicle's road path through its stops as one GeoJSON LineString."""
+def _leg_route(graph: RoadGraph, a: Any, b: Any, profile: str, start: dt.datetime, leave_h: float,
+               eta_h: float) -> Route | None:
+    """The road a leg takes, leaving when the plan has it leave or, when the plan has it wait
+    for a road to reopen, at the road change it waits for; None when no road reaches ``b``."""
+    leave = start + dt.timedelta(hours=leave_h)
+    arrive = start + dt.timedelta(hours=eta_h)
+    waits = sorted({t for e in graph.events for t in (e.starts_at, e.ends_at) if t is not None and leave < t < arrive})
+    best = None
+    for moment in [leave, *waits]:
+        try:
+            leg = graph.route(a, b, profile=profile, at=moment, as_driven=True)
+        except (LookupError, ValueError):
+            continue
+        best = best or leg
+        if moment + dt.timedelta(hours=leg.eta_hours) <= arrive + dt.timedelta(minutes=3):
+            return leg
+    return best
+
+
+def _vehicle_geometry(graph: RoadGraph, nodes: dict[str, Any], vp: dp.VehiclePlan, start: dt.datetime
+                      ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The vehicle's road path through its stops as one GeoJSON LineString, drawn with its own
+    profile, each leg meeting the roads as they will be when it is driven; and the legs whose
+    drive, routed so, is longer than the plan's time, so the dispatcher sees it."""
     coords: list[list[float]] = []
-    previous = start
-    for stop in stops[:200]:
+    differs: list[dict[str, Any]] = []
+    previous, leave_h = vp.start_node, vp.start_h
+    for stop in vp.stops[:200]:
         if stop.node != previous:
-            try:
-                leg = graph.route(nodes[previous], nodes[stop.node])
-            except (LookupError, ValueError):
-                return None
+            leg = _leg_route(graph, nodes[previous], nodes[stop.node], vp.profile, start, leave_h, stop.eta_h)
+            planned = stop.eta_h - leave_h
+            if leg is None or leg.eta_hours > planned + 0.05:
+                differs.append({"from": previous, "to": stop.node, "departure_h": round(leave_h, 3),
+                                "planned_h": round(planned, 3),
+                                "as_driven_h": None if leg is None else round(leg.eta_hours, 3)})
+            if leg is None:
+                return None, differs
             coords += [list(c) for c in leg.geometry["coordinates"]][1 if coords else 0:]
-        previous = stop.node
-    return {"type": "LineString", "coordinates": coords} if len(coords) >= 2 else None
+        previous, leave_h = stop.node, stop.departure_h
+    return ({"type": "LineString", "coordinates": coords} if len(coords) >= 2 else None), differs
 
 
 def render(plan: dp.DispatchPlan, start: dt.datetime, names: dict[str, str], graph: RoadGraph,
@@ -282,6 +372,7 @@ def render(plan: dp.DispatchPlan, start: dt.datetime, names: dict[str, str], gra
     for vp in plan.vehicles:
         if not vp.used:
             continue
+        geometry, slower_legs = _vehicle_geometry(graph, nodes, vp, start)
         vehicles.append({
             "vehicle_id": vp.vehicle_id, "profile": vp.profile, "status": (statuses or {}).get(vp.vehicle_id, "draft"),
             "dispatched": vp.dispatched, "trips": vp.trips,
@@ -295,7 +386,7 @@ def render(plan: dp.DispatchPlan, start: dt.datetime, names: dict[str, str], gra
                           "lot_no": m.lot_no, "expiry": m.expiry.isoformat() if m.expiry else None,
                           "source": m.source_id, "source_mode": m.source_mode, "region": m.region_id,
                           "order": m.order_id} for m in vp.manifest],
-            "geometry": _vehicle_geometry(graph, nodes, vp.start_node, vp.stops),
+            "geometry": geometry, "slower_legs": slower_legs,
         })
     regions = [{
         "region": rp.region_id, "name": names.get(rp.region_id, ""), "relocated_people": rp.relocated_people,
@@ -407,21 +498,14 @@ def run_dispatch(params: dict[str, Any], context: JobContext) -> dict[str, Any]:
         incident = session.get(Incident, params["incident_id"])
         graph, _ = road_graph(session)
         if params.get("parent_plan_id"):
-            old_plan, names = pickle.loads(session.get(DispatchPlanRow, params["parent_plan_id"]).state)
-            dispatched = set(session.scalars(select(PlanVehicle.vehicle_id).where(
-                PlanVehicle.plan_id == params["parent_plan_id"], PlanVehicle.status == "dispatched")))
+            old_plan, names, positions, carried = replan_inputs(session, incident, graph, params["parent_plan_id"],
+                                                                params["now_h"])
         else:
             problem, dparams, names = build_problem(session, incident, graph)
     context.check_cancelled()
     if params.get("parent_plan_id"):
         context.progress(0.2, "re-planning with the roads as they are now")
-        book = NodeBook(graph)
-        nodes = node_lookup(graph)
-        for key in old_plan.problem.travel.nodes:
-            book.nodes[key] = nodes[key]
-        travel = book.travel()
-        positions = vehicle_positions(old_plan, params["now_h"], dispatched)
-        result = solve_watched(context, lambda monitor: dp.replan(old_plan, travel, positions,
+        result = solve_watched(context, lambda monitor: dp.replan(old_plan, old_plan.problem.travel, positions,
                                                                   now_h=params["now_h"]))
         plan = result.plan
         changed = [{"region": c.region_id, "region_name": names.get(c.region_id, ""), "item": c.item_id,
@@ -439,179 +523,77 @@ def run_dispatch(params: dict[str, Any], context: JobContext) -> dict[str, Any]:
         if changed is not None:
             row.plan = {**row.plan, "changed_etas": changed}
         if parent is not None:
-            supersede(session, parent, params.get("created_by", ""))
+            carry_deliveries(session, parent, row, {vid: p.completed_stops or 0 for vid, p in positions.items()})
+            supersede(session, parent, params.get("created_by", ""), carried)
         session.commit()
         return {"plan_id": row.id, "generation": row.generation, "summary": row.plan["summary"],
                 "changed_etas": changed}
 
 
-def vehicle_positions(plan: dp.DispatchPlan, now_h: float, dispatched: set[str]
+def vehicle_positions(plan: dp.DispatchPlan, now_h: float, statuses: dict[str, str]
                       ) -> dict[str, dp.VehiclePosition]:
-    """Where the vehicles the dispatcher marked as dispatched should be at ``now_h``.
+    """Where the vehicles that have left should be at ``now_h``.
 
-    The plan's expected position when it has them on the road; one marked dispatched that the
-    plan had not yet started is at its start node now.
+    A dispatched vehicle has left with its first trip loaded (the pickups before its first
+    delivery, issued at approval): it is where the plan expects it when the plan has it
+    further on, else at its last first-trip pickup now. A vehicle whose delivery was confirmed
+    has done all its stops and is free from now at its last one.
     """
     expected = dp.expected_positions(plan, now_h)
     positions = {}
     for vp in plan.vehicles:
-        if vp.vehicle_id in dispatched and vp.stops:
-            positions[vp.vehicle_id] = expected.get(vp.vehicle_id) or dp.VehiclePosition(vp.start_node, now_h, 0)
+        status = statuses.get(vp.vehicle_id)
+        if status == "dispatched" and vp.stops:
+            loaded = next((k for k, stop in enumerate(vp.stops) if stop.kind != "pickup"), len(vp.stops))
+            position = expected.get(vp.vehicle_id)
+            if position is None or (position.completed_stops or 0) < loaded:
+                node = vp.stops[loaded - 1].node if loaded else vp.start_node
+                position = dp.VehiclePosition(node, now_h, loaded)
+            positions[vp.vehicle_id] = position
+        elif status == "delivered" and vp.stops:
+            positions[vp.vehicle_id] = dp.VehiclePosition(vp.stops[-1].node, max(now_h, vp.start_h), len(vp.stops))
     return positions
+
+
+def replan_inputs(session: Session, incident: Incident, graph: RoadGraph, parent_id: str, now_h: float
+                  ) -> tuple[dp.DispatchPlan, dict[str, str], dict[str, dp.VehiclePosition], dict[str, set[str]]]:
+    """The parent plan with the stock as the ledger holds it now, the names, where the vehicles
+    that have left are, and the orders each carries.
+
+    The stock is read again (approvals, dispatches, deliveries and other plans since the
+    parent was made all count), plus what superseding the parent gives back; the travel times
+    are those of trucks leaving at ``now_h``.
+    """
+    parent = session.get(DispatchPlanRow, parent_id)
+    old_plan, names = pickle.loads(parent.state)
+    statuses = {v.vehicle_id: v.status
+                for v in session.scalars(select(PlanVehicle).where(PlanVehicle.plan_id == parent_id))}
+    positions = vehicle_positions(old_plan, now_h, statuses)
+    carried = lifecycle.carried_orders(parent, {vid: p.completed_stops or 0 for vid, p in positions.items()})
+    fresh, _, fresh_names = build_problem(session, incident, graph, now_h, keep_nodes=old_plan.problem.travel.nodes,
+                                          extra_stock=lifecycle.replan_stock(session, parent, carried))
+    problem = replace(old_plan.problem, sources=fresh.sources, travel=fresh.travel)
+    return replace(old_plan, problem=problem), {**names, **fresh_names}, positions, carried
+
+
+def carry_deliveries(session: Session, parent: DispatchPlanRow, row: DispatchPlanRow,
+                     completed: dict[str, int]) -> None:
+    """A vehicle whose delivery was confirmed under the parent keeps that record in the new
+    plan: still delivered when the re-plan gives it nothing more, else on the road again."""
+    session.flush()
+    before = {v.vehicle_id: v for v in session.scalars(select(PlanVehicle).where(PlanVehicle.plan_id == parent.id))}
+    for vehicle in session.scalars(select(PlanVehicle).where(PlanVehicle.plan_id == row.id)):
+        old = before.get(vehicle.vehicle_id)
+        if old is None or old.status != "delivered":
+            continue
+        vehicle.delivered, vehicle.delivered_at = old.delivered, old.delivered_at
+        stops = (lifecycle.vehicle_json(row, vehicle.vehicle_id) or {}).get("stops", [])
+        vehicle.status = "delivered" if len(stops) <= completed.get(vehicle.vehicle_id, 0) else "dispatched"
 
 
 # --------------------------------------------------------------------------------------------
 # Lifecycle: approve (issue stock), dispatch, deliver, cancel (return stock), supersede
 # --------------------------------------------------------------------------------------------
-
-
-def _stock_lines(row: DispatchPlanRow, vehicle_ids: set[str]) -> list[dict[str, Any]]:
-    """What each vehicle loads from depot stock, one line per vehicle × lot (ledger granularity)."""
-    lines: dict[tuple[str, str, str, str, str], dict[str, Any]] = {}
-    for vehicle in row.plan["vehicles"]:
-        if vehicle["vehicle_id"] not in vehicle_ids:
-            continue
-        for line in vehicle["manifest"]:
-            if line["source_mode"] not in ("government", "enterprise_held"):
-                continue
-            depot = line["source"].rsplit(":", 1)[0]
-            key = (vehicle["vehicle_id"], depot, line["item"], line["lot_no"], line["source_mode"])
-            entry = lines.setdefault(key, {"vehicle_id": key[0], "depot": depot, "item": key[2],
-                                           "lot_no": key[3], "source_mode": key[4], "quantity": 0,
-                                           "regions": []})
-            entry["quantity"] += line["quantity"]
-            if line["region"] not in entry["regions"]:
-                entry["regions"].append(line["region"])
-    return list(lines.values())
-
-
-def _lot(session: Session, line: dict[str, Any]) -> StockLot | None:
-    return session.scalar(
-        select(StockLot).join(Depot, Depot.id == StockLot.depot_id).join(Item, Item.id == StockLot.item_id)
-        .where(Depot.code == line["depot"], Item.code == line["item"], StockLot.lot_no == line["lot_no"],
-               StockLot.mode == line["source_mode"]))
-
-
-def approve(session: Session, principal: Principal, row: DispatchPlanRow) -> dict[str, Any]:
-    """Issue every loaded lot of the plan's not-yet-dispatched vehicles in one transaction.
-
-    Idempotent: approving an approved plan books nothing. If stock changed so that the plan no
-    longer fits, nothing is booked and the 409 lists each lot: planned, available.
-    """
-    if row.status in ("approved", "dispatched", "delivered"):
-        return {"status": row.status, "already": True, "movements": 0}
-    if row.status != "draft":
-        raise Conflict(f"plan is {row.status}", {"status": [f"cannot approve a {row.status} plan"]})
-    vehicles = {v.vehicle_id: v for v in session.scalars(select(PlanVehicle).where(PlanVehicle.plan_id == row.id))}
-    to_issue = {vid for vid, v in vehicles.items() if v.status == "draft"}
-    lines = _stock_lines(row, to_issue)
-    wanted: dict[tuple[str, str, str, str], int] = defaultdict(int)
-    for line in lines:
-        wanted[(line["depot"], line["item"], line["lot_no"], line["source_mode"])] += line["quantity"]
-    changed = []
-    lots = {}
-    for key, quantity in wanted.items():
-        lot = _lot(session, {"depot": key[0], "item": key[1], "lot_no": key[2], "source_mode": key[3]})
-        lots[key] = lot
-        available = lot.quantity if lot else 0
-        if available < quantity:
-            changed.append({"depot": key[0], "item": key[1], "lot_no": key[2], "planned": quantity,
-                            "available": available})
-    if changed:
-        raise Conflict(f"stock changed since the plan was made: {len(changed)} lots no longer hold what "
-                       "the plan loads; re-plan", {"plan": ["stock changed"]}, changed=changed)
-    claimed = session.execute(update(DispatchPlanRow).where(DispatchPlanRow.id == row.id,
-                                                            DispatchPlanRow.status == "draft")
-                              .values(status="approved", version=DispatchPlanRow.version + 1,
-                                      approved_by=principal.name, approved_at=dt.datetime.now(dt.UTC)))
-    if claimed.rowcount != 1:
-        session.rollback()
-        return {"status": "approved", "already": True, "movements": 0}
-    movements = 0
-    for vehicle_id in sorted(to_issue):
-        group = services.new_group()
-        for line in (entry for entry in lines if entry["vehicle_id"] == vehicle_id):
-            key = (line["depot"], line["item"], line["lot_no"], line["source_mode"])
-            services.book(session, lots[key], -line["quantity"], "issue", principal, group,
-                          f"dispatch to {', '.join(line['regions'])}", f"plan:{row.id}:{vehicle_id}")
-            movements += 1
-        vehicles[vehicle_id].status = "approved"
-        vehicles[vehicle_id].issue_group_id = group
-    session.commit()
-    return {"status": "approved", "already": False, "movements": movements}
-
-
-def return_stock(session: Session, principal: Principal, row: DispatchPlanRow, vehicle: PlanVehicle,
-                 reason: str) -> int:
-    """Book the issued lots of one approved vehicle back into their lots."""
-    count = 0
-    group = services.new_group()
-    for line in _stock_lines(row, {vehicle.vehicle_id}):
-        lot = _lot(session, line)
-        services.book(session, lot, line["quantity"], "return", principal, group, reason,
-                      f"plan:{row.id}:{vehicle.vehicle_id}")
-        count += 1
-    return count
-
-
-def cancel(session: Session, principal: Principal, row: DispatchPlanRow) -> dict[str, Any]:
-    """Cancel a plan: approved vehicles' stock goes back; refused while vehicles are on the road."""
-    if row.status in ("cancelled", "superseded", "delivered"):
-        raise Conflict(f"plan is {row.status}", {"status": [f"cannot cancel a {row.status} plan"]})
-    vehicles = list(session.scalars(select(PlanVehicle).where(PlanVehicle.plan_id == row.id)))
-    moving = sorted(v.vehicle_id for v in vehicles if v.status in ("dispatched", "delivered"))
-    if moving:
-        raise Conflict(f"vehicles {moving} have left; confirm their delivery first",
-                       {"status": ["vehicles on the road"]}, vehicles=moving)
-    returned = 0
-    for vehicle in vehicles:
-        if vehicle.status == "approved":
-            returned += return_stock(session, principal, row, vehicle, "dispatch plan cancelled")
-        vehicle.status = "cancelled"
-    row.status = "cancelled"
-    session.commit()
-    return {"status": "cancelled", "returned_lines": returned}
-
-
-def supersede(session: Session, parent: DispatchPlanRow, actor: str) -> None:
-    """A re-plan replaces its parent: stock of approved vehicles not yet gone returns (the new
-    plan issues it again when approved); dispatched vehicles carry on in the new plan."""
-    principal = Principal(0, actor or "replan", "dispatcher")
-    for vehicle in session.scalars(select(PlanVehicle).where(PlanVehicle.plan_id == parent.id)):
-        if vehicle.status == "approved":
-            return_stock(session, principal, parent, vehicle, "re-planned")
-            vehicle.status = "cancelled"
-        elif vehicle.status == "draft":
-            vehicle.status = "cancelled"
-    parent.status = "superseded"
-
-
-def mark_vehicle(session: Session, row: DispatchPlanRow, vehicle_id: str, action: str,
-                 delivered: list[dict[str, Any]] | None = None) -> PlanVehicle:
-    """dispatch: approved → dispatched; deliver: dispatched → delivered (recording what arrived)."""
-    vehicle = session.scalar(select(PlanVehicle).where(PlanVehicle.plan_id == row.id,
-                                                       PlanVehicle.vehicle_id == vehicle_id))
-    if vehicle is None:
-        raise InvalidInput.field("vehicle_id", f"vehicle {vehicle_id!r} is not in this plan")
-    before = {"dispatch": "approved", "deliver": "dispatched"}[action]
-    if vehicle.status != before:
-        raise Conflict(f"vehicle {vehicle_id} is {vehicle.status}", {"status": [f"must be {before} to {action}"]})
-    now = dt.datetime.now(dt.UTC)
-    if action == "dispatch":
-        vehicle.status, vehicle.dispatched_at = "dispatched", now
-        if row.status == "approved":
-            row.status = "dispatched"
-    else:
-        planned = [m for v in row.plan["vehicles"] if v["vehicle_id"] == vehicle_id for m in v["manifest"]]
-        vehicle.status, vehicle.delivered_at = "delivered", now
-        vehicle.delivered = delivered if delivered is not None else [
-            {"region": m["region"], "item": m["item"], "quantity": m["quantity"]} for m in planned]
-        statuses = set(session.scalars(select(PlanVehicle.status).where(PlanVehicle.plan_id == row.id,
-                                                                        PlanVehicle.id != vehicle.id)))
-        if statuses <= {"delivered", "cancelled"}:
-            row.status = "delivered"
-    session.commit()
-    return vehicle
 
 
 def replan_start_hours(incident: Incident, now: dt.datetime | None = None) -> float:
