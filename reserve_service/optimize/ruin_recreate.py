@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from .monitor import SolveMonitor, monitor_or_null
+
 
 @dataclass
 class RuinRecreateResult:
@@ -60,7 +62,9 @@ def ruin_and_recreate(
     ruin_size: tuple[int, int] = (7, 15),
     step_seconds: float = 2.0,
     temperature: float | None = None,
+    cycle_seconds: float | None = None,
     seed: int = 0,
+    monitor: SolveMonitor | None = None,
 ) -> RuinRecreateResult:
     """Improve the solution ``start`` (an OR-Tools assignment) for ``seconds``.
 
@@ -70,6 +74,11 @@ def ruin_and_recreate(
     ``step_seconds``).  The new solution replaces the current one if it is cheaper, or with
     probability ``exp(-Δ/T)``; ``T`` falls linearly from ``temperature`` (default: 1 % of the
     start cost per group) to zero.  Returns the best solution seen.
+
+    With ``cycle_seconds`` the cooling restarts every ``cycle_seconds`` from the best solution
+    seen, so the schedule no longer depends on ``seconds``: a longer run is the shorter run
+    continued, and more time never returns a worse solution.  ``monitor`` hears the best cost
+    after every step and may stop the search early (the best solution so far is returned).
     """
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
@@ -89,10 +98,17 @@ def ruin_and_recreate(
     t0 = temperature if temperature is not None else 0.01 * current_cost / max(len(groups), 1)
     lo, hi = min(ruin_size), max(ruin_size)
     iterations = accepted = improved = 0
+    watch = monitor_or_null(monitor)
+    period = cycle_seconds if cycle_seconds is not None and cycle_seconds > 0 else seconds
+    cycle = 0
     while True:
-        remaining = seconds - (time.perf_counter() - started)
-        if remaining <= 0 or not groups:
+        elapsed = time.perf_counter() - started
+        remaining = seconds - elapsed
+        if remaining <= 0 or not groups or watch.should_stop():
             break
+        if int(elapsed // period) > cycle:  # a new cooling cycle starts from the best
+            cycle = int(elapsed // period)
+            current_routes, current_cost = best_routes, best_cost
         iterations += 1
         routed = {group_of[n] for route in current_routes for n in route if n in group_of}
         if not routed:
@@ -115,7 +131,8 @@ def ruin_and_recreate(
         if candidate is None:
             continue
         cost = int(candidate.ObjectiveValue())
-        heat = max(t0 * (1.0 - (time.perf_counter() - started) / seconds), 1e-12)
+        into_cycle = (time.perf_counter() - started) / period - cycle
+        heat = max(t0 * (1.0 - min(into_cycle, 1.0)), 1e-12)
         if cost < current_cost or rng.random() < math.exp(max(-50.0, (current_cost - cost) / heat)):
             accepted += 1
             current_cost = cost
@@ -123,6 +140,12 @@ def ruin_and_recreate(
             if cost < best_cost:
                 improved += 1
                 best_routes, best_cost = current_routes, cost
+        watch.report(
+            "ruin_recreate",
+            min(1.0, (time.perf_counter() - started) / seconds),
+            best=best_cost,
+            iterations=iterations,
+        )
     return RuinRecreateResult(
         routes=best_routes,
         cost=best_cost,

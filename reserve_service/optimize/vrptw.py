@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from .monitor import SolveMonitor, monitor_or_null
 from .ruin_recreate import routes_from_assignment, ruin_and_recreate
 
 
@@ -115,6 +116,18 @@ def route_distance(inst: VrptwInstance, routes: list[list[int]]) -> int:
     return total
 
 
+def windows_bind(inst: VrptwInstance) -> bool:
+    """False when no time window can bind: every window opens at 0 and closes at the depot's
+    closing, which is later than any route visiting every node once could end."""
+    transit = np.asarray(inst.travel_time) + np.asarray(inst.service)[:, None]
+    longest = int(transit.max(axis=1).sum())
+    return bool(
+        np.any(np.asarray(inst.ready) > 0)
+        or np.any(np.asarray(inst.due) < inst.due[0])
+        or int(inst.due[0]) < longest
+    )
+
+
 def _build(inst: VrptwInstance) -> tuple[Any, Any]:
     from ortools.constraint_solver import pywrapcp
 
@@ -125,14 +138,15 @@ def _build(inst: VrptwInstance) -> tuple[Any, Any]:
     transit = np.asarray(inst.travel_time, dtype=np.int64) + np.asarray(inst.service)[:, None]
     routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitMatrix(distance.tolist()))
     horizon = int(inst.due[0])
-    routing.AddDimension(
-        routing.RegisterTransitMatrix(transit.tolist()), horizon, horizon, False, "time"
-    )
-    time_dim = routing.GetDimensionOrDie("time")
-    for node in range(1, n):
-        time_dim.CumulVar(manager.NodeToIndex(node)).SetRange(
-            int(inst.ready[node]), int(inst.due[node])
+    if windows_bind(inst):  # a CVRP needs no time dimension
+        routing.AddDimension(
+            routing.RegisterTransitMatrix(transit.tolist()), horizon, horizon, False, "time"
         )
+        time_dim = routing.GetDimensionOrDie("time")
+        for node in range(1, n):
+            time_dim.CumulVar(manager.NodeToIndex(node)).SetRange(
+                int(inst.ready[node]), int(inst.due[node])
+            )
     routing.AddDimensionWithVehicleCapacity(
         routing.RegisterUnaryTransitVector([int(q) for q in inst.demand]),
         0,
@@ -146,27 +160,62 @@ def _build(inst: VrptwInstance) -> tuple[Any, Any]:
     return routing, manager
 
 
+BACKENDS = ("pyvrp", "ortools")
+
+
 def solve_vrptw(
     inst: VrptwInstance,
     time_limit: float = 30.0,
     *,
+    backend: str = "pyvrp",
     improvement: str = "ruin_recreate",
-    first_share: float = 0.2,
+    gls_seconds: float = 5.0,
+    cycle_seconds: float = 10.0,
     seed: int = 0,
+    monitor: SolveMonitor | None = None,
 ) -> VrptwSolution:
-    """Build → solve → extract.
+    """Build → solve → extract on one of two backends.
 
-    Parallel cheapest insertion, then guided local search for ``first_share`` of the time;
-    with ``improvement="ruin_recreate"`` the rest goes to ruin and recreate, with ``"gls"``
-    guided local search runs for the whole limit (OR-Tools alone, for comparison).
+    ``backend="pyvrp"`` (default): PyVRP's hybrid genetic search
+    (:mod:`reserve_service.optimize.vrp.pyvrp_backend`).  ``backend="ortools"``: parallel
+    cheapest insertion, then OR-Tools guided local search for ``gls_seconds`` (at most half the
+    limit); with ``improvement="ruin_recreate"`` the rest goes to ruin and recreate, cooling
+    restarted from the best solution every ``cycle_seconds``; with ``"gls"`` guided local
+    search runs for the whole limit (OR-Tools alone, for comparison).
+
+    Both keep the best solution found so far and follow a schedule that does not depend on
+    ``time_limit`` (for limits of at least ``2 × gls_seconds`` on OR-Tools), so a longer run is
+    a shorter run continued: more time never gives a worse result.  ``monitor`` hears progress
+    and may stop the search early; the best solution so far is returned.
     """
-    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
-
+    if backend not in BACKENDS:
+        raise VrptwInputError("backend", f"must be one of {', '.join(BACKENDS)}")
     if improvement not in ("ruin_recreate", "gls"):
         raise VrptwInputError("improvement", "must be 'ruin_recreate' or 'gls'")
     if not time_limit > 0:
         raise VrptwInputError("time_limit", "must be > 0")
+    if backend == "pyvrp":
+        from .vrp.pyvrp_backend import solve_vrptw_pyvrp
+
+        return solve_vrptw_pyvrp(inst, time_limit, seed=seed, monitor=monitor)
+    return _solve_ortools(
+        inst, time_limit, improvement, gls_seconds, cycle_seconds, seed, monitor
+    )
+
+
+def _solve_ortools(
+    inst: VrptwInstance,
+    time_limit: float,
+    improvement: str,
+    gls_seconds: float,
+    cycle_seconds: float,
+    seed: int,
+    monitor: SolveMonitor | None,
+) -> VrptwSolution:
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
     started = time.perf_counter()
+    watch = monitor_or_null(monitor)
     routing, manager = _build(inst)  # build
     search = pywrapcp.DefaultRoutingSearchParameters()
     search.first_solution_strategy = (
@@ -175,15 +224,16 @@ def solve_vrptw(
     search.local_search_metaheuristic = (
         routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     )
-    gls_seconds = time_limit * (first_share if improvement == "ruin_recreate" else 1.0)
-    search.time_limit.FromMilliseconds(max(1, int(gls_seconds * 1000)))
+    first = time_limit if improvement == "gls" else min(gls_seconds, time_limit / 2)
+    search.time_limit.FromMilliseconds(max(1, int(first * 1000)))
+    watch.report("guided_local_search", 0.0)
     solution = routing.SolveWithParameters(search)  # solve
     if solution is None:
         return VrptwSolution("no_solution", [], 0, time.perf_counter() - started, {})
-    details: dict[str, Any] = {"gls_distance": int(solution.ObjectiveValue())}
+    details: dict[str, Any] = {"gls_distance": int(solution.ObjectiveValue()), "backend": "ortools"}
     routes = routes_from_assignment(routing, solution)
     remaining = time_limit - (time.perf_counter() - started)
-    if improvement == "ruin_recreate" and remaining > 0:
+    if improvement == "ruin_recreate" and remaining > 0 and not watch.should_stop():
         n = len(inst.demand)
         rr = ruin_and_recreate(
             routing,
@@ -191,7 +241,9 @@ def solve_vrptw(
             groups=[[manager.NodeToIndex(node)] for node in range(1, n)],
             proximity=np.asarray(inst.distance, float)[1:, 1:],
             seconds=remaining,
+            cycle_seconds=cycle_seconds,
             seed=seed,
+            monitor=monitor,
         )
         routes = rr.routes
         details.update(iterations=rr.iterations, accepted=rr.accepted, improved=rr.improved)
