@@ -226,7 +226,12 @@ def _solve_ortools(
     )
     first = time_limit if improvement == "gls" else min(gls_seconds, time_limit / 2)
     search.time_limit.FromMilliseconds(max(1, int(first * 1000)))
-    watch.report("guided_local_search", 0.0)
+    def at_solution() -> None:  # progress, and an early stop when the monitor asks for one
+        watch.report("guided_local_search", None, best=int(routing.CostVar().Value()))
+        if watch.should_stop():
+            routing.solver().FinishCurrentSearch()
+
+    routing.AddAtSolutionCallback(at_solution)
     solution = routing.SolveWithParameters(search)  # solve
     if solution is None:
         return VrptwSolution("no_solution", [], 0, time.perf_counter() - started, {})

@@ -43,7 +43,9 @@ to carry them (no pickup away from the vehicle's depot):
   in seconds, every trip leaving as early as it can); dropped orders go back to the allocation.
 
 Orders whose depot has no vehicle, or that fit no vehicle of their depot, are reported in
-``unassignable`` and never routed.
+``unassignable`` and never routed.  After PyVRP, :func:`insert_dropped` puts back every left-out
+order that some vehicle can still carry at less than its prize (PyVRP's search may miss an
+optional order that needs a reload).
 """
 
 from __future__ import annotations
@@ -255,13 +257,78 @@ def earliest_schedule(
     return out
 
 
+def _trips_cost(wave: DepotWave, vehicle: WaveVehicle, trips: list[list[WaveOrder]]) -> int:
+    cost = np.asarray((wave.cost or {}).get(vehicle.profile, wave.travel_time[vehicle.profile]))
+    total = 0
+    for trip in trips:
+        path = [vehicle.depot, *(o.node for o in trip), vehicle.depot]
+        total += sum(int(cost[a, b]) for a, b in zip(path, path[1:], strict=False))
+    return total
+
+
+def _trips_feasible(wave: DepotWave, vehicle: WaveVehicle, trips: list[list[WaveOrder]]) -> bool:
+    """Trips within the reload count, every trip within capacity, deadlines and return met."""
+    if len(trips) > vehicle.max_reloads + 1:
+        return False
+    for trip in trips:
+        for d, cap in enumerate(vehicle.capacity):
+            if sum(o.load[d] for o in trip) > cap:
+                return False
+    travel = np.asarray(wave.travel_time[vehicle.profile])
+    stops = earliest_schedule(wave, vehicle, trips)
+    due = {o.id: o.due for trip in trips for o in trip}
+    if any(due[s.order_id] is not None and s.arrival > due[s.order_id] for t in stops for s in t):
+        return False
+    if vehicle.return_by is not None and trips:
+        last = trips[-1][-1]
+        back = stops[-1][-1].arrival + last.service + int(travel[last.node, vehicle.depot])
+        return back <= vehicle.return_by
+    return True
+
+
+def insert_dropped(
+    wave: DepotWave,
+    vehicles: list[WaveVehicle],
+    plan: dict[str, list[list[WaveOrder]]],
+    dropped: list[WaveOrder],
+) -> list[WaveOrder]:
+    """Repair: put dropped orders back, best prize first, at the cheapest feasible position (in
+    a trip, or as a new trip where reloads remain) whenever the added cost is below the prize.
+    Changes ``plan`` in place; returns the orders still left out.  After it, no single dropped
+    order can be added to the plan at a profit."""
+    left = sorted(dropped, key=lambda o: -(o.prize or 0))
+    changed = True
+    while changed:
+        changed = False
+        for order in list(left):
+            best: tuple[int, str, list[list[WaveOrder]]] | None = None
+            for v in vehicles:
+                trips = plan.get(v.id, [])
+                base = _trips_cost(wave, v, trips)
+                candidates = [
+                    [*trips[:k], [*trip[:i], order, *trip[i:]], *trips[k + 1 :]]
+                    for k, trip in enumerate(trips)
+                    for i in range(len(trip) + 1)
+                ] + [[*trips[:k], [order], *trips[k:]] for k in range(len(trips) + 1)]
+                for cand in candidates:
+                    if not _fits(order, v) or not _trips_feasible(wave, v, cand):
+                        continue
+                    delta = _trips_cost(wave, v, cand) - base
+                    if best is None or delta < best[0]:
+                        best = (delta, v.id, cand)
+            if best is not None and best[0] < (order.prize or 0):
+                plan[best[1]] = best[2]
+                left.remove(order)
+                changed = True
+    return left
+
+
 def _extract_trips(
-    wave: DepotWave, result: Any, vehicles: list[WaveVehicle], orders: list[WaveOrder]
-) -> tuple[dict[str, list[list[WaveStop]]], set[str]]:
-    """Per vehicle its trips in PyVRP's order, timed by :func:`earliest_schedule` (PyVRP
-    itself may start a trip later than it could, as waiting costs it nothing)."""
-    trips: dict[str, list[list[WaveStop]]] = {}
-    served: set[str] = set()
+    result: Any, vehicles: list[WaveVehicle], orders: list[WaveOrder]
+) -> dict[str, list[list[WaveOrder]]]:
+    """Per vehicle its trips in PyVRP's order (PyVRP's own times are not used: it may start a
+    trip later than it could, as waiting costs it nothing)."""
+    plan: dict[str, list[list[WaveOrder]]] = {}
     for route in result.best.routes():
         vehicle = vehicles[route.vehicle_type()]
         by_trip: dict[int, list[WaveOrder]] = defaultdict(list)
@@ -269,10 +336,8 @@ def _extract_trips(
             if act.is_client():
                 # a client activity's idx counts clients from 0, in the order they were added
                 by_trip[int(act.trip)].append(orders[act.idx])
-                served.add(orders[act.idx].id)
-        sequence = [by_trip[k] for k in sorted(by_trip) if by_trip[k]]
-        trips[vehicle.id] = earliest_schedule(wave, vehicle, sequence)
-    return trips, served
+        plan[vehicle.id] = [by_trip[k] for k in sorted(by_trip) if by_trip[k]]
+    return plan
 
 
 def route_depot_wave(
@@ -316,10 +381,17 @@ def route_depot_wave(
             dropped += [o.id for o in orders]
             continue
         depot_status[depot] = "feasible"
-        found, served = _extract_trips(wave, result, vehicles, orders)  # extract
-        trips.update(found)
-        dropped += [o.id for o in orders if o.id not in served]
-        cost += int(result.best.distance_cost()) + int(result.best.uncollected_prizes())
+        plan = _extract_trips(result, vehicles, orders)  # extract
+        for v in vehicles:  # trips this module's own check refuses are re-inserted below
+            if not _trips_feasible(wave, v, plan.get(v.id, [])):
+                plan[v.id] = []
+        served = {o.id for trips_of in plan.values() for trip in trips_of for o in trip}
+        left = insert_dropped(wave, vehicles, plan, [o for o in orders if o.id not in served])
+        for v in vehicles:
+            trips[v.id] = earliest_schedule(wave, v, plan.get(v.id, []))
+            cost += _trips_cost(wave, v, plan.get(v.id, []))
+        dropped += [o.id for o in left]
+        cost += sum(prize[o.id] for o in left)
     cost += sum(prize[o] for o in unassignable)
     statuses = set(depot_status.values())
     status = (
