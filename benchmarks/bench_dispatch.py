@@ -276,8 +276,10 @@ def bench_routing(
                 ratio = "-"
                 if peer and label != "pyvrp":
                     peer_mean = float(np.mean(peer))
-                    ratio = f"{mean / peer_mean:.2f}" if peer_mean > 0 else (
-                        "1.00" if mean == 0 else "inf"
+                    ratio = (
+                        f"{mean / peer_mean:.2f}"
+                        if peer_mean > 0
+                        else ("1.00" if mean == 0 else "inf")
                     )
                 print(
                     f"{set_name:7} {label:14} {limit:5g} {len(values):5d} {mean:10.3f} {ratio:>8}"

@@ -128,6 +128,21 @@ def windows_bind(inst: VrptwInstance) -> bool:
     )
 
 
+def solution_from_routes(
+    inst: VrptwInstance, routes: list[list[int]], seconds: float, details: dict[str, Any]
+) -> VrptwSolution:
+    """The solution of non-empty ``routes`` (node numbers): complete or not, its distance."""
+    routes = [r for r in routes if r]
+    routed = sum(len(r) for r in routes)
+    return VrptwSolution(
+        status="feasible" if routed == len(inst.demand) - 1 else "incomplete",
+        routes=routes,
+        distance=route_distance(inst, routes),
+        seconds=seconds,
+        details=details,
+    )
+
+
 def _build(inst: VrptwInstance) -> tuple[Any, Any]:
     from ortools.constraint_solver import pywrapcp
 
@@ -198,9 +213,7 @@ def solve_vrptw(
         from .vrp.pyvrp_backend import solve_vrptw_pyvrp
 
         return solve_vrptw_pyvrp(inst, time_limit, seed=seed, monitor=monitor)
-    return _solve_ortools(
-        inst, time_limit, improvement, gls_seconds, cycle_seconds, seed, monitor
-    )
+    return _solve_ortools(inst, time_limit, improvement, gls_seconds, cycle_seconds, seed, monitor)
 
 
 def _solve_ortools(
@@ -226,6 +239,7 @@ def _solve_ortools(
     )
     first = time_limit if improvement == "gls" else min(gls_seconds, time_limit / 2)
     search.time_limit.FromMilliseconds(max(1, int(first * 1000)))
+
     def at_solution() -> None:  # progress, and an early stop when the monitor asks for one
         watch.report("guided_local_search", None, best=int(routing.CostVar().Value()))
         if watch.should_stop():
@@ -252,12 +266,5 @@ def _solve_ortools(
         )
         routes = rr.routes
         details.update(iterations=rr.iterations, accepted=rr.accepted, improved=rr.improved)
-    routes = [[manager.IndexToNode(i) for i in r] for r in routes if r]  # extract
-    routed = sum(len(r) for r in routes)
-    return VrptwSolution(
-        status="feasible" if routed == len(inst.demand) - 1 else "incomplete",
-        routes=routes,
-        distance=route_distance(inst, routes),
-        seconds=time.perf_counter() - started,
-        details=details,
-    )
+    routes = [[manager.IndexToNode(i) for i in r] for r in routes]  # extract
+    return solution_from_routes(inst, routes, time.perf_counter() - started, details)

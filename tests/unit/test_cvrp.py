@@ -91,7 +91,7 @@ def test_reader_follows_the_cvrplib_conventions() -> None:
 def test_small_instances_reach_the_enumerated_optimum(seed: int, backend: str) -> None:
     inst = random_cvrp(seed)
     optimum = brute_force_optimum(inst)
-    solution = solve_cvrp(inst, time_limit=1.0, backend=backend)
+    solution = solve_cvrp(inst, time_limit=2.0, backend=backend)
     assert solution.status == "feasible"
     assert_valid(inst, solution.routes)
     assert distance_of(inst, solution.routes) == solution.distance == optimum

