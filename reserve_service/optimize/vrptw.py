@@ -201,7 +201,8 @@ def solve_vrptw(
     Both keep the best solution found so far and follow a schedule that does not depend on
     ``time_limit`` (for limits of at least ``2 × gls_seconds`` on OR-Tools), so a longer run is
     a shorter run continued: more time never gives a worse result.  ``monitor`` hears progress
-    and may stop the search early; the best solution so far is returned.
+    and may stop the search early; the best solution so far is returned, with
+    ``details["stopped"]`` true.
     """
     if backend not in BACKENDS:
         raise VrptwInputError("backend", f"must be one of {', '.join(BACKENDS)}")
@@ -266,5 +267,6 @@ def _solve_ortools(
         )
         routes = rr.routes
         details.update(iterations=rr.iterations, accepted=rr.accepted, improved=rr.improved)
+    details["stopped"] = watch.should_stop()
     routes = [[manager.IndexToNode(i) for i in r] for r in routes]  # extract
     return solution_from_routes(inst, routes, time.perf_counter() - started, details)

@@ -117,7 +117,7 @@ def test_a_monitor_that_says_stop_still_gets_the_best_routes_so_far(backend: str
     monitor = StopAtOnce()
     solution = solve_cvrp(inst, time_limit=60.0, backend=backend, monitor=monitor)
     assert solution.seconds < 30.0  # stopped long before its limit
-    assert solution.status == "feasible"
+    assert solution.status == "feasible" and solution.details["stopped"]
     assert_valid(inst, solution.routes)
     assert monitor.reports
 

@@ -369,13 +369,15 @@ def route_depot_wave(
     dropped: list[str] = []
     depot_status: dict[int, str] = {}
     cost = 0
+    stopped = False
     for depot in sorted(orders_at):
         orders, vehicles = orders_at[depot], vehicles_at[depot]
         remaining = time_limit - (time.perf_counter() - started)
         share = max(remaining * len(orders) / max(total_orders, 1), 0.05)
         total_orders -= len(orders)
         model = _build_depot_model(wave, depot, vehicles, orders)  # build
-        result = solve_model(model, share, seed, monitor)  # solve
+        result, halted = solve_model(model, share, seed, monitor)  # solve
+        stopped = stopped or halted
         if not result.best.is_feasible():
             depot_status[depot] = "no_solution"
             dropped += [o.id for o in orders]
@@ -408,5 +410,5 @@ def route_depot_wave(
         unassignable=unassignable,
         cost=cost,
         seconds=time.perf_counter() - started,
-        details={"depots": depot_status},
+        details={"depots": depot_status, "stopped": stopped},
     )

@@ -34,6 +34,7 @@ class MonitoredRuntime:
         self.started = time.perf_counter()
         self.last_report = -report_every
         self.iterations = 0
+        self.stopped = False  # True once the monitor asked to stop
 
     def __call__(self, best_cost: float) -> bool:
         self.iterations += 1
@@ -47,11 +48,17 @@ class MonitoredRuntime:
                 best=best,
                 iterations=self.iterations,
             )
-        return elapsed >= self.seconds or self.monitor.should_stop()
+        if elapsed >= self.seconds:
+            return True
+        self.stopped = self.stopped or self.monitor.should_stop()
+        return self.stopped
 
 
-def solve_model(model: Any, seconds: float, seed: int, monitor: SolveMonitor | None) -> Any:
-    """Run PyVRP on a built ``pyvrp.Model``; the ``Result`` (its ``best`` may be infeasible)."""
+def solve_model(
+    model: Any, seconds: float, seed: int, monitor: SolveMonitor | None
+) -> tuple[Any, bool]:
+    """Run PyVRP on a built ``pyvrp.Model``: the ``Result`` (its ``best`` may be infeasible)
+    and whether the monitor stopped the search before its time limit."""
     import warnings
 
     stop = MonitoredRuntime(seconds, monitor)
@@ -59,7 +66,8 @@ def solve_model(model: Any, seconds: float, seed: int, monitor: SolveMonitor | N
         # PyVRP warns when penalties saturate on hard or infeasible instances; the result's
         # feasibility is checked by the caller
         warnings.simplefilter("ignore")
-        return model.solve(stop=stop, seed=seed, display=False, collect_stats=False)
+        result = model.solve(stop=stop, seed=seed, display=False, collect_stats=False)
+    return result, stop.stopped
 
 
 def build_vrptw_model(inst: VrptwInstance) -> Any:
@@ -111,8 +119,12 @@ def solve_vrptw_pyvrp(
     started = time.perf_counter()
     model = build_vrptw_model(inst)  # build
     remaining = max(time_limit - (time.perf_counter() - started), 0.01)
-    result = solve_model(model, remaining, seed, monitor)
-    details: dict[str, Any] = {"backend": "pyvrp", "iterations": int(result.num_iterations)}
+    result, stopped = solve_model(model, remaining, seed, monitor)
+    details: dict[str, Any] = {
+        "backend": "pyvrp",
+        "iterations": int(result.num_iterations),
+        "stopped": stopped,
+    }
     if not result.best.is_feasible():
         return VrptwSolution("no_solution", [], 0, time.perf_counter() - started, details)
     # extract: a client activity's idx counts clients from 0; node 0 is the depot
