@@ -206,6 +206,7 @@ def _build_depot_model(
                         duration=int(duration[i, j]),
                         profile=profiles[name],
                     )
+    never = 2**62  # PyVRP's "no limit" is its largest integer; this stays clear of overflow
     # vehicles: capacity per dimension, available from, back by, reloads at their own depot
     for v in vehicles:
         m.add_vehicle_type(
@@ -214,7 +215,7 @@ def _build_depot_model(
             start_depot=start,
             end_depot=start,
             tw_early=int(v.available_from),
-            **({"tw_late": int(v.return_by)} if v.return_by is not None else {}),
+            tw_late=int(v.return_by) if v.return_by is not None else never,
             profile=profiles[v.profile],
             reload_depots=[start] if v.max_reloads > 0 else [],
             max_reloads=int(v.max_reloads),
@@ -226,7 +227,7 @@ def _build_depot_model(
             location[o.node],
             delivery=list(o.load),
             service_duration=int(o.service),
-            **({"tw_late": int(o.due)} if o.due is not None else {}),
+            tw_late=int(o.due) if o.due is not None else never,
             release_time=int(o.ready),
             prize=int(o.prize or 0),
             required=o.prize is None,
@@ -276,8 +277,8 @@ def _trips_feasible(wave: DepotWave, vehicle: WaveVehicle, trips: list[list[Wave
                 return False
     travel = np.asarray(wave.travel_time[vehicle.profile])
     stops = earliest_schedule(wave, vehicle, trips)
-    due = {o.id: o.due for trip in trips for o in trip}
-    if any(due[s.order_id] is not None and s.arrival > due[s.order_id] for t in stops for s in t):
+    due = {o.id: o.due for trip in trips for o in trip if o.due is not None}
+    if any(s.arrival > due.get(s.order_id, s.arrival) for t in stops for s in t):
         return False
     if vehicle.return_by is not None and trips:
         last = trips[-1][-1]
