@@ -76,8 +76,9 @@ def ruin_and_recreate(
     start cost per group) to zero.  Returns the best solution seen.
 
     With ``cycle_seconds`` the cooling restarts every ``cycle_seconds`` from the best solution
-    seen, so the schedule no longer depends on ``seconds``: a longer run is the shorter run
-    continued, and more time never returns a worse solution.  ``monitor`` hears the best cost
+    seen, so the schedule no longer depends on ``seconds``: a longer run takes the same steps
+    as a shorter one and then goes on, so more time does not return a worse solution (steps are
+    timed, so a machine under load takes fewer of them in the same seconds).  ``monitor`` hears the best cost
     after every step and may stop the search early (the best solution so far is returned).
     """
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2

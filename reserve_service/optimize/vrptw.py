@@ -200,7 +200,7 @@ def solve_vrptw(
 
     Both keep the best solution found so far and follow a schedule that does not depend on
     ``time_limit`` (for limits of at least ``2 × gls_seconds`` on OR-Tools), so a longer run is
-    a shorter run continued: more time never gives a worse result.  ``monitor`` hears progress
+    a shorter run continued: more time does not give a worse result (on the same machine load).  ``monitor`` hears progress
     and may stop the search early; the best solution so far is returned, with
     ``details["stopped"]`` true.
     """
