@@ -62,7 +62,7 @@ def ruin_and_recreate(
     ruin_size: tuple[int, int] = (7, 15),
     step_seconds: float = 2.0,
     temperature: float | None = None,
-    cycle_seconds: float | None = None,
+    cycle_iterations: int | None = None,
     seed: int = 0,
     monitor: SolveMonitor | None = None,
 ) -> RuinRecreateResult:
@@ -75,10 +75,11 @@ def ruin_and_recreate(
     probability ``exp(-Δ/T)``; ``T`` falls linearly from ``temperature`` (default: 1 % of the
     start cost per group) to zero.  Returns the best solution seen.
 
-    With ``cycle_seconds`` the cooling restarts every ``cycle_seconds`` from the best solution
-    seen, so the schedule no longer depends on ``seconds``: a longer run takes the same steps
-    as a shorter one and then goes on, so more time does not return a worse solution (steps are
-    timed, so a machine under load takes fewer of them in the same seconds).  ``monitor`` hears the best cost
+    With ``cycle_iterations`` the temperature falls over that many iterations and the search
+    then restarts from the best solution seen, so the schedule counts iterations, not seconds:
+    a longer run takes the same steps as a shorter one and then goes on, and more time never
+    returns a worse solution (as long as no descent is cut short by ``step_seconds``, which is
+    then only a safety limit).  ``monitor`` hears the best cost
     after every step and may stop the search early (the best solution so far is returned).
     """
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
@@ -100,16 +101,13 @@ def ruin_and_recreate(
     lo, hi = min(ruin_size), max(ruin_size)
     iterations = accepted = improved = 0
     watch = monitor_or_null(monitor)
-    period = cycle_seconds if cycle_seconds is not None and cycle_seconds > 0 else seconds
-    cycle = 0
     while True:
         elapsed = time.perf_counter() - started
         remaining = seconds - elapsed
         if remaining <= 0 or not groups or watch.should_stop():
             break
-        if int(elapsed // period) > cycle:  # a new cooling cycle starts from the best
-            cycle = int(elapsed // period)
-            current_routes, current_cost = best_routes, best_cost
+        if cycle_iterations and iterations and iterations % cycle_iterations == 0:
+            current_routes, current_cost = best_routes, best_cost  # a new cycle, from the best
         iterations += 1
         routed = {group_of[n] for route in current_routes for n in route if n in group_of}
         if not routed:
@@ -132,8 +130,11 @@ def ruin_and_recreate(
         if candidate is None:
             continue
         cost = int(candidate.ObjectiveValue())
-        into_cycle = (time.perf_counter() - started) / period - cycle
-        heat = max(t0 * (1.0 - min(into_cycle, 1.0)), 1e-12)
+        if cycle_iterations:
+            into_cycle = ((iterations - 1) % cycle_iterations) / cycle_iterations
+        else:
+            into_cycle = min((time.perf_counter() - started) / seconds, 1.0)
+        heat = max(t0 * (1.0 - into_cycle), 1e-12)
         if cost < current_cost or rng.random() < math.exp(max(-50.0, (current_cost - cost) / heat)):
             accepted += 1
             current_cost = cost

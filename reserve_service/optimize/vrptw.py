@@ -184,8 +184,8 @@ def solve_vrptw(
     *,
     backend: str = "pyvrp",
     improvement: str = "ruin_recreate",
-    gls_seconds: float = 5.0,
-    cycle_seconds: float = 10.0,
+    gls_solutions: int = 100,
+    cycle_iterations: int = 20,
     seed: int = 0,
     monitor: SolveMonitor | None = None,
 ) -> VrptwSolution:
@@ -193,14 +193,14 @@ def solve_vrptw(
 
     ``backend="pyvrp"`` (default): PyVRP's hybrid genetic search
     (:mod:`reserve_service.optimize.vrp.pyvrp_backend`).  ``backend="ortools"``: parallel
-    cheapest insertion, then OR-Tools guided local search for ``gls_seconds`` (at most half the
-    limit); with ``improvement="ruin_recreate"`` the rest goes to ruin and recreate, cooling
-    restarted from the best solution every ``cycle_seconds``; with ``"gls"`` guided local
-    search runs for the whole limit (OR-Tools alone, for comparison).
+    cheapest insertion, then OR-Tools guided local search for ``gls_solutions`` solutions; with
+    ``improvement="ruin_recreate"`` the rest of the time goes to ruin and recreate, cooling
+    over ``cycle_iterations`` iterations and restarting from the best solution; with ``"gls"``
+    guided local search runs for the whole limit (OR-Tools alone, for comparison).
 
-    Both keep the best solution found so far and follow a schedule that does not depend on
-    ``time_limit`` (for limits of at least ``2 × gls_seconds`` on OR-Tools), so a longer run is
-    a shorter run continued: more time does not give a worse result (on the same machine load).  ``monitor`` hears progress
+    With ``"ruin_recreate"`` and PyVRP the search keeps the best solution found so far and its
+    schedule counts solutions and iterations, never seconds, so a longer run is a shorter run
+    continued, whatever the machine's load: more time never gives a worse result.  ``monitor`` hears progress
     and may stop the search early; the best solution so far is returned, with
     ``details["stopped"]`` true.
     """
@@ -214,15 +214,17 @@ def solve_vrptw(
         from .vrp.pyvrp_backend import solve_vrptw_pyvrp
 
         return solve_vrptw_pyvrp(inst, time_limit, seed=seed, monitor=monitor)
-    return _solve_ortools(inst, time_limit, improvement, gls_seconds, cycle_seconds, seed, monitor)
+    return _solve_ortools(
+        inst, time_limit, improvement, gls_solutions, cycle_iterations, seed, monitor
+    )
 
 
 def _solve_ortools(
     inst: VrptwInstance,
     time_limit: float,
     improvement: str,
-    gls_seconds: float,
-    cycle_seconds: float,
+    gls_solutions: int,
+    cycle_iterations: int,
     seed: int,
     monitor: SolveMonitor | None,
 ) -> VrptwSolution:
@@ -238,8 +240,9 @@ def _solve_ortools(
     search.local_search_metaheuristic = (
         routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     )
-    first = time_limit if improvement == "gls" else min(gls_seconds, time_limit / 2)
-    search.time_limit.FromMilliseconds(max(1, int(first * 1000)))
+    search.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
+    if improvement == "ruin_recreate":
+        search.solution_limit = gls_solutions  # a count, not seconds: the same on any load
 
     def at_solution() -> None:  # progress, and an early stop when the monitor asks for one
         watch.report("guided_local_search", None, best=int(routing.CostVar().Value()))
@@ -261,7 +264,8 @@ def _solve_ortools(
             groups=[[manager.NodeToIndex(node)] for node in range(1, n)],
             proximity=np.asarray(inst.distance, float)[1:, 1:],
             seconds=remaining,
-            cycle_seconds=cycle_seconds,
+            cycle_iterations=cycle_iterations,
+            step_seconds=remaining,  # descents end at a local optimum; time only cuts them
             seed=seed,
             monitor=monitor,
         )

@@ -98,7 +98,7 @@ def test_small_instances_reach_the_enumerated_optimum(seed: int, backend: str) -
 
 def test_solomon_rc101_ortools_routes_are_feasible_and_no_worse_than_guided_local_search() -> None:
     inst = read_solomon(SOLOMON / "RC101.txt")
-    solution = solve_vrptw(inst, time_limit=4.0, backend="ortools")
+    solution = solve_vrptw(inst, time_limit=4.0, backend="ortools", gls_solutions=30)
     assert solution.status == "feasible"
     assert_solution_valid(inst, solution.routes)
     assert solution.distance == total_distance(inst, solution.routes)
@@ -121,6 +121,17 @@ def test_solomon_rc101_pyvrp_is_within_five_percent_of_the_best_known() -> None:
     assert solution.details["backend"] == "pyvrp"
     assert_solution_valid(inst, solution.routes)
     assert 16198 <= total_distance(inst, solution.routes) <= 1.05 * 16198  # CVRPLIB 1619.8
+
+
+@pytest.mark.parametrize("backend", ["pyvrp", "ortools"])
+def test_more_time_never_gives_a_worse_result(backend: str) -> None:
+    """Both searches count steps, not seconds: the longer run continues the shorter one."""
+    inst = read_solomon(SOLOMON / "R101.txt")
+    short = solve_vrptw(inst, time_limit=1.5, backend=backend, gls_solutions=30)
+    longer = solve_vrptw(inst, time_limit=4.0, backend=backend, gls_solutions=30)
+    for solution in (short, longer):
+        assert_solution_valid(inst, solution.routes)
+    assert total_distance(inst, longer.routes) <= total_distance(inst, short.routes)
 
 
 def test_bad_instances_name_the_field() -> None:
