@@ -68,9 +68,9 @@ def ruin_and_recreate(
 ) -> RuinRecreateResult:
     """Improve the solution ``start`` (an OR-Tools assignment) for ``seconds``.
 
-    Each iteration: pick a random group, remove it with its ``k`` nearest groups by
-    ``proximity`` (``k`` uniform in ``ruin_size``; only groups currently routed), rebuild the
-    assignment from the remaining routes, and run OR-Tools greedy descent from it (at most
+    Each iteration: pick a random routed group, remove it with its ``k`` nearest routed groups
+    by ``proximity`` (``k`` uniform in ``ruin_size``, at most half of the routed groups), rebuild
+    the assignment from the remaining routes, and run OR-Tools greedy descent from it (at most
     ``step_seconds``).  The new solution replaces the current one if it is cheaper, or with
     probability ``exp(-Δ/T)``; ``T`` falls linearly from ``temperature`` (default: 1 % of the
     start cost per group) to zero.  Returns the best solution seen.
@@ -113,7 +113,7 @@ def ruin_and_recreate(
         if not routed:
             break
         seed_group = rng.choice(sorted(routed))
-        k = rng.randint(lo, hi)
+        k = min(rng.randint(lo, hi), max(1, len(routed) // 2))  # keep half to rebuild around
         removed: set[int] = set()
         for g in nearest[seed_group]:
             if int(g) in routed:

@@ -4,7 +4,6 @@ optima reached, routes checked independently of the engine, on both backends."""
 from __future__ import annotations
 
 import itertools
-import math
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ import pytest
 
 from reserve_service.optimize.vrp.cvrp import CvrpInstance, read_vrplib, solve_cvrp
 from reserve_service.optimize.vrptw import VrptwInputError
+from tests.unit.route_enumeration import all_route_sets
 
 CVRP = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "cvrp"
 
@@ -42,25 +42,12 @@ def assert_valid(inst: CvrpInstance, routes: list[list[int]]) -> None:
 
 
 def brute_force_optimum(inst: CvrpInstance) -> int:
-    """Every solution is a customer order cut into consecutive routes: try them all."""
-    n = len(inst.demand) - 1
-    best = math.inf
-    for order in itertools.permutations(range(1, n + 1)):
-        for cuts in itertools.product((False, True), repeat=n - 1):
-            routes, current = [], [order[0]]
-            for c, cut in zip(order[1:], cuts, strict=True):
-                if cut:
-                    routes.append(current)
-                    current = [c]
-                else:
-                    current.append(c)
-            routes.append(current)
-            if len(routes) > inst.vehicles:
-                continue
-            if any(sum(int(inst.demand[c]) for c in r) > inst.capacity for r in routes):
-                continue
-            best = min(best, distance_of(inst, routes))
-    return int(best)
+    """The least distance over every set of routes within capacity."""
+    return min(
+        distance_of(inst, routes)
+        for routes in all_route_sets(len(inst.demand) - 1, inst.vehicles)
+        if all(sum(int(inst.demand[c]) for c in r) <= inst.capacity for r in routes)
+    )
 
 
 def random_cvrp(seed: int, n: int = 7) -> CvrpInstance:

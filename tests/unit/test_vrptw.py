@@ -15,6 +15,7 @@ from reserve_service.optimize.vrptw import (
     read_solomon,
     solve_vrptw,
 )
+from tests.unit.route_enumeration import all_route_sets
 
 SOLOMON = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "solomon"
 
@@ -45,26 +46,12 @@ def assert_solution_valid(inst: VrptwInstance, routes: list[list[int]]) -> None:
 
 
 def brute_force_optimum(inst: VrptwInstance) -> int:
-    """Every solution is a customer order cut into consecutive routes: try them all."""
-    n = len(inst.demand) - 1
-    best = None
-    for order in itertools.permutations(range(1, n + 1)):
-        for cuts in itertools.product((False, True), repeat=n - 1):
-            routes, current = [], [order[0]]
-            for c, cut in zip(order[1:], cuts, strict=True):
-                if cut:
-                    routes.append(current)
-                    current = [c]
-                else:
-                    current.append(c)
-            routes.append(current)
-            if len(routes) > inst.vehicles or not all(route_feasible(inst, r) for r in routes):
-                continue
-            value = total_distance(inst, routes)
-            if best is None or value < best:
-                best = value
-    assert best is not None
-    return best
+    """The least distance over every feasible set of routes."""
+    return min(
+        total_distance(inst, routes)
+        for routes in all_route_sets(len(inst.demand) - 1, inst.vehicles)
+        if all(route_feasible(inst, r) for r in routes)
+    )
 
 
 def random_instance(seed: int, n: int = 6) -> VrptwInstance:
