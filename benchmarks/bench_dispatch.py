@@ -1,15 +1,27 @@
-"""Benchmark the dispatch engine: (a) its routing engine on Solomon VRPTW, (b) a 宿州 flood.
+"""Benchmark the dispatch engine: (a) its routing engine on CVRP and VRPTW, (b) a 宿州 flood.
 
-(a) Solomon 100-customer VRPTW instances (``benchmarks/data/solomon``) solved with the routing
-engine's search (:mod:`reserve_service.optimize.vrptw`: OR-Tools routing, guided local search,
-then ruin and recreate — the search the dispatch routes use) and, when installed, with PyVRP
-(``pip install pyvrp``; the ``bench`` extra) under the same time limit in the same run;
-``--solvers engine,ortools,pyvrp`` adds OR-Tools guided local search alone.  Convention: the CVRPLIB best-known
-solutions in ``solomon_bks.csv`` (``cvrplib_sol_distance_min_dist_1dec_trunc``): minimise
-total distance only (no vehicle count objective), Euclidean distances truncated to one decimal
-(DIMACS), travel time = distance.  All solvers get the same integer matrices (tenths); every
-reported solution is re-checked here for time windows, capacity and coverage before its
-distance is printed.
+(a) Public instances with known optima, solved by the routing engine and by PyVRP under the same
+time limit in the same run:
+
+* CVRP (``benchmarks/data/cvrp``): Augerat A/B/P, Christofides–Eilon E and Uchoa X (32–189
+  customers), optima in ``cvrp_optima.csv``; Euclidean distances rounded to the nearest
+  integer (CVRPLIB ``nint``); the fleet is the ``k`` of the name (X: its ``VEHICLES`` line).
+* Solomon VRPTW (``benchmarks/data/solomon``), 100 customers; reference = the CVRPLIB
+  best-known solutions in ``solomon_bks.csv`` (``cvrplib_sol_distance_min_dist_1dec_trunc``):
+  minimise total distance only (no vehicle-count objective), Euclidean distances truncated to
+  one decimal (DIMACS), travel time = distance.
+* Homberger 200-customer VRPTW: no instance file is in this repository or its shared data, so
+  that set is not run.
+
+Solvers: ``engine`` = :func:`reserve_service.optimize.vrptw.solve_vrptw` /
+:func:`reserve_service.optimize.vrp.cvrp.solve_cvrp` with their default backend (PyVRP);
+``engine-ortools`` = the engine's OR-Tools backend (guided local search, then ruin and
+recreate); ``ortools`` = OR-Tools guided local search alone; ``pyvrp`` = PyVRP called here
+directly on its own model, as a peer.  Every solution is re-checked here (coverage, capacity,
+time windows, fleet) and its distance recomputed from the matrix before it is printed.
+``--time-limit 10,30`` runs every solver at each limit and checks that a longer limit never
+gave a worse result.  Prints the gap to the optimum per instance, the mean gap per set and
+solver, and the ratio of each engine's mean gap to PyVRP's.
 
 (b) 宿州 floods of 10, 30, 60 and 112 townships on the seed data (the whole supply: every
 depot, enterprise store, agreement and capacity reserve; the preset fleet; the seed road
@@ -20,8 +32,9 @@ available at 0 h left idle.
 
 Examples
 --------
-    python benchmarks/bench_dispatch.py                       # both parts, 30 s per instance
-    python benchmarks/bench_dispatch.py --part a --time-limit 10 --instances C101,R101
+    python benchmarks/bench_dispatch.py                       # both parts
+    python benchmarks/bench_dispatch.py --part a --sets cvrp --time-limit 10,30
+    python benchmarks/bench_dispatch.py --part a --sets solomon --time-limit 10 --instances C101
     python benchmarks/bench_dispatch.py --part a --instances all --solvers engine,ortools,pyvrp
     python benchmarks/bench_dispatch.py --part b --townships 10,60
 """
@@ -33,16 +46,20 @@ import csv
 import datetime as dt
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from reserve_service.optimize.vrp.cvrp import read_vrplib
 from reserve_service.optimize.vrptw import VrptwInstance, read_solomon, solve_vrptw
 
 HERE = Path(__file__).resolve().parent
 SOLOMON = HERE / "data" / "solomon"
+CVRP = HERE / "data" / "cvrp"
 REGIONS_CSV = HERE.parent / "seed_data" / "regions.csv"
 DEFAULT_INSTANCES = (
     "C101",
@@ -60,12 +77,12 @@ DEFAULT_INSTANCES = (
 
 
 # --------------------------------------------------------------------------------------------
-# (a) Solomon VRPTW
+# (a) the routing engine on public CVRP and VRPTW instances
 # --------------------------------------------------------------------------------------------
 
 
 def check_routes(name: str, inst: VrptwInstance, routes: list[list[int]]) -> int:
-    """Distance (tenths) of feasible routes; raises if a window, capacity or visit is wrong."""
+    """Distance of feasible routes; raises if a window, capacity or visit is wrong."""
     seen: list[int] = []
     total = 0
     for route in routes:
@@ -91,17 +108,23 @@ def check_routes(name: str, inst: VrptwInstance, routes: list[list[int]]) -> int
 
 
 def solve_engine(inst: VrptwInstance, seconds: float) -> list[list[int]]:
-    """The project's engine: OR-Tools GLS for 20 % of the time, then ruin and recreate."""
-    return solve_vrptw(inst, seconds, improvement="ruin_recreate").routes
+    """The project's engine with its default backend (PyVRP)."""
+    return solve_vrptw(inst, seconds).routes
+
+
+def solve_engine_ortools(inst: VrptwInstance, seconds: float) -> list[list[int]]:
+    """The engine's OR-Tools backend: guided local search, then ruin and recreate."""
+    return solve_vrptw(inst, seconds, backend="ortools", improvement="ruin_recreate").routes
 
 
 def solve_ortools_gls(inst: VrptwInstance, seconds: float) -> list[list[int]]:
     """OR-Tools alone: parallel cheapest insertion, then guided local search throughout."""
-    return solve_vrptw(inst, seconds, improvement="gls").routes
+    return solve_vrptw(inst, seconds, backend="ortools", improvement="gls").routes
 
 
 def solve_pyvrp(inst: VrptwInstance, seconds: float) -> list[list[int]] | None:
-    """PyVRP (hybrid genetic search) on the same integer data; ``None`` if not installed."""
+    """PyVRP (hybrid genetic search) on the same integer data, modelled here independently of
+    the engine; ``None`` if not installed."""
     try:
         from pyvrp import Model
         from pyvrp.stop import MaxRuntime
@@ -137,43 +160,127 @@ def solve_pyvrp(inst: VrptwInstance, seconds: float) -> list[list[int]] | None:
     return [[1 + act.idx for act in route if act.is_client()] for route in result.best.routes()]
 
 
-def bench_solomon(names: list[str], seconds: float, solver_names: list[str]) -> None:
+SOLVERS = {
+    "engine": solve_engine,
+    "engine-ortools": solve_engine_ortools,
+    "ortools": solve_ortools_gls,
+    "pyvrp": solve_pyvrp,
+}
+
+
+@dataclass(frozen=True)
+class BenchInstance:
+    """One public instance as a VRPTW (a CVRP has windows that never bind), its optimum."""
+
+    set_name: str  # "A", "B", "E", "P", "X" or "Solomon"
+    name: str
+    instance: VrptwInstance
+    optimum: float  # in the units printed
+    scale: float  # printed distance = integer distance / scale
+
+
+def cvrp_instances(names: list[str] | None) -> list[BenchInstance]:
+    rows = list(csv.DictReader((CVRP / "cvrp_optima.csv").open()))
+    out = []
+    for row in rows:
+        if names is not None and row["instance"] not in names:
+            continue
+        inst = read_vrplib(CVRP / f"{row['instance']}.vrp")
+        out.append(
+            BenchInstance(
+                row["instance"][0], row["instance"], inst.as_vrptw(), float(row["optimum"]), 1.0
+            )
+        )
+    return out
+
+
+def solomon_instances(names: list[str] | None) -> list[BenchInstance]:
     bks = {row["instance"]: row for row in csv.DictReader((SOLOMON / "solomon_bks.csv").open())}
+    chosen = list(bks) if names == ["all"] else (names or list(DEFAULT_INSTANCES))
+    return [
+        BenchInstance(
+            "Solomon",
+            name,
+            read_solomon(SOLOMON / f"{name}.txt"),
+            float(bks[name]["cvrplib_sol_distance_min_dist_1dec_trunc"]),
+            10.0,
+        )
+        for name in chosen
+        if name in bks
+    ]
+
+
+def bench_routing(
+    instances: list[BenchInstance], limits: list[float], solver_names: list[str]
+) -> bool:
+    """Print the table; True when no solver got worse with more time."""
     header = (
-        f"{'instance':8} {'n':>4} {'solver':8} {'veh':>4} {'distance':>9} {'BKS':>8} "
-        f"{'BKS veh':>7} {'gap %':>6} {'time s':>7}"
+        f"{'set':7} {'instance':11} {'n':>4} {'solver':14} {'limit':>5} {'veh':>4} "
+        f"{'distance':>9} {'optimum':>9} {'gap %':>6} {'time s':>6}"
     )
-    print("(a) Solomon VRPTW — min total distance, distances truncated to 1 decimal (DIMACS);")
-    print(f"    BKS = CVRPLIB .sol values; time limit {seconds:g} s per solver and instance")
+    print("(a) routing engine vs PyVRP — gap to the optimum / CVRPLIB best known, total distance")
     print(header)
     print("-" * len(header))
-    gaps: dict[str, list[float]] = {"engine": [], "ortools": [], "pyvrp": []}
-    available = {"engine": solve_engine, "ortools": solve_ortools_gls, "pyvrp": solve_pyvrp}
-    solvers = [(label, available[label]) for label in solver_names]
-    for name in names:
-        inst = read_solomon(SOLOMON / f"{name}.txt")
-        best = float(bks[name]["cvrplib_sol_distance_min_dist_1dec_trunc"])
-        best_veh = bks[name]["cvrplib_sol_routes"]
-        for label, solve in solvers:
-            started = time.perf_counter()
-            routes = solve(inst, seconds)
-            elapsed = time.perf_counter() - started
-            if routes is None:
-                print(f"{name:8} {len(inst.demand) - 1:4d} {label:8} (not installed)")
-                continue
-            if not routes:
-                print(f"{name:8} {len(inst.demand) - 1:4d} {label:8} no feasible solution")
-                continue
-            distance = check_routes(name, inst, routes) / 10.0
-            gap = 100.0 * (distance - best) / best
-            gaps[label].append(gap)
-            print(
-                f"{name:8} {len(inst.demand) - 1:4d} {label:8} {len(routes):4d} {distance:9.1f} "
-                f"{best:8.1f} {best_veh:>7} {gap:6.2f} {elapsed:7.1f}"
-            )
-    for label, values in gaps.items():
-        if values:
-            print(f"mean gap {label}: {np.mean(values):.2f} % over {len(values)} instances")
+    gaps: dict[tuple[str, str, float], list[float]] = defaultdict(list)
+    worse: list[str] = []
+    for bi in instances:
+        n = len(bi.instance.demand) - 1
+        for label in solver_names:
+            previous: float | None = None
+            for limit in limits:
+                started = time.perf_counter()
+                routes = SOLVERS[label](bi.instance, limit)
+                elapsed = time.perf_counter() - started
+                row = f"{bi.set_name:7} {bi.name:11} {n:4d} {label:14} {limit:5g}"
+                if routes is None:
+                    print(f"{row} (not installed)")
+                    continue
+                if not routes:
+                    print(f"{row} no feasible solution")
+                    continue
+                distance = check_routes(bi.name, bi.instance, routes) / bi.scale
+                gap = 100.0 * (distance - bi.optimum) / bi.optimum
+                gaps[(bi.set_name, label, limit)].append(gap)
+                gaps[("all", label, limit)].append(gap)
+                if previous is not None and distance > previous + 1e-9:
+                    worse.append(f"{bi.name} {label}: {previous:g} → {distance:g} at {limit:g} s")
+                previous = distance
+                print(
+                    f"{row} {len(routes):4d} {distance:9.1f} {bi.optimum:9.1f} {gap:6.2f} "
+                    f"{elapsed:6.1f}",
+                    flush=True,
+                )
+    print()
+    sets = sorted({k[0] for k in gaps} - {"all"}) + ["all"]
+    print(f"{'set':7} {'solver':14} {'limit':>5} {'count':>5} {'mean gap %':>10} {'÷ pyvrp':>8}")
+    for set_name in sets:
+        for limit in limits:
+            peer = gaps.get((set_name, "pyvrp", limit))
+            for label in solver_names:
+                values = gaps.get((set_name, label, limit))
+                if not values:
+                    continue
+                mean = float(np.mean(values))
+                ratio = "-"
+                if peer and label != "pyvrp":
+                    peer_mean = float(np.mean(peer))
+                    ratio = (
+                        f"{mean / peer_mean:.2f}"
+                        if peer_mean > 0
+                        else ("1.00" if mean == 0 else "inf")
+                    )
+                print(
+                    f"{set_name:7} {label:14} {limit:5g} {len(values):5d} {mean:10.3f} {ratio:>8}"
+                )
+    if len(limits) > 1:
+        print()
+        if worse:
+            print("more time gave a worse result:")
+            for line in worse:
+                print(f"  {line}")
+        else:
+            print(f"more time never gave a worse result (limits {', '.join(map(str, limits))} s)")
+    return not worse
 
 
 # --------------------------------------------------------------------------------------------
@@ -306,18 +413,21 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--part", choices=("a", "b", "both"), default="both")
+    ap.add_argument("--sets", default="cvrp,solomon", help="(a) comma-separated: cvrp, solomon")
     ap.add_argument(
         "--instances",
-        default=",".join(DEFAULT_INSTANCES),
-        help="comma-separated names, or 'all' for the 56 instances of solomon_bks.csv",
+        default="",
+        help="(a) comma-separated names (default: all CVRP, a Solomon selection); 'all' = all",
     )
     ap.add_argument(
-        "--time-limit", type=float, default=30.0, help="seconds per solver and instance"
+        "--time-limit",
+        default="10,30",
+        help="(a) seconds per solver and instance; several (10,30) also check monotonicity",
     )
     ap.add_argument(
         "--solvers",
-        default="engine,pyvrp",
-        help="(a) comma-separated: engine (GLS + ruin and recreate), ortools (GLS alone), pyvrp",
+        default="engine,engine-ortools,pyvrp",
+        help=f"(a) comma-separated, of: {', '.join(SOLVERS)}",
     )
     ap.add_argument(
         "--townships",
@@ -329,16 +439,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     if args.part in ("a", "both"):
-        names = (
-            [row["instance"] for row in csv.DictReader((SOLOMON / "solomon_bks.csv").open())]
-            if args.instances == "all"
-            else [s.strip() for s in args.instances.split(",") if s.strip()]
-        )
+        names = [x.strip() for x in args.instances.split(",") if x.strip()] or None
         solver_names = [x.strip() for x in args.solvers.split(",") if x.strip()]
-        unknown = set(solver_names) - {"engine", "ortools", "pyvrp"}
+        unknown = set(solver_names) - set(SOLVERS)
         if unknown:
             ap.error(f"unknown solvers: {', '.join(sorted(unknown))}")
-        bench_solomon(names, args.time_limit, solver_names)
+        limits = sorted(float(x) for x in args.time_limit.split(",") if x.strip())
+        sets = {x.strip() for x in args.sets.split(",") if x.strip()}
+        instances = []
+        if "cvrp" in sets:
+            instances += cvrp_instances(None if names in (None, ["all"]) else names)
+        if "solomon" in sets:
+            instances += solomon_instances(names)
+        bench_routing(instances, limits, solver_names)
     if args.part in ("b", "both"):
         bench_city([int(n) for n in args.townships.split(",") if n.strip()], args.displaced)
     return 0

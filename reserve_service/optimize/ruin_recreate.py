@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from .monitor import SolveMonitor, monitor_or_null
+
 
 @dataclass
 class RuinRecreateResult:
@@ -60,16 +62,25 @@ def ruin_and_recreate(
     ruin_size: tuple[int, int] = (7, 15),
     step_seconds: float = 2.0,
     temperature: float | None = None,
+    cycle_iterations: int | None = None,
     seed: int = 0,
+    monitor: SolveMonitor | None = None,
 ) -> RuinRecreateResult:
     """Improve the solution ``start`` (an OR-Tools assignment) for ``seconds``.
 
-    Each iteration: pick a random group, remove it with its ``k`` nearest groups by
-    ``proximity`` (``k`` uniform in ``ruin_size``; only groups currently routed), rebuild the
-    assignment from the remaining routes, and run OR-Tools greedy descent from it (at most
+    Each iteration: pick a random routed group, remove it with its ``k`` nearest routed groups
+    by ``proximity`` (``k`` uniform in ``ruin_size``, at most half of the routed groups), rebuild
+    the assignment from the remaining routes, and run OR-Tools greedy descent from it (at most
     ``step_seconds``).  The new solution replaces the current one if it is cheaper, or with
     probability ``exp(-Δ/T)``; ``T`` falls linearly from ``temperature`` (default: 1 % of the
     start cost per group) to zero.  Returns the best solution seen.
+
+    With ``cycle_iterations`` the temperature falls over that many iterations and the search
+    then restarts from the best solution seen, so the schedule counts iterations, not seconds:
+    a longer run takes the same steps as a shorter one and then goes on, and more time never
+    returns a worse solution (as long as no descent is cut short by ``step_seconds``, which is
+    then only a safety limit).  ``monitor`` hears the best cost
+    after every step and may stop the search early (the best solution so far is returned).
     """
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
@@ -89,16 +100,20 @@ def ruin_and_recreate(
     t0 = temperature if temperature is not None else 0.01 * current_cost / max(len(groups), 1)
     lo, hi = min(ruin_size), max(ruin_size)
     iterations = accepted = improved = 0
+    watch = monitor_or_null(monitor)
     while True:
-        remaining = seconds - (time.perf_counter() - started)
-        if remaining <= 0 or not groups:
+        elapsed = time.perf_counter() - started
+        remaining = seconds - elapsed
+        if remaining <= 0 or not groups or watch.should_stop():
             break
+        if cycle_iterations and iterations and iterations % cycle_iterations == 0:
+            current_routes, current_cost = best_routes, best_cost  # a new cycle, from the best
         iterations += 1
         routed = {group_of[n] for route in current_routes for n in route if n in group_of}
         if not routed:
             break
         seed_group = rng.choice(sorted(routed))
-        k = rng.randint(lo, hi)
+        k = min(rng.randint(lo, hi), max(1, len(routed) // 2))  # keep half to rebuild around
         removed: set[int] = set()
         for g in nearest[seed_group]:
             if int(g) in routed:
@@ -115,7 +130,11 @@ def ruin_and_recreate(
         if candidate is None:
             continue
         cost = int(candidate.ObjectiveValue())
-        heat = max(t0 * (1.0 - (time.perf_counter() - started) / seconds), 1e-12)
+        if cycle_iterations:
+            into_cycle = ((iterations - 1) % cycle_iterations) / cycle_iterations
+        else:
+            into_cycle = min((time.perf_counter() - started) / seconds, 1.0)
+        heat = max(t0 * (1.0 - into_cycle), 1e-12)
         if cost < current_cost or rng.random() < math.exp(max(-50.0, (current_cost - cost) / heat)):
             accepted += 1
             current_cost = cost
@@ -123,6 +142,12 @@ def ruin_and_recreate(
             if cost < best_cost:
                 improved += 1
                 best_routes, best_cost = current_routes, cost
+        watch.report(
+            "ruin_recreate",
+            min(1.0, (time.perf_counter() - started) / seconds),
+            best=best_cost,
+            iterations=iterations,
+        )
     return RuinRecreateResult(
         routes=best_routes,
         cost=best_cost,

@@ -34,6 +34,7 @@ import numpy as np
 
 from reserve_service.errors import InputError
 
+from .monitor import SolveMonitor, monitor_or_null
 from .ruin_recreate import routes_from_assignment, ruin_and_recreate
 
 
@@ -113,6 +114,33 @@ def route_distance(inst: VrptwInstance, routes: list[list[int]]) -> int:
     return total
 
 
+def windows_bind(inst: VrptwInstance) -> bool:
+    """False when no time window can bind: every window opens at 0 and closes at the depot's
+    closing, which is later than any route visiting every node once could end."""
+    transit = np.asarray(inst.travel_time) + np.asarray(inst.service)[:, None]
+    longest = int(transit.max(axis=1).sum())
+    return bool(
+        np.any(np.asarray(inst.ready) > 0)
+        or np.any(np.asarray(inst.due) < inst.due[0])
+        or int(inst.due[0]) < longest
+    )
+
+
+def solution_from_routes(
+    inst: VrptwInstance, routes: list[list[int]], seconds: float, details: dict[str, Any]
+) -> VrptwSolution:
+    """The solution of non-empty ``routes`` (node numbers): complete or not, its distance."""
+    routes = [r for r in routes if r]
+    routed = sum(len(r) for r in routes)
+    return VrptwSolution(
+        status="feasible" if routed == len(inst.demand) - 1 else "incomplete",
+        routes=routes,
+        distance=route_distance(inst, routes),
+        seconds=seconds,
+        details=details,
+    )
+
+
 def _build(inst: VrptwInstance) -> tuple[Any, Any]:
     from ortools.constraint_solver import pywrapcp
 
@@ -123,14 +151,15 @@ def _build(inst: VrptwInstance) -> tuple[Any, Any]:
     transit = np.asarray(inst.travel_time, dtype=np.int64) + np.asarray(inst.service)[:, None]
     routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitMatrix(distance.tolist()))
     horizon = int(inst.due[0])
-    routing.AddDimension(
-        routing.RegisterTransitMatrix(transit.tolist()), horizon, horizon, False, "time"
-    )
-    time_dim = routing.GetDimensionOrDie("time")
-    for node in range(1, n):
-        time_dim.CumulVar(manager.NodeToIndex(node)).SetRange(
-            int(inst.ready[node]), int(inst.due[node])
+    if windows_bind(inst):  # a CVRP needs no time dimension
+        routing.AddDimension(
+            routing.RegisterTransitMatrix(transit.tolist()), horizon, horizon, False, "time"
         )
+        time_dim = routing.GetDimensionOrDie("time")
+        for node in range(1, n):
+            time_dim.CumulVar(manager.NodeToIndex(node)).SetRange(
+                int(inst.ready[node]), int(inst.due[node])
+            )
     routing.AddDimensionWithVehicleCapacity(
         routing.RegisterUnaryTransitVector([int(q) for q in inst.demand]),
         0,
@@ -144,27 +173,63 @@ def _build(inst: VrptwInstance) -> tuple[Any, Any]:
     return routing, manager
 
 
+BACKENDS = ("pyvrp", "ortools")
+
+
 def solve_vrptw(
     inst: VrptwInstance,
     time_limit: float = 30.0,
     *,
+    backend: str = "pyvrp",
     improvement: str = "ruin_recreate",
-    first_share: float = 0.2,
+    gls_solutions: int = 100,
+    cycle_iterations: int = 20,
     seed: int = 0,
+    monitor: SolveMonitor | None = None,
 ) -> VrptwSolution:
-    """Build → solve → extract.
+    """Build → solve → extract on one of two backends.
 
-    Parallel cheapest insertion, then guided local search for ``first_share`` of the time;
-    with ``improvement="ruin_recreate"`` the rest goes to ruin and recreate, with ``"gls"``
+    ``backend="pyvrp"`` (default): PyVRP's hybrid genetic search
+    (:mod:`reserve_service.optimize.vrp.pyvrp_backend`).  ``backend="ortools"``: parallel
+    cheapest insertion, then OR-Tools guided local search for ``gls_solutions`` solutions; with
+    ``improvement="ruin_recreate"`` the rest of the time goes to ruin and recreate, cooling
+    over ``cycle_iterations`` iterations and restarting from the best solution; with ``"gls"``
     guided local search runs for the whole limit (OR-Tools alone, for comparison).
-    """
-    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+    With ``"ruin_recreate"`` and PyVRP the search keeps the best solution found so far and its
+    schedule counts solutions and iterations, never seconds, so a longer run is a shorter run
+    continued, whatever the machine's load: more time never gives a worse result.  ``monitor`` hears progress
+    and may stop the search early; the best solution so far is returned, with
+    ``details["stopped"]`` true.
+    """
+    if backend not in BACKENDS:
+        raise VrptwInputError("backend", f"must be one of {', '.join(BACKENDS)}")
     if improvement not in ("ruin_recreate", "gls"):
         raise VrptwInputError("improvement", "must be 'ruin_recreate' or 'gls'")
     if not time_limit > 0:
         raise VrptwInputError("time_limit", "must be > 0")
+    if backend == "pyvrp":
+        from .vrp.pyvrp_backend import solve_vrptw_pyvrp
+
+        return solve_vrptw_pyvrp(inst, time_limit, seed=seed, monitor=monitor)
+    return _solve_ortools(
+        inst, time_limit, improvement, gls_solutions, cycle_iterations, seed, monitor
+    )
+
+
+def _solve_ortools(
+    inst: VrptwInstance,
+    time_limit: float,
+    improvement: str,
+    gls_solutions: int,
+    cycle_iterations: int,
+    seed: int,
+    monitor: SolveMonitor | None,
+) -> VrptwSolution:
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
     started = time.perf_counter()
+    watch = monitor_or_null(monitor)
     routing, manager = _build(inst)  # build
     search = pywrapcp.DefaultRoutingSearchParameters()
     search.first_solution_strategy = (
@@ -173,15 +238,23 @@ def solve_vrptw(
     search.local_search_metaheuristic = (
         routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     )
-    gls_seconds = time_limit * (first_share if improvement == "ruin_recreate" else 1.0)
-    search.time_limit.FromMilliseconds(max(1, int(gls_seconds * 1000)))
+    search.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
+    if improvement == "ruin_recreate":
+        search.solution_limit = gls_solutions  # a count, not seconds: the same on any load
+
+    def at_solution() -> None:  # progress, and an early stop when the monitor asks for one
+        watch.report("guided_local_search", None, best=int(routing.CostVar().Value()))
+        if watch.should_stop():
+            routing.solver().FinishCurrentSearch()
+
+    routing.AddAtSolutionCallback(at_solution)
     solution = routing.SolveWithParameters(search)  # solve
     if solution is None:
         return VrptwSolution("no_solution", [], 0, time.perf_counter() - started, {})
-    details: dict[str, Any] = {"gls_distance": int(solution.ObjectiveValue())}
+    details: dict[str, Any] = {"gls_distance": int(solution.ObjectiveValue()), "backend": "ortools"}
     routes = routes_from_assignment(routing, solution)
     remaining = time_limit - (time.perf_counter() - started)
-    if improvement == "ruin_recreate" and remaining > 0:
+    if improvement == "ruin_recreate" and remaining > 0 and not watch.should_stop():
         n = len(inst.demand)
         rr = ruin_and_recreate(
             routing,
@@ -189,16 +262,13 @@ def solve_vrptw(
             groups=[[manager.NodeToIndex(node)] for node in range(1, n)],
             proximity=np.asarray(inst.distance, float)[1:, 1:],
             seconds=remaining,
+            cycle_iterations=cycle_iterations,
+            step_seconds=remaining,  # descents end at a local optimum; time only cuts them
             seed=seed,
+            monitor=monitor,
         )
         routes = rr.routes
         details.update(iterations=rr.iterations, accepted=rr.accepted, improved=rr.improved)
-    routes = [[manager.IndexToNode(i) for i in r] for r in routes if r]  # extract
-    routed = sum(len(r) for r in routes)
-    return VrptwSolution(
-        status="feasible" if routed == len(inst.demand) - 1 else "incomplete",
-        routes=routes,
-        distance=route_distance(inst, routes),
-        seconds=time.perf_counter() - started,
-        details=details,
-    )
+    details["stopped"] = watch.should_stop()
+    routes = [[manager.IndexToNode(i) for i in r] for r in routes]  # extract
+    return solution_from_routes(inst, routes, time.perf_counter() - started, details)

@@ -1,4 +1,5 @@
-"""The routing engine's search on the VRPTW: exact optima by enumeration, Solomon feasibility."""
+"""The routing engine on the VRPTW, both backends: exact optima by enumeration, Solomon
+instances checked independently of the engine."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from reserve_service.optimize.vrptw import (
     read_solomon,
     solve_vrptw,
 )
+from tests.unit.route_enumeration import all_route_sets
 
 SOLOMON = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "solomon"
 
@@ -44,26 +46,12 @@ def assert_solution_valid(inst: VrptwInstance, routes: list[list[int]]) -> None:
 
 
 def brute_force_optimum(inst: VrptwInstance) -> int:
-    """Every solution is a customer order cut into consecutive routes: try them all."""
-    n = len(inst.demand) - 1
-    best = None
-    for order in itertools.permutations(range(1, n + 1)):
-        for cuts in itertools.product((False, True), repeat=n - 1):
-            routes, current = [], [order[0]]
-            for c, cut in zip(order[1:], cuts, strict=True):
-                if cut:
-                    routes.append(current)
-                    current = [c]
-                else:
-                    current.append(c)
-            routes.append(current)
-            if len(routes) > inst.vehicles or not all(route_feasible(inst, r) for r in routes):
-                continue
-            value = total_distance(inst, routes)
-            if best is None or value < best:
-                best = value
-    assert best is not None
-    return best
+    """The least distance over every feasible set of routes."""
+    return min(
+        total_distance(inst, routes)
+        for routes in all_route_sets(len(inst.demand) - 1, inst.vehicles)
+        if all(route_feasible(inst, r) for r in routes)
+    )
 
 
 def random_instance(seed: int, n: int = 6) -> VrptwInstance:
@@ -84,19 +72,20 @@ def random_instance(seed: int, n: int = 6) -> VrptwInstance:
     )
 
 
+@pytest.mark.parametrize("backend", ["pyvrp", "ortools"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_small_instances_reach_the_enumerated_optimum(seed: int) -> None:
+def test_small_instances_reach_the_enumerated_optimum(seed: int, backend: str) -> None:
     inst = random_instance(seed)
     optimum = brute_force_optimum(inst)
-    solution = solve_vrptw(inst, time_limit=1.5)
+    solution = solve_vrptw(inst, time_limit=1.5, backend=backend)
     assert solution.status == "feasible"
     assert_solution_valid(inst, solution.routes)
     assert solution.distance == optimum
 
 
-def test_solomon_rc101_routes_are_feasible_and_no_worse_than_guided_local_search() -> None:
+def test_solomon_rc101_ortools_routes_are_feasible_and_no_worse_than_guided_local_search() -> None:
     inst = read_solomon(SOLOMON / "RC101.txt")
-    solution = solve_vrptw(inst, time_limit=4.0)
+    solution = solve_vrptw(inst, time_limit=4.0, backend="ortools", gls_solutions=30)
     assert solution.status == "feasible"
     assert_solution_valid(inst, solution.routes)
     assert solution.distance == total_distance(inst, solution.routes)
@@ -110,7 +99,26 @@ def test_solomon_c101_reaches_the_best_known_distance() -> None:
     inst = read_solomon(SOLOMON / "C101.txt")
     solution = solve_vrptw(inst, time_limit=3.0)
     assert_solution_valid(inst, solution.routes)
-    assert solution.distance == 8273  # CVRPLIB 827.3, optimal
+    assert total_distance(inst, solution.routes) == 8273  # CVRPLIB 827.3, optimal
+
+
+def test_solomon_rc101_pyvrp_is_within_five_percent_of_the_best_known() -> None:
+    inst = read_solomon(SOLOMON / "RC101.txt")
+    solution = solve_vrptw(inst, time_limit=4.0)
+    assert solution.details["backend"] == "pyvrp"
+    assert_solution_valid(inst, solution.routes)
+    assert 16198 <= total_distance(inst, solution.routes) <= 1.05 * 16198  # CVRPLIB 1619.8
+
+
+@pytest.mark.parametrize("backend", ["pyvrp", "ortools"])
+def test_more_time_never_gives_a_worse_result(backend: str) -> None:
+    """Both searches count steps, not seconds: the longer run continues the shorter one."""
+    inst = read_solomon(SOLOMON / "R101.txt")
+    short = solve_vrptw(inst, time_limit=1.5, backend=backend, gls_solutions=30)
+    longer = solve_vrptw(inst, time_limit=4.0, backend=backend, gls_solutions=30)
+    for solution in (short, longer):
+        assert_solution_valid(inst, solution.routes)
+    assert total_distance(inst, longer.routes) <= total_distance(inst, short.routes)
 
 
 def test_bad_instances_name_the_field() -> None:
@@ -130,3 +138,6 @@ def test_bad_instances_name_the_field() -> None:
     with pytest.raises(VrptwInputError) as err:
         solve_vrptw(inst, time_limit=1.0, improvement="magic")
     assert err.value.field == "improvement"
+    with pytest.raises(VrptwInputError) as err:
+        solve_vrptw(inst, time_limit=1.0, backend="magic")
+    assert err.value.field == "backend"
