@@ -12,9 +12,9 @@ from reserve_service.config import INSTANCE_DIR, Config
 def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     """Application factory: config, database, API blueprints, auth and error handlers."""
     from reserve_service import cli
-    from reserve_service.auth import authenticate
+    from reserve_service.auth import authenticate_request
     from reserve_service.errors import register_error_handlers
-    from reserve_service.extensions import Database, ProblemApi, session
+    from reserve_service.extensions import Database, ProblemApi
     from reserve_service.inventory.api import blueprints as inventory_blueprints
     from reserve_service.jobs import InProcessRunner
     from reserve_service.optimize import dispatch_runs, prepositioning_runs  # noqa: F401  (job kinds)
@@ -52,7 +52,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     @app.before_request
     def _authenticate() -> None:
         if request.path.startswith("/api/"):
-            g.principal = authenticate(session(), request.headers.get("Authorization"))
+            g.principal = authenticate_request(request.headers.get("Authorization"))
 
     @app.get("/health")
     def health() -> dict[str, str]:

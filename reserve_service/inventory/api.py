@@ -10,10 +10,11 @@ from typing import Any
 from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 
-from reserve_service.auth import current_principal, roles_required
-from reserve_service.errors import Conflict, InvalidInput, PreconditionFailed
+from reserve_service.auth import bookkeeping, current_principal, roles_required
+from reserve_service.db import with_retry
+from reserve_service.errors import Conflict, Forbidden, InvalidInput, PreconditionFailed
 from reserve_service.extensions import session
 from reserve_service.http import etag_of, idempotent, paginate, require_if_match
 from reserve_service.inventory import queries, services, stockcount
@@ -119,6 +120,7 @@ class Regions(MethodView):
             region.parent = services.get_region(db, parent_adcode, "parent_adcode")
         db.add(region)
         db.commit()
+        bookkeeping().forget()  # manager scopes may now include this region
         return region_dump(region)
 
 
@@ -178,6 +180,9 @@ class Depots(MethodView):
         return depot_dump(depot, 0.0), 201, {"ETag": etag_of(depot.version)}
 
 
+ADMIN_ONLY_DEPOT_FIELDS = {"capacity_m3", "capacity_t", "fixed_cost_yuan"}
+
+
 @depots_blp.route("/<code>")
 class DepotResource(MethodView):
     @depots_blp.response(200, DepotSchema)
@@ -194,7 +199,12 @@ class DepotResource(MethodView):
         """Change a depot; needs If-Match with its ETag (412 when stale). Admin, or its manager."""
         db = session()
         depot = services.get_depot(db, code, "code", in_path=True)
-        services.ensure_may_change(db, current_principal(), depot)
+        principal = current_principal()
+        services.ensure_may_change(db, principal, depot)
+        admin_only = sorted(set(data) & ADMIN_ONLY_DEPOT_FIELDS)
+        if admin_only and principal.role != "admin":
+            raise Forbidden(f"only an admin may change {', '.join(admin_only)}",
+                            {name: ["needs the admin role"] for name in admin_only})
         require_if_match(depot.version)
         if "capacity_m3" in data:
             used = services.used_volume_m3(db, depot.id)
@@ -380,26 +390,15 @@ class CapacityReserves(MethodView):
 
 def _booking_response(booking: services.Booking) -> dict[str, Any]:
     """The ledger lines, the new balances of the touched depot × item, and their alerts."""
-    db = session()
     cfg = current_app.config
-    pairs = sorted({(m.depot.code, m.item.code) for m in booking.movements})
-    balances, alerts = [], []
-    for depot_code, item_code in pairs:
-        total = db.scalar(
-            select(func.coalesce(func.sum(StockLot.quantity), 0))
-            .join(Depot, Depot.id == StockLot.depot_id).join(Item, Item.id == StockLot.item_id)
-            .where(Depot.code == depot_code, Item.code == item_code)
-        )
-        balances.append({"depot": depot_code, "item": item_code, "quantity": int(total)})
-        alerts += [{"kind": "below_norm", **alert} for alert in queries.below_norm(
-            db, cfg["TIER_TARGET_PEOPLE"], cfg["HOUSEHOLD_SIZE"], depot=depot_code, item=item_code)]
-    touched = [lot.id for lot in booking.lots]
-    alerts += [{"kind": "expiring", **lot} for lot in queries.expiring_lots(db, 60, lot_ids=touched)]
+    balances, alerts = queries.touched_stock(session(), booking, cfg["TIER_TARGET_PEOPLE"],
+                                             cfg["HOUSEHOLD_SIZE"], services.today())
     return BookingSchema().dump({"group_id": booking.group_id, "movements": booking.movements,
                                  "lots": booking.lots, "balances": balances, "alerts": alerts})
 
 
 def _movement_endpoint(operation, data: dict[str, Any], field_map: dict[str, str]) -> Response:
+    """Book one movement request; a deadlock or serialization failure is retried whole."""
     db = session()
     kwargs = {field_map.get(k, k): v for k, v in data.items()}
 
@@ -407,7 +406,7 @@ def _movement_endpoint(operation, data: dict[str, Any], field_map: dict[str, str
         booking = operation(db, current_principal(), **kwargs)
         return _booking_response(booking), 201
 
-    return idempotent(db, data, perform)
+    return with_retry(db, lambda: idempotent(db, data, perform))
 
 
 @movements_blp.route("")

@@ -254,6 +254,7 @@ class AdjustmentSchema(_MovementBase):
     lot_id = fields.Integer(required=True)
     counted_quantity = fields.Integer(strict=True, required=True,
                                       validate=validate.Range(min=0, max=MAX_QUANTITY))
+    force = fields.Boolean(load_default=False, metadata={"description": "admin only: exceed capacity"})
 
 
 class RotationSchema(_MovementBase):
