@@ -522,48 +522,86 @@ def alerts_expiring_agreements(args):
     return {"days": args["days"], "count": len(rows), "agreements": rows}
 
 
+def _export_rows(args: dict[str, Any]):
+    args.pop("group_by", None)
+    db = session()
+    query = (select(Depot.code, Depot.name, Item.code, Item.name_zh, Item.unit, StockLot.lot_no, StockLot.mode,
+                    StockLot.quantity, StockLot.produced_on, StockLot.expires_on)
+             .select_from(StockLot).join(Depot, Depot.id == StockLot.depot_id)
+             .join(Item, Item.id == StockLot.item_id).join(Region, Region.id == Depot.region_id)
+             .where(StockLot.quantity > 0).order_by(Depot.code, Item.code, StockLot.expires_on, StockLot.id))
+    return db.execute(queries.filtered(db, query, queries.StockFilter(**args)))
+
+
 @stock_blp.route("/stock/export.csv")
 @stock_blp.arguments(StockArgs, location="query")
 def stock_export(args):
-    """All non-empty lots as CSV (UTF-8 with BOM so spreadsheet programs read Chinese)."""
-    args.pop("group_by", None)
-    db = session()
-    query = (select(StockLot).join(Depot, Depot.id == StockLot.depot_id).join(Item, Item.id == StockLot.item_id)
-             .join(Region, Region.id == Depot.region_id).where(StockLot.quantity > 0)
-             .order_by(Depot.code, Item.code, StockLot.expires_on, StockLot.id))
-    query = queries.filtered(db, query, queries.StockFilter(**args))
+    """All non-empty lots as CSV (UTF-8 with BOM so spreadsheet programs read Chinese).
+
+    The columns are the stock-count import's: edit ``counted_quantity`` and import the file back.
+    """
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
     writer.writerow(stockcount.EXPORT_COLUMNS)
-    for lot in db.scalars(query):
-        writer.writerow([lot.depot.code, lot.depot.name, lot.item.code, lot.item.name_zh, lot.item.unit,
-                         lot.lot_no, lot.mode, lot.quantity, lot.produced_on or "", lot.expires_on or ""])
+    for row in _export_rows(args):
+        writer.writerow([value if value is not None else "" for value in row])
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=stock.csv"})
+
+
+@stock_blp.route("/stock/export.xlsx")
+@stock_blp.arguments(StockArgs, location="query")
+def stock_export_xlsx(args):
+    """All non-empty lots as an XLSX workbook, same columns as the CSV export and the import."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("stock")
+    sheet.append(list(stockcount.EXPORT_COLUMNS))
+    for row in _export_rows(args):
+        sheet.append([value.isoformat() if isinstance(value, dt.date) else value for value in row])
+    out = io.BytesIO()
+    book.save(out)
+    return Response(out.getvalue(), mimetype=XLSX_MIME,
+                    headers={"Content-Disposition": "attachment; filename=stock.xlsx"})
+
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @stock_blp.route("/stock-counts/import", methods=["POST"])
 @stock_blp.arguments(ImportArgs, location="query")
 def import_stock_count(args):
-    """Import a stock count (CSV or XLSX; body or multipart field ``file``).
+    """Import a stock count (CSV or XLSX; body or multipart field ``file``), columns as the export.
 
-    Every row is checked first; any bad row → 422 listing them all and nothing is written.
-    ``dry_run=true`` reports what would be booked without writing.
+    Roles that may not book stock get 403 before the file is read; a manager naming a depot
+    outside its scope gets 403 too. Every row is checked first; any bad row → 422 listing
+    them all and nothing is written. The report (``changes``: recorded, counted, delta) is
+    computed before anything is booked; ``dry_run=true`` stops there. A count that adds
+    volume beyond a depot's capacity is 409 unless an admin sends ``force=true``.
     """
+    principal = current_principal()
+    stockcount.ensure_may_import(principal)
+    if args["force"] and principal.role != "admin":
+        raise Forbidden("only an admin may force a count beyond capacity", {"force": ["needs the admin role"]})
     upload = request.files.get("file")
     raw = upload.read() if upload else request.get_data()
     filename = upload.filename if upload else ""
     is_xlsx = filename.lower().endswith(".xlsx") or (request.mimetype or "").endswith("spreadsheetml.sheet")
-    db = session()
+    db = current_app.extensions["database"]
     rows = stockcount.parse(raw, is_xlsx, args["encoding"])
-    plan = stockcount.validate(db, current_principal(), rows)
+    with db.session_factory() as reader:  # checking reads only: other writers are not held up
+        plan = stockcount.validate(reader, principal, rows)
+        stockcount.check_capacity(reader, principal, plan, args["force"])
+    report = stockcount.report(plan)
     if args["dry_run"]:
-        return {"dry_run": True, **stockcount.report(plan)}
-    booking = stockcount.apply(db, current_principal(), plan)
-    db.commit()
-    return {"dry_run": False, **stockcount.report(plan), "group_id": booking.group_id,
-            "movements": len(booking.movements)}, 201
+        return {"dry_run": True, **report}
+    writer = session()
+    batch = stockcount.SQLITE_BATCH_ROWS if writer.get_bind().dialect.name == "sqlite" else None
+    group_id, booked, moved = with_retry(writer, lambda: stockcount.apply(writer, principal, plan, batch))
+    return {"dry_run": False, **report, "group_id": group_id, "movements": booked,
+            "moved_meanwhile": moved}, 201
 
 
 blueprints = [regions_blp, depots_blp, items_blp, lots_blp, reserves_blp, movements_blp, stock_blp]

@@ -58,29 +58,37 @@ def _missing(kind: str, key: object, field: str, in_path: bool) -> Exception:
     return error(f"no {kind} {key!r}", {field: [f"unknown {kind} {key!r}"]})
 
 
+MAX_ID = 2**31 - 1
+
+
+def _storable(key: str) -> bool:
+    """A key the database can compare: PostgreSQL refuses NUL in a string literal."""
+    return "\x00" not in key
+
+
 def get_depot(session: Session, code: str, field: str = "depot", in_path: bool = False) -> Depot:
-    depot = session.scalar(select(Depot).where(Depot.code == code))
+    depot = session.scalar(select(Depot).where(Depot.code == code)) if _storable(code) else None
     if depot is None:
         raise _missing("depot", code, field, in_path)
     return depot
 
 
 def get_item(session: Session, code: str, field: str = "item", in_path: bool = False) -> Item:
-    item = session.scalar(select(Item).where(Item.code == code))
+    item = session.scalar(select(Item).where(Item.code == code)) if _storable(code) else None
     if item is None:
         raise _missing("item", code, field, in_path)
     return item
 
 
 def get_region(session: Session, adcode: str, field: str = "region", in_path: bool = False) -> Region:
-    region = session.scalar(select(Region).where(Region.adcode == adcode))
+    region = session.scalar(select(Region).where(Region.adcode == adcode)) if _storable(adcode) else None
     if region is None:
         raise _missing("region", adcode, field, in_path)
     return region
 
 
 def get_lot(session: Session, lot_id: int, field: str = "lot_id", in_path: bool = False) -> StockLot:
-    lot = session.get(StockLot, lot_id)
+    lot = session.get(StockLot, lot_id) if 1 <= lot_id <= MAX_ID else None
     if lot is None:
         raise _missing("stock lot", lot_id, field, in_path)
     return lot
