@@ -11,7 +11,7 @@ from reserve_service.config import INSTANCE_DIR, Config
 
 def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     """Application factory: config, database, API blueprints, auth and error handlers."""
-    from reserve_service import cli
+    from reserve_service import cli, docs
     from reserve_service.auth import authenticate_request
     from reserve_service.errors import register_error_handlers
     from reserve_service.extensions import Database, ProblemApi
@@ -48,6 +48,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     app.extensions["jobs"] = InProcessRunner(database.writer_factory, app.config["JOB_WORKERS"],
                                              readers=database.session_factory)
     cli.register(app)
+    app.register_blueprint(docs.blp)
 
     @app.before_request
     def _authenticate() -> None:
