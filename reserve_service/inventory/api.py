@@ -388,12 +388,15 @@ class CapacityReserves(MethodView):
 # ----------------------------------------------------------------------- movements
 
 
+BOOKING_SCHEMA = BookingSchema()
+
+
 def _booking_response(booking: services.Booking) -> dict[str, Any]:
     """The ledger lines, the new balances of the touched depot × item, and their alerts."""
     cfg = current_app.config
     balances, alerts = queries.touched_stock(session(), booking, cfg["TIER_TARGET_PEOPLE"],
                                              cfg["HOUSEHOLD_SIZE"], services.today())
-    return BookingSchema().dump({"group_id": booking.group_id, "movements": booking.movements,
+    return BOOKING_SCHEMA.dump({"group_id": booking.group_id, "movements": booking.movements,
                                  "lots": booking.lots, "balances": balances, "alerts": alerts})
 
 

@@ -149,7 +149,9 @@ class Booking:
 
 
 def lock_depots(session: Session, depot_ids: Sequence[int]) -> None:
-    """Step 1 of the lock order: depots in id order (a no-op on SQLite, which is serialised)."""
+    """Step 1 of the lock order: depots in id order (not needed on SQLite, which is serialised)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return
     session.execute(
         select(Depot.id).where(Depot.id.in_(sorted(set(depot_ids)))).order_by(Depot.id)
         .with_for_update(key_share=True)
@@ -210,8 +212,8 @@ def book(
     movement = Movement(
         kind=kind,
         lot=lot,
-        depot_id=lot.depot_id,
-        item_id=lot.item_id,
+        depot=lot.depot,  # held by the line, so the response finds them in the session
+        item=lot.item,
         quantity=delta,
         balance_after=new_balance,
         actor=principal.name,

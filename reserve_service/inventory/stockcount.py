@@ -279,13 +279,16 @@ def report(plan: list[CountLine]) -> dict[str, Any]:
             "unchanged": len(plan) - len(changes)}
 
 
+STATEMENT_ROWS = 10_000  # ids per IN list (PostgreSQL takes at most 65,535 parameters)
+
+
 def apply(session: Session, principal: Principal, plan: list[CountLine], batch_rows: int | None = None
           ) -> tuple[str, int, list[dict[str, Any]]]:
     """Book every difference as an adjustment, set-based, in the lock order of the ledger.
 
     Per batch (the whole plan in one transaction unless ``batch_rows`` is given): lock the
-    depots, create the missing lots, lock the lots and read them again, then one bulk UPDATE
-    of the lots and one bulk INSERT of the ledger lines, and commit. The count is absolute,
+    depots, create the missing lots, lock the lots in id order and read them again, then
+    bulk UPDATE the lots and bulk INSERT the ledger lines, and commit. The count is absolute,
     so a lot that moved since the check is set to its counted quantity all the same; those
     rows are returned as ``moved`` with the delta actually booked.
 
@@ -295,18 +298,20 @@ def apply(session: Session, principal: Principal, plan: list[CountLine], batch_r
     booked, moved = 0, []
     size = batch_rows or len(plan) or 1
     for start in range(0, len(plan), size):
-        chunk = plan[start:start + size]
-        lines, chunk_moved = _apply_batch(session, principal, group, chunk)
+        batch = plan[start:start + size]
+        services.lock_depots(session, [line.depot_id for line in batch])
+        _create_missing_lots(session, batch)
+        batch.sort(key=lambda line: line.lot_id or 0)
+        for first in range(0, len(batch), STATEMENT_ROWS):
+            lines, chunk_moved = _book_chunk(session, principal, group, batch[first:first + STATEMENT_ROWS])
+            booked += lines
+            moved += chunk_moved
         session.commit()
-        booked += lines
-        moved += chunk_moved
-    return group, booked, moved
+    return group, booked, moved[:LISTED_CHANGES]
 
 
-def _apply_batch(session: Session, principal: Principal, group: str, chunk: list[CountLine]
-                 ) -> tuple[int, list[dict[str, Any]]]:
-    services.lock_depots(session, [line.depot_id for line in chunk])
-    _create_missing_lots(session, chunk)
+def _book_chunk(session: Session, principal: Principal, group: str, chunk: list[CountLine]
+                ) -> tuple[int, list[dict[str, Any]]]:
     current = {
         row.id: row for row in session.execute(
             select(StockLot.id, StockLot.quantity, StockLot.version)
