@@ -13,10 +13,11 @@ import csv
 import datetime as dt
 import io
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from reserve_service.auth import Principal
@@ -31,7 +32,8 @@ ALIASES = {"quantity": "counted_quantity"}  # exports before the columns were un
 EXPORT_COLUMNS = ("depot", "depot_name", "item", "item_name", "unit", "lot_no", "mode",
                   "counted_quantity", "produced_on", "expires_on")
 LISTED_CHANGES = 1000  # the report lists at most this many changes (and counts them all)
-SQLITE_BATCH_ROWS = 5000  # rows booked per SQLite transaction, so other writers wait briefly
+SQLITE_BATCH_ROWS = 2500  # rows booked per SQLite transaction, so other writers wait briefly
+BATCH_PAUSE_SECONDS = 0.12  # between SQLite batches: longer than SQLite's busy-wait step (0.1 s)
 MAX_ROWS = 100_000
 MAX_QUANTITY = 10**12
 WHOLE_NUMBER = re.compile(r"[0-9]{1,13}")
@@ -307,6 +309,8 @@ def apply(session: Session, principal: Principal, plan: list[CountLine], batch_r
             booked += lines
             moved += chunk_moved
         session.commit()
+        if batch_rows and start + size < len(plan):
+            time.sleep(BATCH_PAUSE_SECONDS)  # let a waiting writer take the lock
     return group, booked, moved[:LISTED_CHANGES]
 
 
@@ -327,45 +331,49 @@ def _book_chunk(session: Session, principal: Principal, group: str, chunk: list[
                           "recorded_at_booking": now.quantity, "delta_booked": delta})
         if delta == 0:
             continue
-        updates.append({"id": line.lot_id, "quantity": line.counted, "version": now.version + 1})
+        updates.append({"lot": line.lot_id, "counted": line.counted, "next_version": now.version + 1})
         ledger.append({"kind": "adjustment", "lot_id": line.lot_id, "depot_id": line.depot_id,
                        "item_id": line.item_id, "quantity": delta, "balance_after": line.counted,
                        "actor": principal.name, "reason": f"stock count row {line.row}",
                        "reference": "stock-count", "group_id": group})
-    if updates:
-        session.execute(update(StockLot), updates)
-        session.execute(insert(Movement), ledger)
+    if updates:  # Core executemany: the ORM's per-row bookkeeping costs more than the database
+        lots = StockLot.__table__
+        session.execute(update(lots).where(lots.c.id == bindparam("lot"))
+                        .values(quantity=bindparam("counted"), version=bindparam("next_version")), updates)
+        session.execute(insert(Movement.__table__), ledger)
     return len(ledger), moved
 
 
-def _create_missing_lots(session: Session, chunk: list[CountLine]) -> None:
-    """Insert the lots a count found (under the depot locks), and learn the ids of all."""
-    missing = [line for line in chunk if line.lot_id is None]
-    if not missing:
-        return
-    keys = {(line.depot_id, line.item_id, line.lot_no, line.mode) for line in missing}
-    depot_ids = {line.depot_id for line in missing}
-    known = {
-        (r.depot_id, r.item_id, r.lot_no, r.mode): r
-        for r in session.execute(select(StockLot.id, StockLot.depot_id, StockLot.item_id, StockLot.lot_no,
-                                        StockLot.mode, StockLot.quantity)
-                                 .where(StockLot.depot_id.in_(depot_ids)))
-        if (r.depot_id, r.item_id, r.lot_no, r.mode) in keys
+def _create_missing_lots(session: Session, batch: list[CountLine]) -> None:
+    """Insert the lots a count found (under the depot locks), and learn their ids.
+
+    A lot someone received between the check and now is found, not inserted twice.
+    """
+    missing = [line for line in batch if line.lot_id is None]
+    lots = StockLot.__table__
+    for first in range(0, len(missing), STATEMENT_ROWS):
+        chunk = missing[first:first + STATEMENT_ROWS]
+        known = _lot_ids(session, chunk)
+        fresh = [line for line in chunk if _key(line) not in known]
+        if fresh:  # one executemany, then one query for the new ids
+            session.execute(insert(lots), [
+                {"depot_id": line.depot_id, "item_id": line.item_id, "lot_no": line.lot_no, "mode": line.mode,
+                 "quantity": 0, "produced_on": line.produced_on, "expires_on": line.expires_on, "note": "",
+                 "version": 1} for line in fresh])
+            known = _lot_ids(session, chunk)
+        for line in chunk:
+            line.lot_id = known[_key(line)]
+
+
+def _lot_ids(session: Session, chunk: list[CountLine]) -> dict[tuple[int, int, str, str], int]:
+    return {
+        (r.depot_id, r.item_id, r.lot_no, r.mode): r.id
+        for r in session.execute(
+            select(StockLot.id, StockLot.depot_id, StockLot.item_id, StockLot.lot_no, StockLot.mode)
+            .where(StockLot.depot_id.in_({line.depot_id for line in chunk}),
+                   StockLot.lot_no.in_({line.lot_no for line in chunk})))
     }
-    fresh = [line for line in missing if (line.depot_id, line.item_id, line.lot_no, line.mode) not in known]
-    if fresh:
-        session.execute(insert(StockLot), [
-            {"depot_id": line.depot_id, "item_id": line.item_id, "lot_no": line.lot_no, "mode": line.mode,
-             "quantity": 0, "produced_on": line.produced_on, "expires_on": line.expires_on, "note": "",
-             "version": 1}
-            for line in fresh])
-        known.update({
-            (r.depot_id, r.item_id, r.lot_no, r.mode): r
-            for r in session.execute(select(StockLot.id, StockLot.depot_id, StockLot.item_id, StockLot.lot_no,
-                                            StockLot.mode, StockLot.quantity)
-                                     .where(StockLot.depot_id.in_(depot_ids)))
-            if (r.depot_id, r.item_id, r.lot_no, r.mode) in keys
-        })
-    for line in missing:
-        row = known[(line.depot_id, line.item_id, line.lot_no, line.mode)]
-        line.lot_id = row.id
+
+
+def _key(line: CountLine) -> tuple[int, int, str, str]:
+    return (line.depot_id, line.item_id, line.lot_no, line.mode)
