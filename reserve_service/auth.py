@@ -115,7 +115,9 @@ class _TokenBookkeeping:
             cached = self.subtrees.get(key)
         if cached is not None and now - cached[0] < SCOPE_CACHE_SECONDS:
             return cached[1]
-        ids = frozenset(_region_subtree(session, region_id))
+        from reserve_service.inventory.services import region_subtree_ids
+
+        ids = frozenset(region_subtree_ids(session, region_id))
         with self.lock:
             self.subtrees[key] = (now, ids)
         return ids
@@ -151,18 +153,6 @@ class _TokenBookkeeping:
 def bookkeeping() -> _TokenBookkeeping:
     """The app's caches (one per app and process)."""
     return current_app.extensions.setdefault("token_bookkeeping", _TokenBookkeeping())
-
-
-def _region_subtree(session: Session, root_id: int) -> set[int]:
-    from reserve_service.inventory.tables import Region
-
-    ids = {root_id}
-    frontier = [root_id]
-    while frontier:
-        children = session.scalars(select(Region.id).where(Region.parent_id.in_(frontier))).all()
-        frontier = [c for c in children if c not in ids]
-        ids.update(frontier)
-    return ids
 
 
 def authenticate(session: Session, header: str | None) -> Principal:
