@@ -12,10 +12,10 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     """Application factory: config, database, API blueprints, auth and error handlers."""
     from flask import Flask, g, request
 
-    from reserve_service import cli
-    from reserve_service.auth import authenticate
+    from reserve_service import cli, docs
+    from reserve_service.auth import authenticate_request
     from reserve_service.config import INSTANCE_DIR, Config
-    from reserve_service.extensions import Database, ProblemApi, session
+    from reserve_service.extensions import Database, ProblemApi
     from reserve_service.inventory.api import blueprints as inventory_blueprints
     from reserve_service.jobs.api import blp as jobs_blueprint
     from reserve_service.jobs.setup import init_jobs
@@ -52,10 +52,11 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
                     **dispatch_service.JOB_HANDLERS})
     cli.register(app)
     init_ops(app)
+    app.register_blueprint(docs.blp)
 
     @app.before_request
     def _authenticate() -> None:
         if request.path.startswith("/api/"):
-            g.principal = authenticate(session(), request.headers.get("Authorization"))
+            g.principal = authenticate_request(request.headers.get("Authorization"))
 
     return app

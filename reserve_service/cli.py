@@ -16,9 +16,32 @@ from reserve_service.extensions import database
 
 
 def _regions_by_adcode(session, adcode: str | None) -> int | None:
-    from reserve_service.inventory.services import get_region
+    """The id of a scope region; a clean error when it is unknown."""
+    from reserve_service.inventory.tables import Region
 
-    return get_region(session, adcode).id if adcode else None
+    if not adcode:
+        return None
+    region_id = session.scalar(select(Region.id).where(Region.adcode == adcode)) if adcode.isdigit() else None
+    if region_id is None:
+        raise click.ClickException(f"unknown region {adcode!r}: give a 12-digit adcode of a loaded region")
+    return region_id
+
+
+def _known_depots(session, codes: tuple[str, ...]) -> list[str]:
+    """The scope depot codes, all of which must exist."""
+    from reserve_service.inventory.tables import Depot
+
+    known = set(session.scalars(select(Depot.code).where(Depot.code.in_(codes)))) if codes else set()
+    unknown = [code for code in codes if code not in known]
+    if unknown:
+        raise click.ClickException(f"unknown depot {', '.join(map(repr, unknown))}")
+    if any("," in code for code in codes):
+        raise click.ClickException("a depot code may not contain ','")
+    return list(dict.fromkeys(codes))
+
+
+def _when(value) -> str:
+    return value.isoformat(timespec="seconds") if value else "never"
 
 
 def register(app: Flask) -> None:
@@ -88,10 +111,45 @@ def register(app: Flask) -> None:
         """Create an API token and print it (it is stored hashed and never shown again)."""
         with transaction(database().writer_factory) as session:
             try:
-                token = create_token(session, name, role, _regions_by_adcode(session, region_adcode), list(depots))
+                if role != "manager" and (region_adcode or depots):
+                    raise ValueError("only a manager token has a scope (--region / --depot)")
+                token = create_token(session, name, role, _regions_by_adcode(session, region_adcode),
+                                     _known_depots(session, depots))
             except ValueError as exc:
                 raise click.ClickException(str(exc)) from exc
         click.echo(token)
+
+    @app.cli.command("revoke-token")
+    @click.option("--id", "token_ids", type=int, multiple=True, help="token id (see list-tokens); repeatable")
+    @click.option("--name", help="revoke every live token of this name")
+    def revoke_token_command(token_ids: tuple[int, ...], name: str | None) -> None:
+        """Revoke tokens: they answer 401 from the next request on."""
+        from reserve_service.auth import revoke_token
+
+        if not token_ids and not name:
+            raise click.ClickException("name the token: --id N (see list-tokens) or --name NAME")
+        with transaction(database().writer_factory) as session:
+            rows = revoke_token(session, token_ids, name)
+            if not rows:
+                raise click.ClickException("no live token matches")
+            for row in rows:
+                click.echo(f"revoked {row.id} {row.name} ({row.role})")
+
+    @app.cli.command("list-tokens")
+    @click.option("--all", "include_revoked", is_flag=True, help="include revoked tokens")
+    def list_tokens_command(include_revoked: bool) -> None:
+        """Tokens with role, scope, uses and last use (uses are written at most once a minute)."""
+        from reserve_service.auth import list_tokens
+        from reserve_service.inventory.tables import Region
+
+        with transaction(database().session_factory) as session:
+            adcodes = dict(session.execute(select(Region.id, Region.adcode)).all())
+            click.echo("id\tname\trole\tscope\tuses\tlast used\tcreated\trevoked")
+            for row in list_tokens(session, include_revoked):
+                scope = ",".join(filter(None, [adcodes.get(row.scope_region_id, ""), row.scope_depot_codes]))
+                click.echo(f"{row.id}\t{row.name}\t{row.role}\t{scope or '-'}\t{row.uses}\t"
+                           f"{_when(row.last_used_at)}\t{_when(row.created_at)}\t"
+                           f"{_when(row.revoked_at) if row.revoked_at else '-'}")
 
     @app.cli.command("demo-tokens")
     def demo_tokens() -> None:

@@ -71,10 +71,8 @@ class Config:
     OPENAPI_VERSION = "3.0.3"
     OPENAPI_URL_PREFIX = "/"
     OPENAPI_JSON_PATH = "openapi.json"
-    OPENAPI_REDOC_PATH = "docs"
-    OPENAPI_REDOC_URL = "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js"
-    OPENAPI_SWAGGER_UI_PATH = "swagger"
-    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    OPENAPI_SWAGGER_UI_PATH = "swagger"  # and /docs (reserve_service/docs.py); assets served offline
+    OPENAPI_SWAGGER_UI_URL = "/docs-assets/swagger-ui/"
     API_SPEC_OPTIONS = {
         "info": {
             "description": "Emergency-materials reserve network, siting, pre-positioning and "

@@ -8,12 +8,15 @@ WAL, never wait for a writer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from reserve_service.errors import NotFound
@@ -85,3 +88,37 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+T = TypeVar("T")
+RETRYABLE_SQLSTATES = ("40001", "40P01")  # serialization failure, deadlock detected
+RETRY_ATTEMPTS = 4
+
+
+def is_retryable(error: BaseException) -> bool:
+    """A failure the database asks us to retry: a serialization failure, a deadlock, or (on
+    SQLite) a lock that outlasted the busy timeout."""
+    if not isinstance(error, DBAPIError):
+        return False
+    original = error.orig
+    sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if sqlstate in RETRYABLE_SQLSTATES:
+        return True
+    return "database is locked" in str(original)
+
+
+def with_retry(session: Session, work: Callable[[], T], attempts: int = RETRY_ATTEMPTS) -> T:
+    """Run ``work`` (one whole transaction on ``session``), again after a retryable failure.
+
+    The failed attempt is rolled back first, so nothing of it is kept: a retry can never
+    book twice. After ``attempts`` the last error is raised.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except DBAPIError as error:
+            session.rollback()
+            if attempt == attempts or not is_retryable(error):
+                raise
+            time.sleep(random.uniform(0.005, 0.02) * attempt)
+    raise AssertionError("unreachable")

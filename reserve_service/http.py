@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from reserve_service.auth import current_principal
-from reserve_service.errors import InvalidInput, PreconditionFailed, PreconditionRequired
+from reserve_service.errors import Conflict, InvalidInput, PreconditionFailed, PreconditionRequired
 from reserve_service.inventory.tables import IdempotencyRecord
 
 
@@ -67,9 +67,10 @@ def idempotent(session: Session, payload: dict[str, Any],
                perform: Callable[[], tuple[dict[str, Any], int]]) -> Response:
     """Run a POST once per ``Idempotency-Key``; a retry gets the stored answer.
 
-    The record is written in the same transaction as the work, so a crash leaves neither.
-    Two concurrent requests with one key: the loser's unique-key violation rolls back its
-    work and it answers with the winner's response.
+    The key is claimed first (its record inserted before the work), so a second request with
+    the same key waits on the unique key instead of doing the work too, then answers with the
+    first one's stored response. The record is completed in the same transaction as the
+    work, so a crash or a refusal leaves neither.
     """
     key = request.headers.get("Idempotency-Key")
     if key is not None and not (1 <= len(key) <= 128):
@@ -78,15 +79,27 @@ def idempotent(session: Session, payload: dict[str, Any],
     digest = hashlib.sha256(
         json.dumps(payload, sort_keys=True, default=str).encode() + request.path.encode()
     ).hexdigest()
+    record = None
     if key is not None:
         stored = _stored(session, principal.token_id, key)
         if stored is not None:
             return _replay(stored, digest)
+        record = IdempotencyRecord(token_id=principal.token_id, key=key, endpoint=request.path,
+                                   request_hash=digest, status_code=0, response_body="")
+        session.add(record)
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            stored = _stored(session, principal.token_id, key)
+            if stored is None:
+                raise Conflict("another request with this Idempotency-Key is in progress; retry",
+                               {"Idempotency-Key": ["in use by a request not yet finished"]}) from None
+            return _replay(stored, digest)
     body, status = perform()
     text = json.dumps(body, ensure_ascii=False, default=str)
-    if key is not None:
-        session.add(IdempotencyRecord(token_id=principal.token_id, key=key, endpoint=request.path,
-                                      request_hash=digest, status_code=status, response_body=text))
+    if record is not None:
+        record.status_code, record.response_body = status, text
     try:
         session.commit()
     except IntegrityError:

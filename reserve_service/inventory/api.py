@@ -10,10 +10,11 @@ from typing import Any
 from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 
-from reserve_service.auth import current_principal, roles_required
-from reserve_service.errors import Conflict, InvalidInput, PreconditionFailed
+from reserve_service.auth import bookkeeping, current_principal, roles_required
+from reserve_service.db import with_retry
+from reserve_service.errors import Conflict, Forbidden, InvalidInput, PreconditionFailed
 from reserve_service.extensions import session
 from reserve_service.http import etag_of, idempotent, paginate, require_if_match
 from reserve_service.inventory import queries, services, stockcount
@@ -119,6 +120,7 @@ class Regions(MethodView):
             region.parent = services.get_region(db, parent_adcode, "parent_adcode")
         db.add(region)
         db.commit()
+        bookkeeping().forget()  # manager scopes may now include this region
         return region_dump(region)
 
 
@@ -178,6 +180,9 @@ class Depots(MethodView):
         return depot_dump(depot, 0.0), 201, {"ETag": etag_of(depot.version)}
 
 
+ADMIN_ONLY_DEPOT_FIELDS = {"capacity_m3", "capacity_t", "fixed_cost_yuan"}
+
+
 @depots_blp.route("/<code>")
 class DepotResource(MethodView):
     @depots_blp.response(200, DepotSchema)
@@ -194,7 +199,12 @@ class DepotResource(MethodView):
         """Change a depot; needs If-Match with its ETag (412 when stale). Admin, or its manager."""
         db = session()
         depot = services.get_depot(db, code, "code", in_path=True)
-        services.ensure_may_change(db, current_principal(), depot)
+        principal = current_principal()
+        services.ensure_may_change(db, principal, depot)
+        admin_only = sorted(set(data) & ADMIN_ONLY_DEPOT_FIELDS)
+        if admin_only and principal.role != "admin":
+            raise Forbidden(f"only an admin may change {', '.join(admin_only)}",
+                            {name: ["needs the admin role"] for name in admin_only})
         require_if_match(depot.version)
         if "capacity_m3" in data:
             used = services.used_volume_m3(db, depot.id)
@@ -378,28 +388,20 @@ class CapacityReserves(MethodView):
 # ----------------------------------------------------------------------- movements
 
 
+BOOKING_SCHEMA = BookingSchema()
+
+
 def _booking_response(booking: services.Booking) -> dict[str, Any]:
     """The ledger lines, the new balances of the touched depot × item, and their alerts."""
-    db = session()
     cfg = current_app.config
-    pairs = sorted({(m.depot.code, m.item.code) for m in booking.movements})
-    balances, alerts = [], []
-    for depot_code, item_code in pairs:
-        total = db.scalar(
-            select(func.coalesce(func.sum(StockLot.quantity), 0))
-            .join(Depot, Depot.id == StockLot.depot_id).join(Item, Item.id == StockLot.item_id)
-            .where(Depot.code == depot_code, Item.code == item_code)
-        )
-        balances.append({"depot": depot_code, "item": item_code, "quantity": int(total)})
-        alerts += [{"kind": "below_norm", **alert} for alert in queries.below_norm(
-            db, cfg["TIER_TARGET_PEOPLE"], cfg["HOUSEHOLD_SIZE"], depot=depot_code, item=item_code)]
-    touched = [lot.id for lot in booking.lots]
-    alerts += [{"kind": "expiring", **lot} for lot in queries.expiring_lots(db, 60, lot_ids=touched)]
-    return BookingSchema().dump({"group_id": booking.group_id, "movements": booking.movements,
+    balances, alerts = queries.touched_stock(session(), booking, cfg["TIER_TARGET_PEOPLE"],
+                                             cfg["HOUSEHOLD_SIZE"], services.today())
+    return BOOKING_SCHEMA.dump({"group_id": booking.group_id, "movements": booking.movements,
                                  "lots": booking.lots, "balances": balances, "alerts": alerts})
 
 
 def _movement_endpoint(operation, data: dict[str, Any], field_map: dict[str, str]) -> Response:
+    """Book one movement request; a deadlock or serialization failure is retried whole."""
     db = session()
     kwargs = {field_map.get(k, k): v for k, v in data.items()}
 
@@ -407,7 +409,7 @@ def _movement_endpoint(operation, data: dict[str, Any], field_map: dict[str, str
         booking = operation(db, current_principal(), **kwargs)
         return _booking_response(booking), 201
 
-    return idempotent(db, data, perform)
+    return with_retry(db, lambda: idempotent(db, data, perform))
 
 
 @movements_blp.route("")
@@ -523,48 +525,86 @@ def alerts_expiring_agreements(args):
     return {"days": args["days"], "count": len(rows), "agreements": rows}
 
 
+def _export_rows(args: dict[str, Any]):
+    args.pop("group_by", None)
+    db = session()
+    query = (select(Depot.code, Depot.name, Item.code, Item.name_zh, Item.unit, StockLot.lot_no, StockLot.mode,
+                    StockLot.quantity, StockLot.produced_on, StockLot.expires_on)
+             .select_from(StockLot).join(Depot, Depot.id == StockLot.depot_id)
+             .join(Item, Item.id == StockLot.item_id).join(Region, Region.id == Depot.region_id)
+             .where(StockLot.quantity > 0).order_by(Depot.code, Item.code, StockLot.expires_on, StockLot.id))
+    return db.execute(queries.filtered(db, query, queries.StockFilter(**args)))
+
+
 @stock_blp.route("/stock/export.csv")
 @stock_blp.arguments(StockArgs, location="query")
 def stock_export(args):
-    """All non-empty lots as CSV (UTF-8 with BOM so spreadsheet programs read Chinese)."""
-    args.pop("group_by", None)
-    db = session()
-    query = (select(StockLot).join(Depot, Depot.id == StockLot.depot_id).join(Item, Item.id == StockLot.item_id)
-             .join(Region, Region.id == Depot.region_id).where(StockLot.quantity > 0)
-             .order_by(Depot.code, Item.code, StockLot.expires_on, StockLot.id))
-    query = queries.filtered(db, query, queries.StockFilter(**args))
+    """All non-empty lots as CSV (UTF-8 with BOM so spreadsheet programs read Chinese).
+
+    The columns are the stock-count import's: edit ``counted_quantity`` and import the file back.
+    """
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
     writer.writerow(stockcount.EXPORT_COLUMNS)
-    for lot in db.scalars(query):
-        writer.writerow([lot.depot.code, lot.depot.name, lot.item.code, lot.item.name_zh, lot.item.unit,
-                         lot.lot_no, lot.mode, lot.quantity, lot.produced_on or "", lot.expires_on or ""])
+    for row in _export_rows(args):
+        writer.writerow([value if value is not None else "" for value in row])
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=stock.csv"})
+
+
+@stock_blp.route("/stock/export.xlsx")
+@stock_blp.arguments(StockArgs, location="query")
+def stock_export_xlsx(args):
+    """All non-empty lots as an XLSX workbook, same columns as the CSV export and the import."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("stock")
+    sheet.append(list(stockcount.EXPORT_COLUMNS))
+    for row in _export_rows(args):
+        sheet.append([value.isoformat() if isinstance(value, dt.date) else value for value in row])
+    out = io.BytesIO()
+    book.save(out)
+    return Response(out.getvalue(), mimetype=XLSX_MIME,
+                    headers={"Content-Disposition": "attachment; filename=stock.xlsx"})
+
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @stock_blp.route("/stock-counts/import", methods=["POST"])
 @stock_blp.arguments(ImportArgs, location="query")
 def import_stock_count(args):
-    """Import a stock count (CSV or XLSX; body or multipart field ``file``).
+    """Import a stock count (CSV or XLSX; body or multipart field ``file``), columns as the export.
 
-    Every row is checked first; any bad row → 422 listing them all and nothing is written.
-    ``dry_run=true`` reports what would be booked without writing.
+    Roles that may not book stock get 403 before the file is read; a manager naming a depot
+    outside its scope gets 403 too. Every row is checked first; any bad row → 422 listing
+    them all and nothing is written. The report (``changes``: recorded, counted, delta) is
+    computed before anything is booked; ``dry_run=true`` stops there. A count that adds
+    volume beyond a depot's capacity is 409 unless an admin sends ``force=true``.
     """
+    principal = current_principal()
+    stockcount.ensure_may_import(principal)
+    if args["force"] and principal.role != "admin":
+        raise Forbidden("only an admin may force a count beyond capacity", {"force": ["needs the admin role"]})
     upload = request.files.get("file")
     raw = upload.read() if upload else request.get_data()
     filename = upload.filename if upload else ""
     is_xlsx = filename.lower().endswith(".xlsx") or (request.mimetype or "").endswith("spreadsheetml.sheet")
-    db = session()
+    db = current_app.extensions["database"]
     rows = stockcount.parse(raw, is_xlsx, args["encoding"])
-    plan = stockcount.validate(db, current_principal(), rows)
+    with db.session_factory() as reader:  # checking reads only: other writers are not held up
+        plan = stockcount.validate(reader, principal, rows)
+        stockcount.check_capacity(reader, principal, plan, args["force"])
+    report = stockcount.report(plan)
     if args["dry_run"]:
-        return {"dry_run": True, **stockcount.report(plan)}
-    booking = stockcount.apply(db, current_principal(), plan)
-    db.commit()
-    return {"dry_run": False, **stockcount.report(plan), "group_id": booking.group_id,
-            "movements": len(booking.movements)}, 201
+        return {"dry_run": True, **report}
+    writer = session()
+    batch = stockcount.SQLITE_BATCH_ROWS if writer.get_bind().dialect.name == "sqlite" else None
+    group_id, booked, moved = with_retry(writer, lambda: stockcount.apply(writer, principal, plan, batch))
+    return {"dry_run": False, **report, "group_id": group_id, "movements": booked,
+            "moved_meanwhile": moved}, 201
 
 
 blueprints = [regions_blp, depots_blp, items_blp, lots_blp, reserves_blp, movements_blp, stock_blp]

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from reserve_service.errors import InvalidInput
@@ -190,6 +190,49 @@ def below_norm(
                 })
     alerts.sort(key=lambda a: (a["fill_rate"], a["depot"], a["item"]))
     return alerts
+
+
+def touched_stock(
+    session: Session, booking: Any, tier_target_people: dict[str, int], household_size: float,
+    on: dt.date, expiring_days: int = 60,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """What one movement changed, for its response: the balance of each touched depot × item,
+    and the alerts of the touched stock only (below its tier norm; its lots expiring soon).
+
+    One aggregate query per depot × item; the lots and norms are already in memory.
+    """
+    pairs = {(m.lot.depot_id, m.lot.item_id): m.lot for m in booking.movements}
+    balances, alerts = [], []
+    for (depot_id, item_id), lot in sorted(pairs.items()):
+        depot, item = lot.depot, lot.item
+        unexpired = (StockLot.expires_on.is_(None)) | (StockLot.expires_on >= on)
+        total, usable = session.execute(
+            select(func.coalesce(func.sum(StockLot.quantity), 0),
+                   func.coalesce(func.sum(case((unexpired, StockLot.quantity), else_=0)), 0))
+            .where(StockLot.depot_id == depot_id, StockLot.item_id == item_id)
+        ).one()
+        balances.append({"depot": depot.code, "item": item.code, "quantity": int(total)})
+        if depot.status != "operating" or depot.operator != "government":
+            continue
+        norm = tier_norm(ReliefNorm(item.norm_basis, item.norm_quantity, item.norm_days), depot.tier,
+                         tier_target_people, household_size)
+        if norm > 0 and usable < norm:
+            alerts.append({
+                "kind": "below_norm", "depot": depot.code, "depot_name": depot.name, "tier": depot.tier,
+                "item": item.code, "item_name": item.name_zh, "unit": item.unit, "norm": norm,
+                "quantity": int(usable), "shortfall": norm - int(usable),
+                "fill_rate": round(int(usable) / norm, 4),
+            })
+    horizon = on + dt.timedelta(days=expiring_days)
+    for lot in sorted(booking.lots, key=lambda x: (x.expires_on or dt.date.max, x.id)):
+        if lot.quantity > 0 and lot.expires_on is not None and lot.expires_on <= horizon:
+            alerts.append({
+                "kind": "expiring", "lot_id": lot.id, "depot": lot.depot.code, "item": lot.item.code,
+                "item_name": lot.item.name_zh, "lot_no": lot.lot_no, "mode": lot.mode,
+                "quantity": lot.quantity, "expires_on": lot.expires_on.isoformat(),
+                "days_left": (lot.expires_on - on).days, "expired": lot.expires_on < on,
+            })
+    return balances, alerts
 
 
 def expiring_lots(session: Session, days: int, depot: str | None = None,

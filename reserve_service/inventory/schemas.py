@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 from webargs.fields import DelimitedList
@@ -18,6 +20,45 @@ from reserve_service.inventory.tables import (
 from reserve_service.schemas import Schema
 
 MAX_QUANTITY = 10**12
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+MAX_PAGE = 2**31 - 1
+MAX_DAYS = 36_500  # a hundred years
+# physical bounds of master data (far above any real reserve, far below float overflow)
+MAX_KG_PER_UNIT = 100_000.0  # 100 t for one unit (a generator set, a pump truck)
+MAX_M3_PER_UNIT = 1_000.0
+MAX_NORM_QUANTITY = 10_000.0  # units per person, household or day
+MAX_CAPACITY_M3 = 10_000_000.0  # ten million m³ for one depot
+MAX_CAPACITY_T = 10_000_000.0
+MAX_COST_YUAN = 1e13
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class String(fields.String):
+    """A string without NUL or other control characters (tab and line breaks allowed)."""
+
+    default_error_messages = {"control": "must not contain control characters (found {char!r})"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        found = CONTROL_CHARACTERS.search(text)
+        if found:
+            raise self.make_error("control", char=found.group())
+        return text
+
+
+def Id(**kw) -> fields.Integer:  # noqa: N802
+    """A database id: 1 to 2^31 − 1."""
+    return fields.Integer(strict=True, **_with(validate.Range(min=1, max=MAX_ID), kw))
+
+
+def Count(**kw) -> fields.Integer:  # noqa: N802
+    """A count of people or households: 0 to 2^31 − 1."""
+    return fields.Integer(**_with(validate.Range(min=0, max=MAX_ID), kw))
+
+
+def Bounded(low: float, high: float, *, low_inclusive: bool = True, **kw) -> fields.Float:  # noqa: N802
+    """A float within a physical range (no NaN, no infinity)."""
+    return fields.Float(**_with(validate.Range(min=low, max=high, min_inclusive=low_inclusive), kw))
 
 
 def _with(validator, kw: dict) -> dict:
@@ -33,11 +74,11 @@ def Quantity(**kw) -> fields.Integer:  # noqa: N802 - reads like a field class
 
 def Code(n: int, **kw) -> fields.String:  # noqa: N802
     """A non-empty string of at most ``n`` characters."""
-    return fields.String(**_with(validate.Length(min=1, max=n), kw))
+    return String(**_with(validate.Length(min=1, max=n), kw))
 
 
 def Text(n: int, **kw) -> fields.String:  # noqa: N802
-    return fields.String(**_with(validate.Length(max=n), kw))
+    return String(**_with(validate.Length(max=n), kw))
 
 
 def Lat(**kw) -> fields.Float:  # noqa: N802
@@ -52,9 +93,9 @@ def Lng(**kw) -> fields.Float:  # noqa: N802
 
 
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
-    sort = fields.String(load_default=None, metadata={"description": "field name, '-' for descending"})
+    sort = String(load_default=None, metadata={"description": "field name, '-' for descending"})
 
 
 class PageMeta(Schema):
@@ -79,56 +120,56 @@ def page_of(item_schema: type[Schema]) -> type[Schema]:
 class RegionSchema(Schema):
     adcode = Code(12, required=True, validate=validate.Regexp(r"^\d{12}$"))
     name = Code(64, required=True)
-    level = fields.String(required=True, validate=validate.OneOf(REGION_LEVELS))
-    parent_adcode = fields.String(allow_none=True, load_default=None)
-    population = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    households = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    level = String(required=True, validate=validate.OneOf(REGION_LEVELS))
+    parent_adcode = String(allow_none=True, load_default=None)
+    population = Count(load_default=0)
+    households = Count(load_default=0)
     lat = Lat(allow_none=True, load_default=None)
     lng = Lng(allow_none=True, load_default=None)
-    location_quality = fields.String(load_default="approximate",
+    location_quality = String(load_default="approximate",
                                      validate=validate.OneOf(("surveyed", "approximate")))
-    risk_weight = fields.Float(load_default=1.0, validate=validate.Range(min=0))
+    risk_weight = Bounded(0, 1000, load_default=1.0)
 
 
 class RegionListArgs(PageArgs):
-    level = fields.String(validate=validate.OneOf(REGION_LEVELS))
-    parent = fields.String()
-    q = fields.String(metadata={"description": "name contains"})
+    level = String(validate=validate.OneOf(REGION_LEVELS))
+    parent = String()
+    q = String(metadata={"description": "name contains"})
 
 
 class DepotSchema(Schema):
     code = Code(32, required=True)
     name = Code(128, required=True)
-    tier = fields.String(required=True, validate=validate.OneOf(DEPOT_TIERS))
-    region_adcode = fields.String(required=True)
+    tier = String(required=True, validate=validate.OneOf(DEPOT_TIERS))
+    region_adcode = String(required=True)
     lat = Lat(required=True)
     lng = Lng(required=True)
-    operator = fields.String(load_default="government", validate=validate.OneOf(DEPOT_OPERATORS))
-    status = fields.String(load_default="operating", validate=validate.OneOf(DEPOT_STATUSES))
-    capacity_m3 = fields.Float(load_default=0.0, validate=validate.Range(min=0))
-    capacity_t = fields.Float(allow_none=True, load_default=None, validate=validate.Range(min=0))
-    fixed_cost_yuan = fields.Float(allow_none=True, load_default=None, validate=validate.Range(min=0))
+    operator = String(load_default="government", validate=validate.OneOf(DEPOT_OPERATORS))
+    status = String(load_default="operating", validate=validate.OneOf(DEPOT_STATUSES))
+    capacity_m3 = Bounded(0, MAX_CAPACITY_M3, load_default=0.0)
+    capacity_t = Bounded(0, MAX_CAPACITY_T, allow_none=True, load_default=None)
+    fixed_cost_yuan = Bounded(0, MAX_COST_YUAN, allow_none=True, load_default=None)
     version = fields.Integer(dump_only=True)
     used_m3 = fields.Float(dump_only=True)
 
 
 class DepotPatchSchema(Schema):
     name = Code(128)
-    status = fields.String(validate=validate.OneOf(DEPOT_STATUSES))
-    operator = fields.String(validate=validate.OneOf(DEPOT_OPERATORS))
-    capacity_m3 = fields.Float(validate=validate.Range(min=0))
-    capacity_t = fields.Float(allow_none=True, validate=validate.Range(min=0))
-    fixed_cost_yuan = fields.Float(allow_none=True, validate=validate.Range(min=0))
+    status = String(validate=validate.OneOf(DEPOT_STATUSES))
+    operator = String(validate=validate.OneOf(DEPOT_OPERATORS))
+    capacity_m3 = Bounded(0, MAX_CAPACITY_M3)
+    capacity_t = Bounded(0, MAX_CAPACITY_T, allow_none=True)
+    fixed_cost_yuan = Bounded(0, MAX_COST_YUAN, allow_none=True)
     lat = Lat()
     lng = Lng()
 
 
 class DepotListArgs(PageArgs):
-    tier = fields.String(validate=validate.OneOf(DEPOT_TIERS))
-    status = fields.String(validate=validate.OneOf(DEPOT_STATUSES))
-    operator = fields.String(validate=validate.OneOf(DEPOT_OPERATORS))
-    region = fields.String(metadata={"description": "adcode; includes the whole subtree"})
-    q = fields.String(metadata={"description": "name or code contains"})
+    tier = String(validate=validate.OneOf(DEPOT_TIERS))
+    status = String(validate=validate.OneOf(DEPOT_STATUSES))
+    operator = String(validate=validate.OneOf(DEPOT_OPERATORS))
+    region = String(metadata={"description": "adcode; includes the whole subtree"})
+    q = String(metadata={"description": "name or code contains"})
 
 
 class ItemSchema(Schema):
@@ -137,31 +178,31 @@ class ItemSchema(Schema):
     name_en = Code(64, required=True)
     category = Text(32, load_default="")
     unit = Code(16, required=True)
-    kg_per_unit = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
-    m3_per_unit = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
-    shelf_life_days = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1))
-    norm_basis = fields.String(load_default="none", validate=validate.OneOf(NORM_BASES))
-    norm_quantity = fields.Float(load_default=0.0, validate=validate.Range(min=0))
+    kg_per_unit = Bounded(0, MAX_KG_PER_UNIT, low_inclusive=False, required=True)
+    m3_per_unit = Bounded(0, MAX_M3_PER_UNIT, low_inclusive=False, required=True)
+    shelf_life_days = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1, max=MAX_DAYS))
+    norm_basis = String(load_default="none", validate=validate.OneOf(NORM_BASES))
+    norm_quantity = Bounded(0, MAX_NORM_QUANTITY, load_default=0.0)
     norm_days = fields.Integer(load_default=1, validate=validate.Range(min=1, max=365))
 
 
 class ItemListArgs(PageArgs):
-    category = fields.String()
-    q = fields.String()
+    category = String()
+    q = String()
 
 
 class LotSchema(Schema):
     id = fields.Integer(dump_only=True)
-    depot = fields.String(attribute="depot.code")
-    item = fields.String(attribute="item.code")
-    item_name = fields.String(attribute="item.name_zh")
-    unit = fields.String(attribute="item.unit")
-    lot_no = fields.String()
-    mode = fields.String()
+    depot = String(attribute="depot.code")
+    item = String(attribute="item.code")
+    item_name = String(attribute="item.name_zh")
+    unit = String(attribute="item.unit")
+    lot_no = String()
+    mode = String()
     quantity = fields.Integer()
     produced_on = fields.Date(allow_none=True)
     expires_on = fields.Date(allow_none=True)
-    note = fields.String()
+    note = String()
     version = fields.Integer()
 
 
@@ -172,23 +213,23 @@ class LotPatchSchema(Schema):
 
 
 class LotListArgs(PageArgs):
-    depot = fields.String()
-    item = fields.String()
-    mode = fields.String(validate=validate.OneOf(STOCK_MODES))
-    region = fields.String()
-    expiring_within_days = fields.Integer(validate=validate.Range(min=0))
+    depot = String()
+    item = String()
+    mode = String(validate=validate.OneOf(STOCK_MODES))
+    region = String()
+    expiring_within_days = fields.Integer(validate=validate.Range(min=0, max=MAX_DAYS))
     include_empty = fields.Boolean(load_default=False)
 
 
 class AgreementSchema(Schema):
     code = Code(32, required=True)
     supplier = Code(128, required=True)
-    item = fields.String(required=True, attribute="item_code")
+    item = String(required=True, attribute="item_code")
     committed_quantity = Quantity(required=True)
     activation_lead_hours = fields.Float(required=True, validate=validate.Range(min=0, max=24 * 90))
     valid_from = fields.Date(required=True)
     valid_to = fields.Date(required=True)
-    region_adcode = fields.String(allow_none=True, load_default=None)
+    region_adcode = String(allow_none=True, load_default=None)
     lat = Lat(allow_none=True, load_default=None)
     lng = Lng(allow_none=True, load_default=None)
 
@@ -201,11 +242,11 @@ class AgreementSchema(Schema):
 class CapacityReserveSchema(Schema):
     code = Code(32, required=True)
     producer = Code(128, required=True)
-    item = fields.String(required=True, attribute="item_code")
+    item = String(required=True, attribute="item_code")
     units_per_day = Quantity(required=True)
     lead_hours = fields.Float(required=True, validate=validate.Range(min=0, max=24 * 90))
     valid_to = fields.Date(allow_none=True, load_default=None)
-    region_adcode = fields.String(allow_none=True, load_default=None)
+    region_adcode = String(allow_none=True, load_default=None)
     lat = Lat(allow_none=True, load_default=None)
     lng = Lng(allow_none=True, load_default=None)
 
@@ -223,7 +264,7 @@ class ReceiptSchema(_MovementBase):
     item = Code(7, required=True)
     lot_no = Code(64, required=True)
     quantity = Quantity(required=True)
-    mode = fields.String(load_default="government", validate=validate.OneOf(STOCK_MODES))
+    mode = String(load_default="government", validate=validate.OneOf(STOCK_MODES))
     produced_on = fields.Date(allow_none=True, load_default=None)
     expires_on = fields.Date(allow_none=True, load_default=None)
     force = fields.Boolean(load_default=False, metadata={"description": "admin only: exceed capacity"})
@@ -233,8 +274,8 @@ class IssueSchema(_MovementBase):
     depot = Code(32, required=True)
     item = Code(7, required=True)
     quantity = Quantity(required=True)
-    lot_id = fields.Integer(allow_none=True, load_default=None,
-                            metadata={"description": "omit to pick lots first-expiry-first-out"})
+    lot_id = Id(allow_none=True, load_default=None,
+                metadata={"description": "omit to pick lots first-expiry-first-out"})
 
 
 class TransferSchema(_MovementBase):
@@ -242,18 +283,19 @@ class TransferSchema(_MovementBase):
     to_depot = Code(32, required=True)
     item = Code(7, required=True)
     quantity = Quantity(required=True)
-    lot_id = fields.Integer(allow_none=True, load_default=None)
+    lot_id = Id(allow_none=True, load_default=None)
     force = fields.Boolean(load_default=False)
 
 
 class AdjustmentSchema(_MovementBase):
-    lot_id = fields.Integer(required=True)
+    lot_id = Id(required=True)
     counted_quantity = fields.Integer(strict=True, required=True,
                                       validate=validate.Range(min=0, max=MAX_QUANTITY))
+    force = fields.Boolean(load_default=False, metadata={"description": "admin only: exceed capacity"})
 
 
 class RotationSchema(_MovementBase):
-    lot_id = fields.Integer(required=True)
+    lot_id = Id(required=True)
     quantity_out = Quantity(required=True)
     new_lot_no = Code(64, required=True)
     new_quantity = Quantity(required=True)
@@ -263,39 +305,39 @@ class RotationSchema(_MovementBase):
 
 
 class WriteOffSchema(_MovementBase):
-    lot_id = fields.Integer(required=True)
+    lot_id = Id(required=True)
     quantity = Quantity(required=True)
     reason = Code(500, required=True)
 
 
 class MovementSchema(Schema):
     id = fields.Integer()
-    kind = fields.String(validate=validate.OneOf(MOVEMENT_KINDS))
+    kind = String(validate=validate.OneOf(MOVEMENT_KINDS))
     lot_id = fields.Integer()
-    lot_no = fields.String(attribute="lot.lot_no")
-    depot = fields.String(attribute="depot.code")
-    item = fields.String(attribute="item.code")
+    lot_no = String(attribute="lot.lot_no")
+    depot = String(attribute="depot.code")
+    item = String(attribute="item.code")
     quantity = fields.Integer()
     balance_after = fields.Integer()
-    actor = fields.String()
-    reason = fields.String()
-    reference = fields.String()
-    group_id = fields.String()
+    actor = String()
+    reason = String()
+    reference = String()
+    group_id = String()
     created_at = fields.DateTime()
 
 
 class MovementListArgs(PageArgs):
-    depot = fields.String()
-    item = fields.String()
-    kind = fields.String(validate=validate.OneOf(MOVEMENT_KINDS))
-    reference = fields.String()
-    group_id = fields.String()
+    depot = String()
+    item = String()
+    kind = String(validate=validate.OneOf(MOVEMENT_KINDS))
+    reference = String()
+    group_id = String()
     since = fields.DateTime()
     until = fields.DateTime()
 
 
 class BookingSchema(Schema):
-    group_id = fields.String()
+    group_id = String()
     movements = fields.List(fields.Nested(MovementSchema))
     lots = fields.List(fields.Nested(LotSchema))
     balances = fields.List(fields.Dict(), metadata={"description": "depot × item balance after"})
@@ -306,33 +348,34 @@ class BookingSchema(Schema):
 
 
 class StockArgs(Schema):
-    group_by = DelimitedList(fields.String(), load_default=["depot", "item"])
-    depot = fields.String()
-    item = fields.String()
-    tier = fields.String(validate=validate.OneOf(DEPOT_TIERS))
-    region = fields.String()
-    mode = fields.String(validate=validate.OneOf(STOCK_MODES))
+    group_by = DelimitedList(String(), load_default=["depot", "item"])
+    depot = String()
+    item = String()
+    tier = String(validate=validate.OneOf(DEPOT_TIERS))
+    region = String()
+    mode = String(validate=validate.OneOf(STOCK_MODES))
 
 
 class AvailabilityArgs(Schema):
     hours = fields.Float(load_default=10.0, validate=validate.Range(min=0, min_inclusive=False, max=24 * 30))
-    region = fields.String()
-    item = fields.String()
+    region = String()
+    item = String()
 
 
 class BelowNormArgs(Schema):
-    depot = fields.String()
-    tier = fields.String(validate=validate.OneOf(DEPOT_TIERS))
-    region = fields.String()
+    depot = String()
+    tier = String(validate=validate.OneOf(DEPOT_TIERS))
+    region = String()
 
 
 class ExpiringArgs(Schema):
     days = fields.Integer(load_default=60, validate=validate.Range(min=0, max=3650))
-    depot = fields.String()
-    region = fields.String()
+    depot = String()
+    region = String()
 
 
 class ImportArgs(Schema):
     dry_run = fields.Boolean(load_default=False)
-    encoding = fields.String(load_default="utf-8",
+    force = fields.Boolean(load_default=False, metadata={"description": "admin only: exceed capacity"})
+    encoding = String(load_default="utf-8",
                              validate=validate.OneOf(("utf-8", "utf-8-sig", "gb18030", "gbk")))

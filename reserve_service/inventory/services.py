@@ -4,9 +4,19 @@ Functions take a SQLAlchemy session, the acting ``Principal`` and plain values; 
 to the session and leave the commit to the caller (one request = one transaction), so a
 transfer's two legs or a rotation's out and in land together or not at all.
 
-Balances move only by ``_book``: a conditional ``UPDATE ... WHERE quantity + delta >= 0``,
-which the database applies atomically. Two concurrent issues can never both take the last
-units, on SQLite or PostgreSQL, and no row lock is held across application code.
+One lock order for every movement kind, so two movements can never wait on each other in a
+cycle (PostgreSQL row locks; SQLite takes its one write lock at ``BEGIN IMMEDIATE``):
+
+1. the depots whose free volume or lot list the movement may change (receipts, transfers,
+   counts, rotations), ``SELECT ... FOR NO KEY UPDATE`` in id order: this serialises the
+   capacity check and the creation of lots in a depot, and it does not conflict with the
+   key-share lock a ledger line's foreign key takes on its depot;
+2. then the lots, ``SELECT ... FOR NO KEY UPDATE`` in id order, read again under the lock.
+
+An issue locks the depot's lots of the item and picks first-expiry-first-out from what they
+hold under the lock, so it takes the next lot instead of refusing. Balances move only by
+``book``: a conditional ``UPDATE ... WHERE quantity + delta >= 0 RETURNING``, so a caller
+that did not lock still can never drive a lot negative.
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from reserve_service.auth import Principal
 from reserve_service.errors import (
@@ -47,29 +58,37 @@ def _missing(kind: str, key: object, field: str, in_path: bool) -> Exception:
     return error(f"no {kind} {key!r}", {field: [f"unknown {kind} {key!r}"]})
 
 
+MAX_ID = 2**31 - 1
+
+
+def _storable(key: str) -> bool:
+    """A key the database can compare: PostgreSQL refuses NUL in a string literal."""
+    return "\x00" not in key
+
+
 def get_depot(session: Session, code: str, field: str = "depot", in_path: bool = False) -> Depot:
-    depot = session.scalar(select(Depot).where(Depot.code == code))
+    depot = session.scalar(select(Depot).where(Depot.code == code)) if _storable(code) else None
     if depot is None:
         raise _missing("depot", code, field, in_path)
     return depot
 
 
 def get_item(session: Session, code: str, field: str = "item", in_path: bool = False) -> Item:
-    item = session.scalar(select(Item).where(Item.code == code))
+    item = session.scalar(select(Item).where(Item.code == code)) if _storable(code) else None
     if item is None:
         raise _missing("item", code, field, in_path)
     return item
 
 
 def get_region(session: Session, adcode: str, field: str = "region", in_path: bool = False) -> Region:
-    region = session.scalar(select(Region).where(Region.adcode == adcode))
+    region = session.scalar(select(Region).where(Region.adcode == adcode)) if _storable(adcode) else None
     if region is None:
         raise _missing("region", adcode, field, in_path)
     return region
 
 
 def get_lot(session: Session, lot_id: int, field: str = "lot_id", in_path: bool = False) -> StockLot:
-    lot = session.get(StockLot, lot_id)
+    lot = session.get(StockLot, lot_id) if 1 <= lot_id <= MAX_ID else None
     if lot is None:
         raise _missing("stock lot", lot_id, field, in_path)
     return lot
@@ -86,6 +105,15 @@ def region_subtree_ids(session: Session, root_id: int) -> set[int]:
     return ids
 
 
+def scope_region_ids(session: Session, principal: Principal) -> frozenset[int]:
+    """The regions of a manager's scope: cached on the token when authenticated, else queried."""
+    if principal.scope_region_ids is not None:
+        return principal.scope_region_ids
+    if principal.scope_region_id is None:
+        return frozenset()
+    return frozenset(region_subtree_ids(session, principal.scope_region_id))
+
+
 def ensure_may_change(session: Session, principal: Principal, depot: Depot) -> None:
     """Managers change only the depots of their scope; planners and viewers change no stock."""
     if principal.role == "admin":
@@ -94,9 +122,7 @@ def ensure_may_change(session: Session, principal: Principal, depot: Depot) -> N
         raise Forbidden(f"role '{principal.role}' may not change stock")
     if depot.code in principal.scope_depot_codes:
         return
-    if principal.scope_region_id is not None and depot.region_id in region_subtree_ids(
-        session, principal.scope_region_id
-    ):
+    if principal.scope_region_id is not None and depot.region_id in scope_region_ids(session, principal):
         return
     raise Forbidden(
         f"token '{principal.name}' is not scoped to depot {depot.code}",
@@ -122,6 +148,25 @@ class Booking:
         return list(seen.values())
 
 
+def lock_depots(session: Session, depot_ids: Sequence[int]) -> None:
+    """Step 1 of the lock order: depots in id order (not needed on SQLite, which is serialised)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    session.execute(
+        select(Depot.id).where(Depot.id.in_(sorted(set(depot_ids)))).order_by(Depot.id)
+        .with_for_update(key_share=True)
+    ).all()
+
+
+def lock_lots(session: Session, lot_ids: Sequence[int]) -> dict[int, StockLot]:
+    """Step 2 of the lock order: lots in id order, re-read under the lock."""
+    lots = session.scalars(
+        select(StockLot).where(StockLot.id.in_(sorted(set(lot_ids)))).order_by(StockLot.id)
+        .with_for_update(key_share=True).execution_options(populate_existing=True)
+    ).all()
+    return {lot.id: lot for lot in lots}
+
+
 def book(
     session: Session,
     lot: StockLot,
@@ -136,18 +181,19 @@ def book(
     """Change one lot's balance by ``delta`` and write the ledger line, atomically.
 
     With ``expected_balance`` the change applies only if nobody moved the lot since it was read.
+    The ledger line is added to the session; it reaches the database at the next flush.
     """
     guard = StockLot.quantity + delta >= 0
     if expected_balance is not None:
         guard = StockLot.quantity == expected_balance
-    new_balance = session.execute(
+    changed = session.execute(
         update(StockLot)
         .where(StockLot.id == lot.id, guard)
         .values(quantity=StockLot.quantity + delta, version=StockLot.version + 1)
-        .returning(StockLot.quantity)
+        .returning(StockLot.quantity, StockLot.version)
         .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
-    if new_balance is None:
+    ).one_or_none()
+    if changed is None:
         current = session.scalar(select(StockLot.quantity).where(StockLot.id == lot.id))
         if expected_balance is not None:
             raise Conflict(
@@ -160,12 +206,14 @@ def book(
             {"quantity": [f"exceeds the {current} available in lot {lot.lot_no}"]},
             available=current,
         )
-    session.refresh(lot)
+    new_balance, version = changed
+    set_committed_value(lot, "quantity", new_balance)
+    set_committed_value(lot, "version", version)
     movement = Movement(
         kind=kind,
         lot=lot,
-        depot_id=lot.depot_id,
-        item_id=lot.item_id,
+        depot=lot.depot,  # held by the line, so the response finds them in the session
+        item=lot.item,
         quantity=delta,
         balance_after=new_balance,
         actor=principal.name,
@@ -174,8 +222,12 @@ def book(
         group_id=group_id,
     )
     session.add(movement)
-    session.flush()
     return movement
+
+
+def _booked(session: Session, group: str, movements: list[Movement]) -> Booking:
+    session.flush()
+    return Booking(group, movements)
 
 
 def new_group() -> str:
@@ -191,18 +243,26 @@ def used_volume_m3(session: Session, depot_id: int) -> float:
     used = session.scalar(
         select(func.coalesce(func.sum(StockLot.quantity * Item.m3_per_unit), 0.0))
         .join(Item, Item.id == StockLot.item_id)
-        .where(StockLot.depot_id == depot_id)
+        .where(StockLot.depot_id == depot_id, StockLot.quantity > 0)
     )
     return float(used or 0.0)
 
 
-def _check_capacity(
-    session: Session, depot: Depot, item: Item, quantity: int, principal: Principal, force: bool
+def check_capacity(
+    session: Session, depot: Depot, item: Item, quantity: int, principal: Principal, force: bool,
+    field: str = "quantity",
 ) -> None:
+    """Refuse ``quantity`` more units of ``item`` beyond the depot's free volume (admin may force).
+
+    Call it holding the depot's lock (``lock_depots``) so two receipts cannot both fit the
+    last free volume.
+    """
     if force:
         if principal.role != "admin":
-            raise Forbidden("only an admin may force a receipt beyond capacity",
+            raise Forbidden("only an admin may force stock beyond capacity",
                             {"force": ["needs the admin role"]})
+        return
+    if quantity <= 0:
         return
     used = used_volume_m3(session, depot.id)
     needed = quantity * item.m3_per_unit
@@ -211,15 +271,10 @@ def _check_capacity(
         raise CapacityExceeded(
             f"depot {depot.code} has {free:.2f} m³ free of {depot.capacity_m3:.2f} m³; "
             f"{quantity} {item.unit} of {item.code} need {needed:.2f} m³",
-            {"quantity": [f"needs {needed:.2f} m³, only {free:.2f} m³ free"]},
+            {field: [f"needs {needed:.2f} m³, only {free:.2f} m³ free"]},
             free_m3=round(free, 3),
             needed_m3=round(needed, 3),
         )
-
-
-def _lock_depot(session: Session, depot: Depot) -> None:
-    """Serialise receipts into one depot so two cannot both fit the last free volume."""
-    session.execute(select(Depot.id).where(Depot.id == depot.id).with_for_update())
 
 
 def lot_for_receipt(
@@ -231,7 +286,10 @@ def lot_for_receipt(
     produced_on: dt.date | None,
     expires_on: dt.date | None,
 ) -> StockLot:
-    """The lot a receipt lands in: an existing lot with the same identity and dates, or a new one."""
+    """The lot a receipt lands in: an existing lot with the same identity and dates, or a new one.
+
+    Call it holding the depot's lock, so two receipts cannot both create the lot.
+    """
     lot = session.scalar(
         select(StockLot).where(
             StockLot.depot_id == depot.id,
@@ -263,6 +321,12 @@ def _check_dates(produced_on: dt.date | None, expires_on: dt.date | None, on: dt
         raise InvalidInput.field("expires_on", f"lot already expired on {expires_on}; do not receive it")
 
 
+def _ensure_receiving(depot: Depot, field: str = "depot") -> None:
+    if depot.status not in RECEIVING_STATUSES:
+        raise Conflict(f"depot {depot.code} is {depot.status} and cannot receive",
+                       {field: [f"status is {depot.status}"]})
+
+
 def receive(
     session: Session,
     principal: Principal,
@@ -284,20 +348,31 @@ def receive(
     item = get_item(session, item_code)
     ensure_may_change(session, principal, depot)
     _check_dates(produced_on, expires_on, today())
-    if depot.status not in RECEIVING_STATUSES:
-        raise Conflict(f"depot {depot.code} is {depot.status} and cannot receive",
-                       {"depot": [f"status is {depot.status}"]})
-    _lock_depot(session, depot)
-    _check_capacity(session, depot, item, quantity, principal, force)
+    _ensure_receiving(depot)
+    lock_depots(session, [depot.id])
+    check_capacity(session, depot, item, quantity, principal, force)
     lot = lot_for_receipt(session, depot, item, lot_no, mode, produced_on, expires_on)
     group = new_group()
-    return Booking(group, [book(session, lot, quantity, "receipt", principal, group, reason, reference)])
+    return _booked(session, group, [book(session, lot, quantity, "receipt", principal, group, reason,
+                                         reference)])
+
+
+def _insufficient(depot: Depot, item: Item, available: int, quantity: int, message: str) -> InsufficientStock:
+    return InsufficientStock(
+        f"{depot.code} holds {available} {item.unit} of {item.code} in unexpired lots, "
+        f"{quantity} requested",
+        {"quantity": [message]},
+        available=available,
+    )
 
 
 def _lots_to_take(
     session: Session, depot: Depot, item: Item, quantity: int, lot_id: int | None, on: dt.date
 ) -> list[tuple[StockLot, int]]:
-    """The named lot, or the depot's lots of the item in first-expiry-first-out order."""
+    """The named lot, or the depot's lots of the item in first-expiry-first-out order.
+
+    The lots are locked and read under the lock, so what is picked is what is there.
+    """
     if lot_id is not None:
         lot = get_lot(session, lot_id)
         if lot.depot_id != depot.id or lot.item_id != item.id:
@@ -305,9 +380,20 @@ def _lots_to_take(
         if lot.expires_on is not None and lot.expires_on < on:
             raise Conflict(f"lot {lot.lot_no} expired on {lot.expires_on}; write it off instead",
                            {"lot_id": ["lot has expired"]})
+        lock_lots(session, [lot.id])
+        if lot.quantity < quantity:
+            raise InsufficientStock(
+                f"lot {lot.lot_no} holds {lot.quantity}, cannot take {quantity}",
+                {"quantity": [f"exceeds the {lot.quantity} available in lot {lot.lot_no}"]},
+                available=lot.quantity,
+            )
         return [(lot, quantity)]
     lots = session.scalars(
-        select(StockLot).where(StockLot.depot_id == depot.id, StockLot.item_id == item.id)
+        select(StockLot)
+        .where(StockLot.depot_id == depot.id, StockLot.item_id == item.id, StockLot.quantity > 0)
+        .order_by(StockLot.id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     ).all()
     by_id = {lot.id: lot for lot in lots}
     views = [LotView(lot.id, lot.quantity, lot.expires_on, lot.produced_on) for lot in lots]
@@ -315,12 +401,7 @@ def _lots_to_take(
         picks = pick_fefo(views, quantity, on)
     except ValueError as exc:
         available = sum(v.quantity for v in views if v.expires_on is None or v.expires_on >= on)
-        raise InsufficientStock(
-            f"{depot.code} holds {available} {item.unit} of {item.code} in unexpired lots, "
-            f"{quantity} requested",
-            {"quantity": [str(exc)]},
-            available=available,
-        ) from exc
+        raise _insufficient(depot, item, available, quantity, str(exc)) from exc
     return [(by_id[view.lot_id], take) for view, take in picks]
 
 
@@ -345,7 +426,7 @@ def issue(
         book(session, lot, -take, "issue", principal, group, reason, reference)
         for lot, take in _lots_to_take(session, depot, item, quantity, lot_id, today())
     ]
-    return Booking(group, movements)
+    return _booked(session, group, movements)
 
 
 def transfer(
@@ -361,7 +442,11 @@ def transfer(
     reference: str = "",
     force: bool = False,
 ) -> Booking:
-    """Transfer (调拨): both legs, out of one depot and into another, in one transaction."""
+    """Transfer (调拨): both legs, out of one depot and into another, in one transaction.
+
+    Both depots are locked (in id order) before any lot, so two transfers in opposite
+    directions queue instead of deadlocking.
+    """
     _positive(quantity)
     if from_depot == to_depot:
         raise InvalidInput.field("to_depot", "must differ from from_depot")
@@ -370,11 +455,9 @@ def transfer(
     item = get_item(session, item_code)
     ensure_may_change(session, principal, source)
     ensure_may_change(session, principal, target)
-    if target.status not in RECEIVING_STATUSES:
-        raise Conflict(f"depot {target.code} is {target.status} and cannot receive",
-                       {"to_depot": [f"status is {target.status}"]})
-    _lock_depot(session, target)
-    _check_capacity(session, target, item, quantity, principal, force)
+    _ensure_receiving(target, "to_depot")
+    lock_depots(session, [source.id, target.id])
+    check_capacity(session, target, item, quantity, principal, force)
     group = new_group()
     movements: list[Movement] = []
     for lot, take in _lots_to_take(session, source, item, quantity, lot_id, today()):
@@ -382,7 +465,15 @@ def transfer(
         landing = lot_for_receipt(session, target, item, lot.lot_no, lot.mode, lot.produced_on,
                                    lot.expires_on)
         movements.append(book(session, landing, take, "transfer_in", principal, group, reason, reference))
-    return Booking(group, movements)
+    return _booked(session, group, movements)
+
+
+def _locked_lot(session: Session, lot_id: int) -> StockLot:
+    """A lot named by id, with its depot locked first and then the lot (the lock order)."""
+    lot = get_lot(session, lot_id)
+    lock_depots(session, [lot.depot_id])
+    lock_lots(session, [lot.id])
+    return lot
 
 
 def adjust(
@@ -393,16 +484,22 @@ def adjust(
     counted_quantity: int,
     reason: str,
     reference: str = "",
+    force: bool = False,
 ) -> Booking:
-    """Adjustment after a count (盘点): book the difference between counted and recorded."""
+    """Adjustment after a count (盘点): book the difference between counted and recorded.
+
+    A count that adds stock is bounded by the depot's free volume like a receipt.
+    """
     if counted_quantity < 0:
         raise InvalidInput.field("counted_quantity", f"must be >= 0, got {counted_quantity}")
     lot = get_lot(session, lot_id)
     ensure_may_change(session, principal, lot.depot)
+    lot = _locked_lot(session, lot_id)
+    delta = counted_quantity - lot.quantity
+    check_capacity(session, lot.depot, lot.item, delta, principal, force, "counted_quantity")
     group = new_group()
-    recorded = lot.quantity
-    return Booking(group, [book(session, lot, counted_quantity - recorded, "adjustment", principal,
-                                 group, reason, reference, expected_balance=recorded)])
+    return _booked(session, group, [book(session, lot, delta, "adjustment", principal, group, reason,
+                                         reference)])
 
 
 def rotate(
@@ -427,14 +524,23 @@ def rotate(
     _check_dates(new_produced_on, new_expires_on, today())
     if old.expires_on and new_expires_on and new_expires_on <= old.expires_on:
         raise InvalidInput.field("new_expires_on", f"must be later than the old lot's {old.expires_on}")
+    lock_depots(session, [old.depot_id])
+    fresh = lot_for_receipt(session, old.depot, old.item, new_lot_no, old.mode, new_produced_on,
+                            new_expires_on)
+    if fresh.id == old.id:
+        raise InvalidInput.field("new_lot_no", "must name a lot other than the one rotated out")
+    lock_lots(session, [old.id, fresh.id])
+    if old.quantity < quantity_out:
+        raise InsufficientStock(
+            f"lot {old.lot_no} holds {old.quantity}, cannot take {quantity_out}",
+            {"quantity_out": [f"exceeds the {old.quantity} available in lot {old.lot_no}"]},
+            available=old.quantity,
+        )
     group = new_group()
     out = book(session, old, -quantity_out, "rotation_out", principal, group, reason, reference)
-    _lock_depot(session, old.depot)
-    _check_capacity(session, old.depot, old.item, new_quantity, principal, force)
-    fresh = lot_for_receipt(session, old.depot, old.item, new_lot_no, old.mode, new_produced_on,
-                             new_expires_on)
+    check_capacity(session, old.depot, old.item, new_quantity, principal, force, "new_quantity")
     into = book(session, fresh, new_quantity, "rotation_in", principal, group, reason, reference)
-    return Booking(group, [out, into])
+    return _booked(session, group, [out, into])
 
 
 def write_off(
@@ -452,8 +558,10 @@ def write_off(
         raise InvalidInput.field("reason", "a write-off needs a reason")
     lot = get_lot(session, lot_id)
     ensure_may_change(session, principal, lot.depot)
+    lock_lots(session, [lot.id])
     group = new_group()
-    return Booking(group, [book(session, lot, -quantity, "write_off", principal, group, reason, reference)])
+    return _booked(session, group, [book(session, lot, -quantity, "write_off", principal, group, reason,
+                                         reference)])
 
 
 def ledger_mismatches(session: Session, lot_ids: Sequence[int] | None = None) -> list[tuple[int, int, int]]:

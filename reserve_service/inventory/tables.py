@@ -145,6 +145,8 @@ class Movement(Base):
     depot: Mapped[Depot] = relationship()
     item: Mapped[Item] = relationship()
 
+    __mapper_args__ = {"eager_defaults": True}  # created_at comes back with the INSERT
+
 
 class AgreementReserve(Base):
     """协议储备: a supplier's promise to deliver up to a quantity after an activation lead time."""

@@ -72,3 +72,33 @@ def test_token_cli_creates_a_working_scoped_token(app, network, client):
 def test_manager_token_without_scope_is_refused_by_cli(app, network):
     result = app.test_cli_runner().invoke(args=["create-token", "--name", "x", "--role", "manager"])
     assert result.exit_code != 0 and "scope" in result.output
+
+
+@pytest.mark.parametrize("scope, message", [
+    (["--region", "999999999999"], "unknown region"),
+    (["--region", "not-a-code"], "unknown region"),
+    (["--depot", "NOPE-1"], "unknown depot"),
+    (["--depot", "DEP-A", "--depot", "NOPE-1"], "NOPE-1"),
+])
+def test_token_cli_refuses_an_unknown_scope_cleanly(app, network, scope, message):
+    result = app.test_cli_runner().invoke(args=["create-token", "--name", "x", "--role", "manager", *scope])
+    assert result.exit_code != 0 and message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_revoked_token_is_401_and_list_tokens_shows_uses_and_last_use(app, network, client):
+    runner = app.test_cli_runner()
+    token = runner.invoke(args=["create-token", "--name", "truck-desk", "--role", "viewer"]).output.strip()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/depots", headers=headers).status_code == 200
+    listing = runner.invoke(args=["list-tokens"]).output
+    line = next(row for row in listing.splitlines() if "truck-desk" in row)
+    fields = line.split("\t")
+    assert fields[2] == "viewer" and fields[4] == "1" and fields[5] != "never"
+    revoked = runner.invoke(args=["revoke-token", "--name", "truck-desk"])
+    assert revoked.exit_code == 0 and "revoked" in revoked.output
+    assert client.get("/api/v1/depots", headers=headers).status_code == 401
+    assert "truck-desk" not in runner.invoke(args=["list-tokens"]).output
+    assert "truck-desk" in runner.invoke(args=["list-tokens", "--all"]).output
+    again = runner.invoke(args=["revoke-token", "--name", "truck-desk"])
+    assert again.exit_code != 0 and "no live token" in again.output

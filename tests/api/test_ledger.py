@@ -184,19 +184,46 @@ def test_idempotency_key_books_once(client, network, db):
 
 
 def test_depot_update_needs_current_etag(client, network):
-    got = client.get("/api/v1/depots/DEP-A", headers=network.headers("manager"))
+    got = client.get("/api/v1/depots/DEP-A", headers=network.headers("admin"))
     etag = got.headers["ETag"]
-    no_precondition = client.patch("/api/v1/depots/DEP-A", headers=network.headers("manager"),
+    no_precondition = client.patch("/api/v1/depots/DEP-A", headers=network.headers("admin"),
                                    json={"capacity_m3": 120})
     assert no_precondition.status_code == 428
-    ok = client.patch("/api/v1/depots/DEP-A", headers=network.headers("manager", **{"If-Match": etag}),
+    ok = client.patch("/api/v1/depots/DEP-A", headers=network.headers("admin", **{"If-Match": etag}),
                       json={"capacity_m3": 120})
     assert ok.status_code == 200 and ok.json["capacity_m3"] == 120
     assert ok.headers["ETag"] != etag
-    stale = client.patch("/api/v1/depots/DEP-A", headers=network.headers("manager", **{"If-Match": etag}),
+    stale = client.patch("/api/v1/depots/DEP-A", headers=network.headers("admin", **{"If-Match": etag}),
                          json={"capacity_m3": 130})
     assert stale.status_code == 412
     assert client.get("/api/v1/depots/DEP-A", headers=network.headers("viewer")).json["capacity_m3"] == 120
+
+
+def test_a_manager_may_rename_its_depot_but_not_lift_its_capacity(client, network):
+    etag = client.get("/api/v1/depots/DEP-A", headers=network.headers("manager")).headers["ETag"]
+    lifted = client.patch("/api/v1/depots/DEP-A", headers=network.headers("manager", **{"If-Match": etag}),
+                          json={"capacity_m3": 1e6})
+    assert lifted.status_code == 403 and "capacity_m3" in lifted.json["errors"]
+    refused = client.post("/api/v1/movements/receipts", headers=network.headers("manager"), json={
+        "depot": "DEP-A", "item": "1010101", "lot_no": "BIG", "quantity": 1000})
+    assert refused.status_code == 409  # 200 m³ of tents into the 100 m³ depot
+    renamed = client.patch("/api/v1/depots/DEP-A", headers=network.headers("manager", **{"If-Match": etag}),
+                           json={"name": "A库(新)"})
+    assert renamed.status_code == 200 and renamed.json["capacity_m3"] == 100
+
+
+def test_a_count_is_bounded_by_capacity_and_only_an_admin_may_force_it(client, network, db):
+    lot_id = db.scalar(select(StockLot.id).where(StockLot.lot_no == "LOT-A1"))
+    huge = {"lot_id": lot_id, "counted_quantity": 10**12, "reason": "count"}
+    response = client.post("/api/v1/movements/adjustments", headers=network.headers("manager"), json=huge)
+    assert response.status_code == 409 and "counted_quantity" in response.json["errors"]
+    forced = client.post("/api/v1/movements/adjustments", headers=network.headers("manager"),
+                         json={**huge, "force": True})
+    assert forced.status_code == 403 and "force" in forced.json["errors"]
+    assert lot_quantity(db, "LOT-A1") == 100
+    fits = client.post("/api/v1/movements/adjustments", headers=network.headers("manager"),
+                       json={**huge, "counted_quantity": 150})  # +10 m³ of 78.5 free
+    assert fits.status_code == 201 and lot_quantity(db, "LOT-A1") == 150
 
 
 def test_capacity_cannot_drop_below_stored_volume(client, network):

@@ -125,3 +125,14 @@ def test_admin_registers_an_agreement_with_a_valid_window(client, network):
     ok = client.post("/api/v1/agreements", headers=network.headers("admin"),
                      json={**payload, "valid_to": "2027-01-01"})
     assert ok.status_code == 201 and ok.json["item"] == "1030101"
+
+
+def test_the_docs_pages_load_their_assets_from_this_server(client):
+    for page in ("/docs", "/swagger"):
+        html = client.get(page).get_data(as_text=True)
+        assert "cdn" not in html.lower() and "https://" not in html
+        assert "/docs-assets/swagger-ui/swagger-ui-bundle.js" in html
+    for asset in ("swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "swagger-ui.css"):
+        response = client.get(f"/docs-assets/swagger-ui/{asset}")
+        assert response.status_code == 200 and len(response.data) > 1000
+    assert client.get("/docs-assets/swagger-ui/../../setup.py").status_code == 404

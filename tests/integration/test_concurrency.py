@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from reserve_service.config import PROJECT_ROOT
 from reserve_service.inventory.services import ledger_mismatches
 from reserve_service.inventory.tables import StockLot
+from tests.conftest import TODAY
 
 pytestmark = pytest.mark.integration
 
@@ -26,8 +29,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def live_server(database_url, network):
+@pytest.fixture(scope="module")
+def server(database_url):
+    """One gunicorn for the module (starting it costs seconds on a busy machine)."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url}
     process = subprocess.Popen(
@@ -47,7 +51,17 @@ def live_server(database_url, network):
         pytest.fail(f"server did not start: {process.stderr.read().decode()[-2000:]}")
     yield base
     process.terminate()
-    process.wait(timeout=10)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def live_server(server, network):
+    """The module's server, with the small network loaded for this test."""
+    return server
 
 
 def test_32_threads_issuing_from_one_lot(live_server, network, db):
@@ -82,3 +96,116 @@ def test_concurrent_retries_with_one_idempotency_key_book_once(live_server, netw
     assert all(r.status_code == 201 for r in responses), [r.text for r in responses]
     assert len({r.json()["group_id"] for r in responses}) == 1
     assert db.scalar(select(StockLot.quantity).where(StockLot.id == lot_id)) == 500 - 7
+
+
+def _post(base: str, headers: dict[str, str], path: str, body: dict) -> requests.Response:
+    return requests.post(f"{base}/api/v1/movements/{path}", headers=headers, json=body, timeout=120)
+
+
+def _lot_id(db, lot_no: str, depot: str = "DEP-A") -> int:
+    from reserve_service.inventory.tables import Depot
+
+    return db.scalar(select(StockLot.id).join(Depot, Depot.id == StockLot.depot_id)
+                     .where(StockLot.lot_no == lot_no, Depot.code == depot))
+
+
+def _set_capacity(base: str, headers: dict[str, str], depot: str, m3: float) -> None:
+    etag = requests.get(f"{base}/api/v1/depots/{depot}", headers=headers, timeout=30).headers["ETag"]
+    response = requests.patch(f"{base}/api/v1/depots/{depot}", headers={**headers, "If-Match": etag},
+                              json={"capacity_m3": m3}, timeout=30)
+    assert response.status_code == 200, response.text
+
+
+def test_receipt_and_issue_on_one_lot_never_deadlock(live_server, network, db):
+    """The deadlock of PostgreSQL: a receipt locked the depot, then the lot; an issue held the
+    lot, then its ledger line's foreign key waited on the depot. Two clients, many rounds."""
+    admin = network.headers("admin")
+    lot_id = _lot_id(db, "LOT-W2")
+    produced = (TODAY - dt.timedelta(days=30)).isoformat()
+    expires = (TODAY + dt.timedelta(days=200)).isoformat()
+    receipt = {"depot": "DEP-A", "item": "1030101", "lot_no": "LOT-W2", "quantity": 3,
+               "produced_on": produced, "expires_on": expires}
+    issue = {"depot": "DEP-A", "item": "1030101", "quantity": 2, "lot_id": lot_id}
+    rounds = 40
+    barrier = threading.Barrier(2)
+
+    def client(kind: str) -> list[int]:
+        statuses = []
+        for _ in range(rounds):
+            barrier.wait(timeout=60)
+            if kind == "receipt":
+                statuses.append(_post(live_server, admin, "receipts", receipt).status_code)
+            else:
+                statuses.append(_post(live_server, admin, "issues", issue).status_code)
+        return statuses
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        received, issued = pool.map(client, ["receipt", "issue"])
+    assert received == [201] * rounds and issued == [201] * rounds
+    assert db.scalar(select(StockLot.quantity).where(StockLot.id == lot_id)) == 500 + rounds * (3 - 2)
+    assert ledger_mismatches(db) == []
+
+
+def test_eight_issues_take_the_next_lot_instead_of_refusing(live_server, network, db):
+    """Lot A holds 10 and expires first, lot B 1,000: eight 10-unit issues at once all succeed."""
+    admin = network.headers("admin")
+    _set_capacity(live_server, admin, "DEP-A", 1000)
+    for lot_no, count in (("LOT-W1", 10), ("LOT-W2", 1000)):
+        assert _post(live_server, admin, "adjustments", {
+            "lot_id": _lot_id(db, lot_no), "counted_quantity": count, "reason": "count"}).status_code == 201
+
+    def issue(_):
+        return _post(live_server, admin, "issues", {"depot": "DEP-A", "item": "1030101", "quantity": 10})
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(issue, range(8)))
+    assert [r.status_code for r in responses] == [201] * 8, [r.text for r in responses if r.status_code != 201]
+    assert db.scalar(select(StockLot.quantity).where(StockLot.lot_no == "LOT-W1")) == 0
+    assert db.scalar(select(StockLot.quantity).where(StockLot.lot_no == "LOT-W2")) == 1000 - 70
+    assert ledger_mismatches(db) == []
+
+
+def test_64_writers_mixing_every_movement_kind_on_one_depot(live_server, network, db):
+    """Receipts, issues, transfers both ways, counts, rotations and write-offs on one depot and
+    a few lots, 64 clients at once for a bounded time. Stock is ample everywhere, so every
+    refusal would be false: all must be 201, no 5xx, and every lot equals its ledger."""
+    admin = network.headers("admin")
+    _set_capacity(live_server, admin, "DEP-A", 10_000)
+    produced = (TODAY - dt.timedelta(days=1)).isoformat()
+    later = (TODAY + dt.timedelta(days=400)).isoformat()
+    assert _post(live_server, admin, "adjustments", {
+        "lot_id": _lot_id(db, "LOT-W2"), "counted_quantity": 50_000, "reason": "count"}).status_code == 201
+    assert _post(live_server, admin, "receipts", {
+        "depot": "DEP-T", "item": "1030101", "lot_no": "T-1", "quantity": 2000}).status_code == 201
+    assert _post(live_server, admin, "receipts", {
+        "depot": "DEP-A", "item": "1030101", "lot_no": "C-1", "quantity": 100}).status_code == 201
+    counted_lot, rotated_lot, written_lot = _lot_id(db, "C-1"), _lot_id(db, "LOT-W1"), _lot_id(db, "LOT-W2")
+    kinds = [
+        ("receipts", lambda i: {"depot": "DEP-A", "item": "1030101", "lot_no": f"R-{i % 3}", "quantity": 5}),
+        ("issues", lambda i: {"depot": "DEP-A", "item": "1030101", "quantity": 3}),
+        ("transfers", lambda i: {"from_depot": "DEP-A", "to_depot": "DEP-T", "item": "1030101", "quantity": 2}),
+        ("transfers", lambda i: {"from_depot": "DEP-T", "to_depot": "DEP-A", "item": "1030101", "quantity": 2}),
+        ("adjustments", lambda i: {"lot_id": counted_lot, "counted_quantity": 20 + i, "reason": "count"}),
+        ("rotations", lambda i: {"lot_id": rotated_lot, "quantity_out": 1, "new_lot_no": f"ROT-{i % 2}",
+                                 "new_quantity": 1, "new_produced_on": produced, "new_expires_on": later}),
+        ("write-offs", lambda i: {"lot_id": written_lot, "quantity": 1, "reason": "damaged"}),
+    ]
+    writers, per_writer, deadline = 64, 5, time.monotonic() + 40
+
+    def writer(index: int) -> list[tuple[str, int, str]]:
+        path, body = kinds[index % len(kinds)]
+        out = []
+        for n in range(per_writer):
+            if time.monotonic() > deadline:
+                break
+            response = _post(live_server, admin, path, body(index + n))
+            out.append((path, response.status_code, response.text[:300]))
+        return out
+
+    with ThreadPoolExecutor(max_workers=writers) as pool:
+        results = [r for rs in pool.map(writer, range(writers)) for r in rs]
+    refused = [r for r in results if r[1] != 201]
+    assert refused == [], refused[:5]
+    assert len(results) >= writers  # every writer got at least one request through in time
+    assert db.scalar(select(func.min(StockLot.quantity))) >= 0
+    assert ledger_mismatches(db) == []
