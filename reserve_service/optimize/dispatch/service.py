@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import pickle
 import threading
 import time
 import uuid
@@ -41,6 +40,7 @@ from reserve_service.inventory.tables import (
 )
 from reserve_service.jobs import JobCancelled, JobContext, job_kind
 from reserve_service.optimize import dispatch as dp
+from reserve_service.optimize.dispatch.storage import StoredPlanError, dump_plan, load_plan
 from reserve_service.optimize.solvers import SolverParams
 from reserve_service.optimize.tables import DispatchPlanRow, Incident, PlanVehicle
 from reserve_service.routing.graph import RoadGraph
@@ -324,13 +324,23 @@ def render(plan: dp.DispatchPlan, start: dt.datetime, names: dict[str, str], gra
     }
 
 
+def stored_plan(row: DispatchPlanRow) -> tuple[dp.DispatchPlan, dict[str, str]]:
+    """The pure plan and display names stored with a plan row (JSON); 409 for a row stored in
+    an older format (plan the incident again)."""
+    try:
+        return load_plan(row.state)
+    except StoredPlanError as exc:
+        raise Conflict(f"plan {row.id} was stored by an older version: {exc}; plan the incident again",
+                       {"plan": ["stored in an older format"]}) from exc
+
+
 def save_plan(session: Session, incident: Incident, plan: dp.DispatchPlan, names: dict[str, str],
               graph: RoadGraph, created_by: str, parent: DispatchPlanRow | None = None) -> DispatchPlanRow:
     statuses = {vp.vehicle_id: ("dispatched" if vp.dispatched else "draft") for vp in plan.vehicles if vp.used}
     row = DispatchPlanRow(id=str(uuid.uuid4()), incident_id=incident.id, generation=plan.generation,
                           parent_id=parent.id if parent else None, status="draft", created_by=created_by,
                           plan=render(plan, incident_start(incident), names, graph, statuses),
-                          state=pickle.dumps((plan, names)))
+                          state=dump_plan(plan, names))
     session.add(row)
     for vehicle_id, status in statuses.items():
         session.add(PlanVehicle(plan_id=row.id, vehicle_id=vehicle_id, status=status))
@@ -408,7 +418,7 @@ def run_dispatch(params: dict[str, Any], context: JobContext) -> dict[str, Any]:
         incident = session.get(Incident, params["incident_id"])
         graph, _ = road_graph(session)
         if params.get("parent_plan_id"):
-            old_plan, names = pickle.loads(session.get(DispatchPlanRow, params["parent_plan_id"]).state)
+            old_plan, names = stored_plan(session.get(DispatchPlanRow, params["parent_plan_id"]))
             dispatched = set(session.scalars(select(PlanVehicle.vehicle_id).where(
                 PlanVehicle.plan_id == params["parent_plan_id"], PlanVehicle.status == "dispatched")))
         else:
