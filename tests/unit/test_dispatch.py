@@ -888,3 +888,22 @@ def test_greedy_packing_stands_in_feasibly(two_by_three):
     assert values.sum() > 0 and np.allclose(values, np.round(values))
     for con in built.model.constraints:
         assert float(np.dot(con.coefs, values[con.indices])) <= con.rhs + 1e-9, con.name
+
+
+def test_a_stored_plan_reads_back_equal_and_replans_alike(two_by_three):
+    from reserve_service.optimize.dispatch.storage import StoredPlanError, dump_plan, load_plan
+
+    plan = plan_dispatch(two_by_three, PARAMS)
+    back, names = load_plan(dump_plan(plan, {"r1": "township one"}))
+    assert names == {"r1": "township one"}
+    for name in ("flows", "orders", "vehicles", "regions", "summary", "params", "generation"):
+        assert getattr(back, name) == getattr(plan, name), name
+    assert back.problem.incident == plan.problem.incident
+    assert back.problem.sources == plan.problem.sources and back.problem.fleet == plan.problem.fleet
+    for profile, matrix in plan.problem.travel.hours.items():
+        assert np.array_equal(back.problem.travel.hours[profile], matrix)  # inf included
+    assert plan_to_manifest_csv(back, plan.vehicles[0].vehicle_id) == plan_to_manifest_csv(
+        plan, plan.vehicles[0].vehicle_id
+    )
+    with pytest.raises(StoredPlanError):
+        load_plan(b"\x80\x04not json")
