@@ -43,7 +43,8 @@ class DispatchPlanRow(Base):
     parent_id: Mapped[str | None] = mapped_column(String(36))
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     plan: Mapped[dict[str, Any]] = mapped_column(JSON)
-    # the pure DispatchPlan (pickled) so that any worker can re-plan from it
+    # the pure DispatchPlan as zlib-compressed JSON (dispatch.storage), so that any worker can
+    # re-plan from it
     state: Mapped[bytes] = mapped_column(LargeBinary)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[str] = mapped_column(String(64), default="")

@@ -876,3 +876,34 @@ def test_three_townships_two_trucks_one_depot_all_served():
     plan = plan_dispatch(problem, replace(PARAMS, routing_time_limit_s=3.0))
     assert plan.summary.people_fully_served == 2100
 
+
+
+def test_greedy_packing_stands_in_feasibly(two_by_three):
+    # what the allocation falls back on when its first stage runs out of time: whole units
+    # within every row (need, supply, production, fleet budget)
+    from reserve_service.optimize.dispatch.allocation import greedy_packing
+
+    built = build_allocation_model(two_by_three, replace(PARAMS, full_service_weight=0.0))
+    values = greedy_packing(built.model, built)
+    assert values.sum() > 0 and np.allclose(values, np.round(values))
+    for con in built.model.constraints:
+        assert float(np.dot(con.coefs, values[con.indices])) <= con.rhs + 1e-9, con.name
+
+
+def test_a_stored_plan_reads_back_equal_and_replans_alike(two_by_three):
+    from reserve_service.optimize.dispatch.storage import StoredPlanError, dump_plan, load_plan
+
+    plan = plan_dispatch(two_by_three, PARAMS)
+    back, names = load_plan(dump_plan(plan, {"r1": "township one"}))
+    assert names == {"r1": "township one"}
+    for name in ("flows", "orders", "vehicles", "regions", "summary", "params", "generation"):
+        assert getattr(back, name) == getattr(plan, name), name
+    assert back.problem.incident == plan.problem.incident
+    assert back.problem.sources == plan.problem.sources and back.problem.fleet == plan.problem.fleet
+    for profile, matrix in plan.problem.travel.hours.items():
+        assert np.array_equal(back.problem.travel.hours[profile], matrix)  # inf included
+    assert plan_to_manifest_csv(back, plan.vehicles[0].vehicle_id) == plan_to_manifest_csv(
+        plan, plan.vehicles[0].vehicle_id
+    )
+    with pytest.raises(StoredPlanError):
+        load_plan(b"\x80\x04not json")

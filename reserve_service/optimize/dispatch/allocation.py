@@ -72,7 +72,8 @@ from reserve_service.optimize.monitor import SolveMonitor, monitor_or_null
 from reserve_service.optimize.solvers import LinearModel, LinExpr, Var
 
 LATE_WEIGHT = 1e-4  # a unit on time is worth this many late units' reciprocal (see above)
-_MIN_STAGE_SECONDS = 1.0  # a later stage is skipped when less than this is left of the budget
+_MIN_STAGE_SECONDS = 1.0
+_MIP_MAX_REGIONS = 20  # full-service binaries up to this many regions (a MIP), none above  # a later stage is skipped when less than this is left of the budget
 
 
 @dataclass(frozen=True)
@@ -259,9 +260,10 @@ def build_allocation_model(problem: DispatchProblem, params: DispatchParams) -> 
         lateness = max(0.0, arrival[s, r] - D)
         ton_hours = params.ton_hour_weight * weight_kg[item_id] / 1000.0 * access.travel_sr[s, r]
         stage3 += var * (value[(r, item_id)] * lateness + ton_hours)
-    # full service: z[r] = 1 only if every item's whole need is allocated on time
+    # full service: z[r] = 1 only if every item's whole need is allocated on time (on
+    # incidents of up to _MIP_MAX_REGIONS regions: above, the MIP is too slow and the LP stays)
     full: dict[int, Var] = {}
-    if params.full_service_weight > 0:
+    if params.full_service_weight > 0 and len(regions) <= _MIP_MAX_REGIONS:
         on_time_keys: dict[tuple[int, str], list[Var]] = defaultdict(list)
         for (_, r, item_id), var in x.items():
             on_time_keys[(r, item_id)].append(var)
@@ -393,6 +395,10 @@ def solve_allocation(
         solver = params.solver
         if left is not None:
             solver = replace(solver, time_limit=max(_MIN_STAGE_SECONDS, left))
+        if m.is_mip and stage == 0:
+            # the first stage as a MIP: half the budget at most, a 0.1 % gap is optimal enough
+            limit = None if budget is None else max(_MIN_STAGE_SECONDS, min(left or 0.0, budget / 2))
+            solver = replace(solver, gap=max(solver.gap, 1e-3), time_limit=limit)
         result = m.solve(solver)
         statuses.append(result.status)
         if not result.has_solution and values is None:
@@ -407,7 +413,8 @@ def solve_allocation(
         objectives.append(result.objective)
         values = result.values
         for var in built.full.values():  # later stages are LPs: full service as decided
-            m.fix(var, round(float(values[var.index])))
+            if m.var_kind[var.index] != "continuous":
+                m.fix(var, round(float(values[var.index])))
     flows: list[Flow] = []
     if values is not None:
         sources, regions = problem.sources, problem.incident.regions

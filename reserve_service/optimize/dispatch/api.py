@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 import uuid
 
 from flask import Response, current_app
@@ -96,8 +95,7 @@ def get_plan(plan_id: str):
 @blp.route("/dispatch-plans/<plan_id>/vehicles/<vehicle_id>/manifest.csv")
 def get_manifest(plan_id: str, vehicle_id: str):
     """A printable manifest for one vehicle."""
-    row = _plan(plan_id)
-    plan, names = pickle.loads(row.state)
+    plan, names = service.stored_plan(_plan(plan_id))
     try:
         text = dp.plan_to_manifest_csv(plan, vehicle_id)
     except (KeyError, ValueError) as exc:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from reserve_service.clock import local_date
-from reserve_service.optimize.dispatch.allocation import AllocationResult, Flow
+from reserve_service.optimize.dispatch.allocation import AllocationResult
 from reserve_service.optimize.dispatch.orders import Order, RouteVehicle
 from reserve_service.optimize.dispatch.plan import (
     DispatchPlan,
@@ -29,7 +29,7 @@ from reserve_service.optimize.dispatch.problem import (
     vehicle_profile,
 )
 from reserve_service.optimize.dispatch.routing import RoutingSolution, _schedule
-from reserve_service.optimize.dispatch.shortfalls import _explain
+from reserve_service.optimize.dispatch.shortfalls import explain_shortfall, shortfall_bounds
 
 
 def _fefo_lots(problem: DispatchProblem) -> dict[tuple[str, str], list[list[Any]]]:
@@ -200,22 +200,7 @@ def extract_plan(
     needs = allocation.model.needs
     supply = allocation.model.supply
     access = allocation.model.access
-    src_index = {s.id: k for k, s in enumerate(problem.sources)}
-    used_supply: dict[tuple[str, str], int] = defaultdict(int)
-    alloc_on_time: dict[tuple[str, str], int] = defaultdict(int)
-    alloc_late: dict[tuple[str, str], list[Flow]] = defaultdict(list)
-    for f in allocation.flows:
-        used_supply[(f.source_id, f.item_id)] += f.quantity
-        if f.on_time:
-            alloc_on_time[(f.region_id, f.item_id)] += f.quantity
-        else:
-            alloc_late[(f.region_id, f.item_id)].append(f)
-    # orders carried over from an earlier plan (re-plan) count as allocated, on time if targeted
-    for o in order_by_id.values():
-        if o.vehicle_id is not None and o.on_time_target:
-            for line in o.lines:
-                alloc_on_time[(o.region_id, line.item_id)] += line.quantity
-    load_h = params.loading_minutes / 60.0
+    bounds = shortfall_bounds(problem, params, needs, supply, access)
     region_plans: list[RegionPlan] = []
     people_total = people_served = 0
     latest: float | None = None
@@ -237,22 +222,9 @@ def extract_plan(
             if missing <= 0:
                 continue
             shortfalls.extend(
-                _explain(
-                    problem,
-                    params,
-                    reg.id,
-                    r,
-                    item_id,
-                    missing,
-                    n,
-                    on_time[item_id],
-                    alloc_on_time[(reg.id, item_id)],
-                    alloc_late[(reg.id, item_id)],
-                    supply,
-                    used_supply,
-                    access,
-                    src_index,
-                    load_h,
+                # against the need still open (a re-plan's problem holds the residual)
+                explain_shortfall(
+                    problem, bounds, reg.id, r, item_id, needs[reg.id].get(item_id, 0), missing
                 )
             )
         fill = float(np.mean([min(1.0, on_time[i] / n) for i, n in need.items()])) if need else 1.0

@@ -114,10 +114,12 @@ def _one_round(
 
 
 def _better(plan: DispatchPlan, than: DispatchPlan) -> bool:
-    """More people fully served by the deadline; then a higher mean fill rate."""
+    """More people fully served by the deadline; then a higher mean fill rate; then more
+    delivered at all (late included)."""
 
-    def key(p: DispatchPlan) -> tuple[int, float]:
+    def key(p: DispatchPlan) -> tuple[int, float, int]:
         fill = sum(rp.fill_rate_by_deadline for rp in p.regions) / max(1, len(p.regions))
-        return p.summary.people_fully_served, fill
+        delivered = sum(q for rp in p.regions for q in rp.delivered.values())
+        return p.summary.people_fully_served, fill, delivered
 
     return key(plan) > key(than)

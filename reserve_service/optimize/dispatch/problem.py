@@ -225,7 +225,7 @@ class DispatchParams:
     need (0: every source; see :func:`~.allocation.candidate_arcs`).
     ``full_service_weight``: the allocation also earns this × a region's priority-weighted
     head count when every item of it is allocated on time in full (a binary per region: it
-    completes regions rather than spreading every item thin); 0 makes it an LP again.
+    completes regions rather than spreading every item thin; up to 20 regions); 0 turns it off.
     ``fleet_budget_scale`` multiplies the fleet budget (the repair rounds set it).
     ``repair_rounds``: after a plan, allocate again with the fleet budget scaled by the share
     of the on-time allocation routing delivered, route again, keep the best plan — at most
@@ -257,7 +257,7 @@ class DispatchParams:
     full_service_weight: float = 1.0
     fleet_budget_scale: float = 1.0
     repair_rounds: int = 2
-    time_budget_s: float = 40.0
+    time_budget_s: float = 30.0
     candidate_cover: float = 2.0
 
     def __post_init__(self) -> None:

@@ -78,6 +78,7 @@ class RoutingSolution:
 
 _PARALLEL_INSERTION_MAX_ORDERS = 150
 _EMPTY_START_MAX_ORDERS = 40
+_MIN_CONSTRUCTION_SECONDS = 1.0
 _ROUND_SECONDS = 1.5  # ruin and recreate runs in rounds this long (stop requests between them)
 _VALUE_SCALE = 10**9  # wave-1 drop penalty of the most valuable order (travel is in seconds)
 _W_SCALE = 10  # 0.1 kg
@@ -376,7 +377,9 @@ def solve_routing(
         first = pywrapcp.DefaultRoutingSearchParameters()
         first.CopyFrom(search)
         first.solution_limit = 1
-        first.time_limit.FromMilliseconds(max(1, int(params.routing_time_limit_s * 1000)))
+        # (at least a second: a loaded machine must not leave a small instance unbuilt)
+        seconds = max(_MIN_CONSTRUCTION_SECONDS, params.routing_time_limit_s)
+        first.time_limit.FromMilliseconds(int(seconds * 1000))
         solution = routing.SolveWithParameters(first)
         gls_left = params.routing_time_limit_s * gls_share - (time.perf_counter() - started)
         if solution is not None and gls_left > 0.05:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import pickle
 import threading
 import time
 import uuid
@@ -30,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reserve_service.config import DEFAULT_MODE_LEAD_HOURS, HOUSEHOLD_SIZE, RELIEF_DAYS
-from reserve_service.errors import InvalidInput
+from reserve_service.errors import Conflict, InvalidInput
 from reserve_service.inventory import services
 from reserve_service.inventory.supply import UsableSupply, lot_usable, usable_supply
 from reserve_service.inventory.tables import (
@@ -43,6 +42,7 @@ from reserve_service.jobs import JobCancelled, JobContext, job_kind
 from reserve_service.optimize import dispatch as dp
 from reserve_service.optimize.dispatch import lifecycle
 from reserve_service.optimize.dispatch.lifecycle import supersede
+from reserve_service.optimize.dispatch.storage import StoredPlanError, dump_plan, load_plan
 from reserve_service.optimize.solvers import SolverParams
 from reserve_service.optimize.tables import DispatchPlanRow, Incident, PlanVehicle
 from reserve_service.routing.errors import RoutingInputError
@@ -415,13 +415,23 @@ def render(plan: dp.DispatchPlan, start: dt.datetime, names: dict[str, str], gra
     }
 
 
+def stored_plan(row: DispatchPlanRow) -> tuple[dp.DispatchPlan, dict[str, str]]:
+    """The pure plan and display names stored with a plan row (JSON); 409 for a row stored in
+    an older format (plan the incident again)."""
+    try:
+        return load_plan(row.state)
+    except StoredPlanError as exc:
+        raise Conflict(f"plan {row.id} was stored by an older version: {exc}; plan the incident again",
+                       {"plan": ["stored in an older format"]}) from exc
+
+
 def save_plan(session: Session, incident: Incident, plan: dp.DispatchPlan, names: dict[str, str],
               graph: RoadGraph, created_by: str, parent: DispatchPlanRow | None = None) -> DispatchPlanRow:
     statuses = {vp.vehicle_id: ("dispatched" if vp.dispatched else "draft") for vp in plan.vehicles if vp.used}
     row = DispatchPlanRow(id=str(uuid.uuid4()), incident_id=incident.id, generation=plan.generation,
                           parent_id=parent.id if parent else None, status="draft", created_by=created_by,
                           plan=render(plan, incident_start(incident), names, graph, statuses),
-                          state=pickle.dumps((plan, names)))
+                          state=dump_plan(plan, names))
     session.add(row)
     for vehicle_id, status in statuses.items():
         session.add(PlanVehicle(plan_id=row.id, vehicle_id=vehicle_id, status=status))
@@ -566,7 +576,7 @@ def replan_inputs(session: Session, incident: Incident, graph: RoadGraph, parent
     are those of trucks leaving at ``now_h``.
     """
     parent = session.get(DispatchPlanRow, parent_id)
-    old_plan, names = pickle.loads(parent.state)
+    old_plan, names = stored_plan(parent)
     statuses = {v.vehicle_id: v.status
                 for v in session.scalars(select(PlanVehicle).where(PlanVehicle.plan_id == parent_id))}
     positions = vehicle_positions(old_plan, now_h, statuses)
