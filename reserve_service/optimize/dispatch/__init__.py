@@ -19,20 +19,28 @@ with ``RoadGraph.travel_time_matrix(nodes, nodes, profile=...)``.
 
 
 Modules, in the order a plan is made: :mod:`.problem` (input and its checks), :mod:`.needs`,
-:mod:`.allocation`, :mod:`.orders`, :mod:`.routing`, :mod:`.extraction` (into :mod:`.plan`, with
-:mod:`.shortfalls`), :mod:`.planner` (the one call), :mod:`.manifest`, :mod:`.replan`.  They are
-pure; :mod:`.service`, :mod:`.schemas` and :mod:`.api` connect them to the database and HTTP and
-are not imported here.
+:mod:`.allocation`, :mod:`.orders`, :mod:`.routing`, :mod:`.repair` (top-ups),
+:mod:`.extraction` (into :mod:`.plan`, with :mod:`.shortfalls`), :mod:`.bound` (people served at
+most), :mod:`.planner` (the one call), :mod:`.manifest`, :mod:`.replan`, :mod:`.storage` (a plan
+as JSON).  They are pure; :mod:`.service`, :mod:`.schemas` and :mod:`.api` connect them to the
+database and HTTP and are not imported here.
 """
 
 from __future__ import annotations
 
 from reserve_service.optimize.dispatch.allocation import (
+    LATE_WEIGHT,
     AllocationModel,
     AllocationResult,
     Flow,
     build_allocation_model,
+    candidate_arcs,
+    greedy_packing,
     solve_allocation,
+)
+from reserve_service.optimize.dispatch.bound import (
+    ServedBound,
+    served_bound,
 )
 from reserve_service.optimize.dispatch.extraction import (
     extract_plan,
@@ -83,6 +91,9 @@ from reserve_service.optimize.dispatch.problem import (
     validate_problem,
     vehicle_profile,
 )
+from reserve_service.optimize.dispatch.repair import (
+    top_up,
+)
 from reserve_service.optimize.dispatch.replan import (
     EtaChange,
     ReplanResult,
@@ -96,6 +107,17 @@ from reserve_service.optimize.dispatch.routing import (
     build_routing_model,
     route_in_waves,
     solve_routing,
+)
+from reserve_service.optimize.dispatch.shortfalls import (
+    ShortfallBounds,
+    explain_shortfall,
+    shortfall_bounds,
+)
+from reserve_service.optimize.dispatch.storage import (
+    PLAN_FORMAT,
+    StoredPlanError,
+    dump_plan,
+    load_plan,
 )
 
 __all__ = [
@@ -119,11 +141,14 @@ __all__ = [
     "validate_problem",
     "region_needs",
     "source_supply",
+    "LATE_WEIGHT",
     "Flow",
     "AllocationModel",
     "AllocationResult",
     "build_allocation_model",
+    "candidate_arcs",
     "solve_allocation",
+    "greedy_packing",
     "OrderLine",
     "Order",
     "RouteVehicle",
@@ -133,6 +158,7 @@ __all__ = [
     "build_routing_model",
     "solve_routing",
     "route_in_waves",
+    "top_up",
     "ManifestLine",
     "Stop",
     "VehiclePlan",
@@ -141,6 +167,11 @@ __all__ = [
     "PlanSummary",
     "DispatchPlan",
     "extract_plan",
+    "ShortfallBounds",
+    "shortfall_bounds",
+    "explain_shortfall",
+    "ServedBound",
+    "served_bound",
     "plan_dispatch",
     "MANIFEST_COLUMNS",
     "plan_to_manifest_csv",
@@ -149,4 +180,8 @@ __all__ = [
     "EtaChange",
     "ReplanResult",
     "replan",
+    "PLAN_FORMAT",
+    "StoredPlanError",
+    "dump_plan",
+    "load_plan",
 ]

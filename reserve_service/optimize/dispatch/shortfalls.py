@@ -18,7 +18,7 @@ For region ``r`` and item ``i`` with ``missing`` units short of the need by the 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -174,5 +174,3 @@ def explain_shortfall(
                 f"{in_time:.0f} units could arrive in time; the fleet could not bring them")
     return out
 
-
-__all__: Sequence[str] = ("ShortfallBounds", "explain_shortfall", "shortfall_bounds")

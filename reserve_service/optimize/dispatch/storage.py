@@ -23,7 +23,7 @@ import numpy as np
 
 from reserve_service.optimize.dispatch.plan import DispatchPlan
 
-FORMAT = "dispatch-plan/1"
+PLAN_FORMAT = "dispatch-plan/1"
 
 
 class StoredPlanError(ValueError):
@@ -32,7 +32,7 @@ class StoredPlanError(ValueError):
 
 def dump_plan(plan: DispatchPlan, names: Mapping[str, str]) -> bytes:
     """The plan and its display names as compressed JSON."""
-    document = {"format": FORMAT, "plan": _encode(plan), "names": dict(names)}
+    document = {"format": PLAN_FORMAT, "plan": _encode(plan), "names": dict(names)}
     return zlib.compress(json.dumps(document, ensure_ascii=False, allow_nan=False).encode())
 
 
@@ -42,7 +42,7 @@ def load_plan(data: bytes) -> tuple[DispatchPlan, dict[str, str]]:
         document = json.loads(zlib.decompress(data).decode())
     except (zlib.error, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise StoredPlanError("not a stored dispatch plan (stored by an older version?)") from exc
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
+    if not isinstance(document, dict) or document.get("format") != PLAN_FORMAT:
         raise StoredPlanError(f"unknown stored plan format {document.get('format')!r}")
     return _decode(DispatchPlan, document["plan"]), dict(document["names"])
 
