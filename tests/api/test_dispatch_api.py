@@ -8,7 +8,6 @@ DEP-A holds 100 tents (LOT-A1) and water in LOT-W1 (1000 L, expires in 20 days) 
 from __future__ import annotations
 
 import datetime as dt
-import pickle
 import time
 
 import pytest
@@ -46,7 +45,7 @@ def checked(client, roads, plan_id, skip_stops=None):
 
     with client.application.extensions["database"].session_factory() as s:
         row = s.get(DispatchPlanRow, plan_id)
-        loaded = service.load_plan(row) if hasattr(service, "load_plan") else pickle.loads(row.state)
+        loaded = service.stored_plan(row)
     check_plan(loaded[0], skip_stops=skip_stops)
     return client.get(f"/api/v1/dispatch-plans/{plan_id}", headers=roads.headers("viewer")).json
 

@@ -93,6 +93,8 @@ def _decode(hint: Any, data: Any) -> Any:
         value_hint = args[1] if args else Any
         return {k: _decode(value_hint, v) for k, v in data.items()}
     if origin is tuple:
+        if len(args) > 1 and args[-1] is not Ellipsis:  # a fixed-length tuple, e.g. (float, matrices)
+            return tuple(_decode(a, v) for a, v in zip(args, data, strict=True))
         item = args[0] if args else Any
         return tuple(_decode(item, v) for v in data)
     if origin is list:
