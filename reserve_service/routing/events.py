@@ -26,6 +26,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from reserve_service.routing.errors import RoadEventError
+from reserve_service.routing.geojson import check_area
 
 
 class EventKind(StrEnum):
@@ -57,11 +58,7 @@ def as_utc(moment: datetime | str | None, field_name: str = "at") -> datetime | 
 
 def _area_geometry(area: Mapping[str, Any]) -> BaseGeometry:
     """Validate a GeoJSON Polygon/MultiPolygon and return it as a shapely geometry."""
-    if not isinstance(area, Mapping) or area.get("type") not in ("Polygon", "MultiPolygon"):
-        kind = area.get("type") if isinstance(area, Mapping) else type(area).__name__
-        raise RoadEventError(
-            f"area must be a GeoJSON Polygon or MultiPolygon, got {kind!r}", "area"
-        )
+    check_area(area)  # RFC 7946 rings, before shapely closes an open one
     try:
         geometry = shape(area)
     except (ValueError, TypeError, AttributeError, IndexError, shapely.errors.ShapelyError) as exc:
