@@ -328,10 +328,11 @@ def read_csv(nodes_csv: Source, edges_csv: Source) -> NetworkTables:
     """Read ``nodes.csv`` (id, lat, lng) and ``edges.csv``.
 
     ``edges.csv`` columns: u, v, length_m, road_class, speed_kmh, and optionally id, oneway,
-    toll, toll_plaza, bridge, lanes, max_weight_t, name, ref. A segment is two-way unless
+    toll, toll_plaza, bridge, lanes, max_weight_t, name, ref, geometry. A segment is two-way unless
     ``oneway=1``; an empty ``max_weight_t`` means no limit; without ``id`` the ids are 0, 1, ...
-    in file order. Node ids are integers when every id is a whole number, else strings.
-    Extra columns are ignored.
+    in file order; ``geometry`` holds the interior vertices of a curved road as
+    ``lng lat;lng lat;...`` (see :func:`format_geometry`). Node ids are integers when every id is
+    a whole number, else strings. Extra columns are ignored.
     """
     count, nodes = _csv_columns(nodes_csv, "nodes.csv", ("id", "lat", "lng"))
     if count == 0:
@@ -429,8 +430,33 @@ def read_csv(nodes_csv: Source, edges_csv: Source) -> NetworkTables:
         ),
         name=edges.get("name", empty),
         ref=edges.get("ref", empty),
-        geometry=[None] * count,
+        geometry=[
+            parse_geometry(value, f"{label} line {line}")
+            for line, value in enumerate(edges.get("geometry", empty), start=2)
+        ],
     )
+
+
+def format_geometry(points: list[LngLat] | None) -> str:
+    """Interior vertices as CSV text ``lng lat;lng lat`` (7 decimals, about 1 cm); '' for none."""
+    return ";".join(f"{lng:.7f} {lat:.7f}" for lng, lat in points or ())
+
+
+def parse_geometry(value: str, where: str) -> list[LngLat] | None:
+    """The inverse of :func:`format_geometry`; raises ``NetworkFileError`` naming ``geometry``."""
+    if not value.strip():
+        return None
+    points: list[LngLat] = []
+    for pair in value.split(";"):
+        parts = pair.split()
+        try:
+            lng, lat = (float(x) for x in parts)
+        except ValueError:
+            raise NetworkFileError(f"{where}: geometry vertex {pair!r} is not 'lng lat'", "geometry") from None
+        if not (-180 <= lng <= 180 and -90 <= lat <= 90):
+            raise NetworkFileError(f"{where}: geometry vertex {pair!r} is out of range", "geometry")
+        points.append((lng, lat))
+    return points
 
 
 # ---------------------------------------------------------------------------------------------
@@ -627,19 +653,55 @@ def parse_maxweight_t(value: str | None) -> float | None:
     return None
 
 
-def _osm_direction(tags: Mapping[str, str]) -> int:
-    """+1 one-way along the way, -1 one-way against it, 0 two-way."""
+def _osm_direction(tags: Mapping[str, str]) -> int | None:
+    """+1 one-way along the way, -1 one-way against it, 0 two-way, None not routable.
+
+    ``oneway=reversible`` ways change direction by time of day (tidal lanes): a plan made hours
+    ahead cannot rely on either direction, so they are not routed. Motorways and
+    ``junction=roundabout`` / ``junction=circular`` are one-way unless tagged otherwise.
+    """
     oneway = tags.get("oneway", "").strip().lower()
+    if oneway == "reversible":
+        return None
     if oneway in ("yes", "true", "1"):
         return 1
     if oneway in ("-1", "reverse"):
         return -1
     if oneway in ("no", "false", "0"):
         return 0
-    implied = (
-        tags.get("highway") in ("motorway", "motorway_link") or tags.get("junction") == "roundabout"
+    implied = tags.get("highway") in ("motorway", "motorway_link") or tags.get("junction") in (
+        "roundabout",
+        "circular",
     )
     return 1 if implied else 0
+
+
+# The OSM access hierarchy for a relief lorry, most specific first: the first tag present decides.
+_OSM_ACCESS_KEYS = ("hgv", "goods", "motor_vehicle", "vehicle", "access")
+_OSM_NO_ACCESS = ("no", "private")
+
+
+def osm_lorry_may_use(tags: Mapping[str, str]) -> bool:
+    """Whether a heavy goods vehicle may drive the way (``access=no``/``private`` ways are not)."""
+    for key in _OSM_ACCESS_KEYS:
+        value = tags.get(key, "").strip().lower()
+        if value:
+            return value not in _OSM_NO_ACCESS
+    return True
+
+
+def osm_lorry_pays_toll(tags: Mapping[str, str]) -> bool:
+    """``toll:hgv`` (the relief vehicles are lorries) overrides ``toll`` when present."""
+    value = tags.get("toll:hgv") or tags.get("toll", "no")
+    return value.strip().lower() == "yes"
+
+
+def _osm_directed_speeds(tags: Mapping[str, str], road_class: str) -> tuple[float, float]:
+    """Speed (km/h) along and against the way: ``maxspeed:forward/backward``, else ``maxspeed``."""
+    default = parse_maxspeed_kmh(tags.get("maxspeed")) or DEFAULT_FREE_SPEED_KMH[road_class]
+    forward = parse_maxspeed_kmh(tags.get("maxspeed:forward")) or default
+    backward = parse_maxspeed_kmh(tags.get("maxspeed:backward")) or default
+    return forward, backward
 
 
 def _osm_input(source: Source) -> Any:
@@ -662,8 +724,11 @@ def read_osm(source: Source) -> NetworkTables:
     Ways whose ``highway`` is in :data:`OSM_HIGHWAY_CLASS` become edges, split at junctions and at
     toll booths (``barrier=toll_booth``, which marks the segment ending there as a toll plaza).
     Chinese route numbers in ``ref`` refine the class (G### national, S### provincial, ...).
-    ``maxspeed`` (else the class free speed), ``oneway`` (motorways implied), ``toll``, ``bridge``,
-    ``maxweight`` and ``lanes`` are read; tag values that are not numbers fall back to defaults.
+    ``maxspeed`` and ``maxspeed:forward/backward`` (else the class free speed), ``oneway``
+    (motorways and roundabouts implied; ``reversible`` ways are not routed), ``toll`` and
+    ``toll:hgv``, ``bridge``, ``maxweight`` and ``lanes`` are read; ways a lorry may not use
+    (``access``/``vehicle``/``motor_vehicle``/``goods``/``hgv`` = ``no`` or ``private``, the most
+    specific decides) are skipped; tag values that are not numbers fall back to defaults.
     Node ids are OSM node ids; nodes missing from the extract split a way (their segments drop).
     """
     import osmium
@@ -701,39 +766,70 @@ def read_osm(source: Source) -> NetworkTables:
     nodes = _Junctions()
     edges = _EdgeRows()
     for refs, points, tags, road_class in ways:
-        direction = _osm_direction(tags)
-        if direction == -1:
-            refs, points = refs[::-1], points[::-1]
-        max_weight = parse_maxweight_t(tags.get("maxweight"))
-        lanes = tags.get("lanes", "")
-        attributes = {
-            "road_class": road_class,
-            "speed_kmh": parse_maxspeed_kmh(tags.get("maxspeed"))
-            or DEFAULT_FREE_SPEED_KMH[road_class],
-            "oneway": direction != 0,
-            "toll": tags.get("toll", "no").lower() == "yes",
-            "bridge": tags.get("bridge", "no").lower() not in ("no", ""),
-            "lanes": int(lanes)
-            if lanes.isdigit() and int(lanes) > 0
-            else DEFAULT_LANES[road_class],
-            "max_weight_t": max_weight if max_weight is not None else math.inf,
-            "name": tags.get("name", ""),
-            "ref": tags.get("ref", ""),
-        }
-        for start, end in _pieces(refs, split):
-            if refs[start] == refs[end] and end - start < 2:
-                continue
-            coords = points[start : end + 1]
-            u = nodes.node(refs[start], refs[start], *coords[0])
-            v = nodes.node(refs[end], refs[end], *coords[-1])
-            edges.add(
-                u=u,
-                v=v,
-                length_m=polyline_length_m(coords),
-                toll_plaza=refs[end] in toll_booths or (start == 0 and refs[0] in toll_booths),
-                geometry=coords[1:-1] or None,
-                **attributes,
-            )
+        for way_refs, way_points, speed, oneway in _osm_carriageways(refs, points, tags, road_class):
+            attributes = {**_osm_attributes(tags, road_class), "speed_kmh": speed, "oneway": oneway}
+            _add_osm_pieces(edges, nodes, way_refs, way_points, split, toll_booths, attributes)
     if not nodes.ids:
         raise NetworkFileError("the OSM data has no usable highway ways", "highway")
     return edges.tables(nodes.ids, nodes.lat, nodes.lng)
+
+
+def _osm_carriageways(
+    refs: list[int], points: list[LngLat], tags: Mapping[str, str], road_class: str
+) -> list[tuple[list[int], list[LngLat], float, bool]]:
+    """The directed runs a way becomes: (refs, points, speed, one-way) in driving order.
+
+    A two-way way with different ``maxspeed:forward`` and ``maxspeed:backward`` becomes two
+    one-way runs, one per direction, each with its own speed.
+    """
+    direction = _osm_direction(tags)
+    if direction is None or not osm_lorry_may_use(tags):
+        return []
+    forward, backward = _osm_directed_speeds(tags, road_class)
+    if direction == 1:
+        return [(refs, points, forward, True)]
+    if direction == -1:
+        return [(refs[::-1], points[::-1], backward, True)]
+    if forward == backward:
+        return [(refs, points, forward, False)]
+    return [(refs, points, forward, True), (refs[::-1], points[::-1], backward, True)]
+
+
+def _osm_attributes(tags: Mapping[str, str], road_class: str) -> dict[str, Any]:
+    max_weight = parse_maxweight_t(tags.get("maxweight"))
+    lanes = tags.get("lanes", "")
+    return {
+        "road_class": road_class,
+        "toll": osm_lorry_pays_toll(tags),
+        "bridge": tags.get("bridge", "no").lower() not in ("no", ""),
+        "lanes": int(lanes) if lanes.isdigit() and int(lanes) > 0 else DEFAULT_LANES[road_class],
+        "max_weight_t": max_weight if max_weight is not None else math.inf,
+        "name": tags.get("name", ""),
+        "ref": tags.get("ref", ""),
+    }
+
+
+def _add_osm_pieces(
+    edges: _EdgeRows,
+    nodes: _Junctions,
+    refs: list[int],
+    points: list[LngLat],
+    split: set[Any],
+    toll_booths: set[int],
+    attributes: dict[str, Any],
+) -> None:
+    """One edge per piece of a run between junctions, keeping the interior points."""
+    for start, end in _pieces(refs, split):
+        if refs[start] == refs[end] and end - start < 2:
+            continue
+        coords = points[start : end + 1]
+        u = nodes.node(refs[start], refs[start], *coords[0])
+        v = nodes.node(refs[end], refs[end], *coords[-1])
+        edges.add(
+            u=u,
+            v=v,
+            length_m=polyline_length_m(coords),
+            toll_plaza=refs[end] in toll_booths or (start == 0 and refs[0] in toll_booths),
+            geometry=coords[1:-1] or None,
+            **attributes,
+        )
