@@ -2,20 +2,54 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+from typing import Any
+
 from flask import Flask, current_app, g, request
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from reserve_service.api_docs import PROBLEM_MIME, ProblemSchema, StandardResponsesPlugin
 from reserve_service.db import make_engine, make_session_factory
 from reserve_service.errors import http_exception_to_problem
+from reserve_service.http import BoundedIntegerConverter, guard_request
 
 
 class ProblemApi(Api):
-    """flask-smorest Api whose errors are problem+json like every other error."""
+    """flask-smorest Api whose errors are problem+json like every other error, and documented so.
+
+    It also installs what every request goes through before its view: the body guard (nesting
+    depth, NUL characters) and integer path segments bounded to the database's integer range.
+    """
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def __init__(self, app: Flask | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("spec_kwargs", {}).setdefault("extra_plugins", [StandardResponsesPlugin()])
+        super().__init__(app, **kwargs)
+
+    def init_app(self, app: Flask, *args: Any, **kwargs: Any) -> None:
+        app.url_map.converters["int"] = BoundedIntegerConverter
+        app.before_request(guard_request)
+        super().init_app(app, *args, **kwargs)
+        self.register_converter(BoundedIntegerConverter, BoundedIntegerConverter.openapi)
 
     def handle_http_exception(self, error):  # type: ignore[override]
         return http_exception_to_problem(error)
+
+    def _register_responses(self) -> None:
+        """Every error response is a problem, served as ``application/problem+json``."""
+        for status in HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_MIME)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Any other error, as a problem", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_MIME)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
 
 
 class Database:

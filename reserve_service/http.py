@@ -1,20 +1,30 @@
-"""HTTP helpers every blueprint shares: pagination, sorting, ETags, idempotent POSTs."""
+"""HTTP helpers every blueprint shares: pagination, sorting, ETags, idempotent POSTs, and the
+guards every request passes before its view (bounded integer path segments, JSON nesting depth,
+NUL characters)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from flask import Response, request
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from werkzeug.routing import IntegerConverter
 
 from reserve_service.auth import current_principal
-from reserve_service.errors import InvalidInput, PreconditionFailed, PreconditionRequired
+from reserve_service.errors import (
+    DomainError,
+    InvalidInput,
+    PreconditionFailed,
+    PreconditionRequired,
+)
 from reserve_service.inventory.tables import IdempotencyRecord
 
 
@@ -111,3 +121,60 @@ def _replay(stored: IdempotencyRecord, digest: str) -> Response:
     response = Response(stored.response_body, status=stored.status_code, mimetype="application/json")
     response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+# ----------------------------------------------------------------------------- request guards
+
+MAX_JSON_DEPTH = 64
+INT32_MAX = 2**31 - 1
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """``<int:...>`` path segments within the database's integer range: beyond it is a 404
+    (no such resource), never an overflow inside the driver."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", INT32_MAX)
+        super().__init__(map, *args, **kwargs)
+
+    @staticmethod
+    def openapi(converter: BoundedIntegerConverter) -> dict[str, Any]:
+        return {"type": "integer", "minimum": converter.min or 0, "maximum": converter.max}
+
+
+class BadRequestBody(DomainError):
+    status, title, type_slug = 400, "Bad request", "bad-request"
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+# ``\u0000`` is an escape only after an even number of backslashes (``\\u0000`` is text).
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
+
+
+def json_depth(body: bytes) -> int:
+    """The deepest nesting of arrays and objects in a JSON text (strings are skipped)."""
+    brackets = np.frombuffer(_JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS), np.uint8)
+    steps = np.where((brackets == ord("[")) | (brackets == ord("{")), 1, -1)
+    return int(np.cumsum(steps).max(initial=0))
+
+
+def guard_request() -> None:
+    """400 for what no view can use: JSON nested deeper than :data:`MAX_JSON_DEPTH`, and NUL
+    characters (text columns cannot hold them) in the query string or a JSON body."""
+    if "\x00" in request.path:
+        raise BadRequestBody("the path contains a NUL character", {"_path": ["contains a NUL character"]})
+    for name, values in request.args.lists():
+        if "\x00" in name or any("\x00" in v for v in values):
+            raise BadRequestBody(f"{name}: NUL characters are not allowed", {name: ["contains a NUL character"]})
+    if not request.content_length and "chunked" not in request.headers.get("Transfer-Encoding", ""):
+        return
+    body = request.get_data(cache=True)
+    if body.lstrip()[:1] not in (b"[", b"{"):
+        return
+    if json_depth(body) > MAX_JSON_DEPTH:
+        raise BadRequestBody(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels",
+                             {"_body": [f"nested deeper than {MAX_JSON_DEPTH} levels"]})
+    if _NUL_ESCAPE.search(body):
+        raise BadRequestBody("NUL characters (\\u0000) are not allowed in the JSON body",
+                             {"_body": ["contains a NUL character"]})

@@ -1,0 +1,84 @@
+"""What the OpenAPI document says beyond each view's own decorators.
+
+* :class:`ProblemSchema` — the one error body, ``application/problem+json`` (RFC 9457);
+* the headers the service reads and writes (``If-Match``, ``ETag``, ``Idempotency-Key``,
+  ``Location``) as reusable parameter and header documents for ``@blp.doc`` and
+  ``@blp.response(headers=...)``;
+* :class:`StandardResponsesPlugin` — an apispec plugin that documents the errors every operation
+  of a kind can answer: 401 on every ``/api/`` operation (a bearer token is needed), 403 on every
+  write (roles), 404 where the path names a resource, 400 where a body is read (malformed or too
+  deeply nested JSON).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apispec import BasePlugin
+from marshmallow import Schema, fields
+
+PROBLEM_MIME = "application/problem+json"
+
+
+class ProblemSchema(Schema):
+    """An error: ``type`` names the problem kind, ``errors`` maps each bad field to its messages.
+
+    Some problems carry more members (``current_etag`` on a 412, ``lots`` on a stock conflict).
+    """
+
+    class Meta:
+        ordered = True
+
+    type = fields.String(required=True, metadata={"example": "https://reserve-service.example/problems/invalid-input"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True,
+                         metadata={"description": "field name (dotted for nested members) → messages"})
+
+
+IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": True,
+    "description": "the ETag from the last GET; 412 when the resource changed since, 428 when absent",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+}
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "description": "a key per intended movement: a retry with the same key and body gets the stored answer "
+                   "(with Idempotent-Replayed: true) instead of booking twice",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 128},
+}
+ETAG_HEADER = {"ETag": {"description": "the resource version, for If-Match", "schema": {"type": "string"}}}
+LOCATION_HEADER = {"Location": {"description": "URL of the job to follow", "schema": {"type": "string"}}}
+
+_STANDARD = {
+    "400": "BAD_REQUEST",
+    "401": "UNAUTHORIZED",
+    "403": "FORBIDDEN",
+    "404": "NOT_FOUND",
+}
+_WRITES = {"post", "put", "patch", "delete"}
+
+
+class StandardResponsesPlugin(BasePlugin):
+    """Document the problem responses that follow from an operation's kind (see module doc)."""
+
+    def operation_helper(self, path: str | None = None, operations: dict | None = None,
+                         **kwargs: Any) -> None:
+        for method, operation in (operations or {}).items():
+            if method not in _WRITES | {"get"} or not (path or "").startswith("/api/"):
+                continue
+            wanted = ["401"]
+            if method in _WRITES:
+                wanted.append("403")
+            if "{" in (path or ""):
+                wanted.append("404")
+            if "requestBody" in operation:
+                wanted.append("400")
+            responses = operation.setdefault("responses", {})
+            for code in wanted:
+                responses.setdefault(code, _STANDARD[code])
