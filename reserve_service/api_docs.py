@@ -12,12 +12,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from apispec import BasePlugin
-from marshmallow import Schema, fields
+from marshmallow import INCLUDE, Schema, fields, post_dump
 
 PROBLEM_MIME = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://reserve-service.example/problems/"
 
 
 class ProblemSchema(Schema):
@@ -28,6 +31,7 @@ class ProblemSchema(Schema):
 
     class Meta:
         ordered = True
+        unknown = INCLUDE
 
     type = fields.String(required=True, metadata={"example": "https://reserve-service.example/problems/invalid-input"})
     title = fields.String(required=True)
@@ -82,3 +86,36 @@ class StandardResponsesPlugin(BasePlugin):
             responses = operation.setdefault("responses", {})
             for code in wanted:
                 responses.setdefault(code, _STANDARD[code])
+
+# Bodies that are files, not JSON: documented by media type, a string of bytes.
+CSV_BODY = {"type": "string", "description": "CSV text, UTF-8 with a byte-order mark"}
+PNG_BODY = {"type": "string", "format": "binary", "description": "a PNG image"}
+
+
+class ResponseBody(Schema):
+    """Base of response schemas for bodies the views build as dicts.
+
+    The document declares the members a client can rely on and admits others
+    (``additionalProperties: true``); dumping keeps every member the view sent, declared or not,
+    so an engine that adds a figure to its result never has it silently dropped.
+    """
+
+    class Meta:
+        ordered = True
+        unknown = INCLUDE
+
+    @post_dump(pass_original=True)
+    def _keep_undeclared(self, data: dict[str, Any], original: Any, **_kw: Any) -> dict[str, Any]:
+        if isinstance(original, Mapping):
+            for key, value in original.items():
+                data.setdefault(key, value)
+        return data
+
+
+class UtcDateTime(fields.DateTime):
+    """An RFC 3339 timestamp with its offset: a naive value (SQLite returns them) is UTC."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return super()._serialize(value, attr, obj, **kwargs)

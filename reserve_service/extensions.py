@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, current_app, g, request
-from flask_smorest import Api
+from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from reserve_service.api_docs import PROBLEM_MIME, ProblemSchema, StandardResponsesPlugin
+from reserve_service.api_docs import (
+    PROBLEM_MIME,
+    PROBLEM_TYPE_BASE,
+    ProblemSchema,
+    StandardResponsesPlugin,
+)
 from reserve_service.db import make_engine, make_session_factory
 from reserve_service.errors import http_exception_to_problem
-from reserve_service.http import BoundedIntegerConverter, guard_request
+from reserve_service.http import BoundedIntegerConverter, JsonBodyParser, guard_request
+
+# Every blueprint's @arguments parse with it (bound when the views are decorated, at import).
+Blueprint.ARGUMENTS_PARSER = JsonBodyParser()
 
 
 class ProblemApi(Api):
@@ -37,7 +46,18 @@ class ProblemApi(Api):
         self.register_converter(BoundedIntegerConverter, BoundedIntegerConverter.openapi)
 
     def handle_http_exception(self, error):  # type: ignore[override]
-        return http_exception_to_problem(error)
+        """Problems for every HTTP error; a request that does not match its schema is a
+        ``schema-violation`` (a client bug), unlike ``invalid-input`` (refused by the data)."""
+        response = http_exception_to_problem(error)
+        for name, value in error.get_headers():
+            if name.lower() not in ("content-type", "content-length"):
+                response.headers.setdefault(name, value)
+        data = getattr(error, "data", None) or {}
+        if error.code == 422 and data.get("messages"):
+            body = response.get_json()
+            body.update(type=f"{PROBLEM_TYPE_BASE}schema-violation", title="Request does not match the API schema")
+            response.set_data(json.dumps(body, ensure_ascii=False))
+        return response
 
     def _register_responses(self) -> None:
         """Every error response is a problem, served as ``application/problem+json``."""

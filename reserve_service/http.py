@@ -11,11 +11,15 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import marshmallow as ma
 import numpy as np
 from flask import Response, request
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from webargs import core as webargs_core
+from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.routing import IntegerConverter
 
 from reserve_service.auth import current_principal
@@ -178,3 +182,16 @@ def guard_request() -> None:
     if _NUL_ESCAPE.search(body):
         raise BadRequestBody("NUL characters (\\u0000) are not allowed in the JSON body",
                              {"_body": ["contains a NUL character"]})
+
+
+class JsonBodyParser(FlaskParser):
+    """Request bodies are required, as the OpenAPI document says: no body is a 422 naming
+    ``_body`` (send ``{}`` to take every default), a body that is not JSON a 415."""
+
+    def load_json(self, req: Any, schema: ma.Schema) -> Any:
+        data = super().load_json(req, schema)
+        if data is webargs_core.missing:
+            if req.get_data(cache=True).strip():
+                raise UnsupportedMediaType("send the body as application/json")
+            raise ma.ValidationError({"_body": ["a JSON body is required (send {} for the defaults)"]})
+        return data

@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 from webargs.fields import DelimitedList
 
+from reserve_service.api_docs import UtcDateTime
 from reserve_service.inventory.tables import (
     DEPOT_OPERATORS,
     DEPOT_STATUSES,
@@ -17,6 +18,7 @@ from reserve_service.inventory.tables import (
 )
 
 MAX_QUANTITY = 10**12
+STOCK_GROUPINGS = ("depot", "item", "tier", "region", "mode")
 
 
 def _with(validator, kw: dict) -> dict:
@@ -55,10 +57,24 @@ class Schema(ma.Schema):
 # ----------------------------------------------------------------------- pagination
 
 
+def sort_by(*names: str) -> fields.String:
+    """The ``sort`` argument: one of ``names`` (the first is the default), '-' for descending."""
+    return fields.String(load_default=None, validate=validate.OneOf([*names, *(f"-{n}" for n in names)]),
+                         metadata={"description": f"one of {', '.join(names)}; '-' prefix for descending"})
+
+
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=2**31 - 1))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
     sort = fields.String(load_default=None, metadata={"description": "field name, '-' for descending"})
+
+
+class AgreementListArgs(PageArgs):
+    sort = sort_by("code", "valid_to")
+
+
+class CapacityReserveListArgs(PageArgs):
+    sort = sort_by("code")
 
 
 class PageMeta(Schema):
@@ -95,6 +111,7 @@ class RegionSchema(Schema):
 
 
 class RegionListArgs(PageArgs):
+    sort = sort_by("adcode", "name", "population")
     level = fields.String(validate=validate.OneOf(REGION_LEVELS))
     parent = fields.String()
     q = fields.String(metadata={"description": "name contains"})
@@ -113,7 +130,8 @@ class DepotSchema(Schema):
     capacity_t = fields.Float(allow_none=True, load_default=None, validate=validate.Range(min=0))
     fixed_cost_yuan = fields.Float(allow_none=True, load_default=None, validate=validate.Range(min=0))
     version = fields.Integer(dump_only=True)
-    used_m3 = fields.Float(dump_only=True)
+    used_m3 = fields.Float(dump_only=True, allow_none=True,
+                           metadata={"description": "stored volume; null in lists (ask the depot)"})
 
 
 class DepotPatchSchema(Schema):
@@ -128,6 +146,7 @@ class DepotPatchSchema(Schema):
 
 
 class DepotListArgs(PageArgs):
+    sort = sort_by("code", "name", "tier", "capacity_m3")
     tier = fields.String(validate=validate.OneOf(DEPOT_TIERS))
     status = fields.String(validate=validate.OneOf(DEPOT_STATUSES))
     operator = fields.String(validate=validate.OneOf(DEPOT_OPERATORS))
@@ -150,6 +169,7 @@ class ItemSchema(Schema):
 
 
 class ItemListArgs(PageArgs):
+    sort = sort_by("code", "name_en")
     category = fields.String()
     q = fields.String()
 
@@ -176,6 +196,7 @@ class LotPatchSchema(Schema):
 
 
 class LotListArgs(PageArgs):
+    sort = sort_by("id", "expires_on", "quantity", "lot_no")
     depot = fields.String()
     item = fields.String()
     mode = fields.String(validate=validate.OneOf(STOCK_MODES))
@@ -285,10 +306,11 @@ class MovementSchema(Schema):
     reason = fields.String()
     reference = fields.String()
     group_id = fields.String()
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
 
 
 class MovementListArgs(PageArgs):
+    sort = sort_by("id", "created_at")
     depot = fields.String()
     item = fields.String()
     kind = fields.String(validate=validate.OneOf(MOVEMENT_KINDS))
@@ -310,7 +332,8 @@ class BookingSchema(Schema):
 
 
 class StockArgs(Schema):
-    group_by = DelimitedList(fields.String(), load_default=["depot", "item"])
+    group_by = DelimitedList(fields.String(validate=validate.OneOf(STOCK_GROUPINGS)),
+                             load_default=["depot", "item"], validate=validate.Length(min=1))
     depot = fields.String()
     item = fields.String()
     tier = fields.String(validate=validate.OneOf(DEPOT_TIERS))

@@ -8,11 +8,17 @@ from flask import current_app, url_for
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from reserve_service.api_docs import LOCATION_HEADER
 from reserve_service.auth import current_principal, roles_required
 from reserve_service.errors import Conflict, NotFound
 from reserve_service.extensions import session
 from reserve_service.jobs import Job
 from reserve_service.optimize import siting_runs
+from reserve_service.optimize.response_schemas import (
+    FeatureCollectionSchema,
+    JobListSchema,
+    JobSchema,
+)
 from reserve_service.optimize.schemas import JobListArgs, SitingRequest
 
 blp = Blueprint(
@@ -50,7 +56,7 @@ def submit(kind: str, params: dict[str, Any]):
 @blp.route("/siting-runs", methods=["POST"])
 @roles_required("planner")
 @blp.arguments(SitingRequest)
-@blp.response(202)
+@blp.response(202, JobSchema, headers=LOCATION_HEADER)
 def post_siting_run(data):
     """Start a siting run (planner). Cheap checks answer 422 now; the solve runs as a job.
 
@@ -63,6 +69,7 @@ def post_siting_run(data):
 
 @blp.route("/jobs")
 @blp.arguments(JobListArgs, location="query")
+@blp.response(200, JobListSchema)
 def list_jobs(args):
     """Recent jobs, newest first."""
     query = select(Job).order_by(Job.created_at.desc()).limit(args["limit"])
@@ -81,12 +88,14 @@ def _job(job_id: str) -> Job:
 
 
 @blp.route("/jobs/<job_id>")
+@blp.response(200, JobSchema)
 def get_job(job_id: str):
     """Status, progress and, when done, the result."""
     return job_dump(_job(job_id))
 
 
 @blp.route("/jobs/<job_id>/geojson")
+@blp.response(200, FeatureCollectionSchema)
 def get_job_geojson(job_id: str):
     """The result's map layer (sites and assignments) as a GeoJSON FeatureCollection."""
     job = _job(job_id)
@@ -99,6 +108,7 @@ def get_job_geojson(job_id: str):
 
 @blp.route("/jobs/<job_id>/cancel", methods=["POST"])
 @roles_required("planner", "dispatcher")
+@blp.response(202, JobSchema)
 def cancel_job(job_id: str):
     """Ask a queued or running job to stop; it ends as cancelled at its next checkpoint."""
     db = session()

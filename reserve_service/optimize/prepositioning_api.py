@@ -13,6 +13,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate, validates_schema
 from sqlalchemy import select
 
+from reserve_service.api_docs import LOCATION_HEADER, PNG_BODY
 from reserve_service.auth import current_principal, roles_required
 from reserve_service.errors import Conflict, InvalidInput, NotFound
 from reserve_service.extensions import session
@@ -22,6 +23,12 @@ from reserve_service.optimize import prepositioning as pp
 from reserve_service.optimize import prepositioning_runs as runs
 from reserve_service.optimize import scenarios as sc
 from reserve_service.optimize.api import submit
+from reserve_service.optimize.response_schemas import (
+    JobSchema,
+    ScenarioSetListSchema,
+    ScenarioSetSchema,
+    ScenarioSetSummarySchema,
+)
 from reserve_service.optimize.schemas import SOLVERS
 from reserve_service.optimize.tables import ScenarioSet
 
@@ -86,7 +93,7 @@ def _summary(row: ScenarioSet) -> dict:
 @blp.route("/scenario-sets", methods=["POST"])
 @roles_required("planner")
 @blp.arguments(ScenarioUpload)
-@blp.response(201)
+@blp.response(201, ScenarioSetSummarySchema)
 def upload_scenarios(data):
     """Store a scenario set; probabilities must sum to 1 unless ``normalize`` (then rescaled)."""
     regions, depots = runs.known_ids(session())
@@ -102,7 +109,7 @@ def upload_scenarios(data):
 @blp.route("/scenario-sets/generate", methods=["POST"])
 @roles_required("planner")
 @blp.arguments(ScenarioGenerate)
-@blp.response(201)
+@blp.response(201, ScenarioSetSummarySchema)
 def generate_scenarios(data):
     """Generate 宿州's hazard scenarios (river floods, earthquake, snowstorm, chemical) for editing."""
     towns, depots = runs.places(session())
@@ -112,6 +119,7 @@ def generate_scenarios(data):
 
 
 @blp.route("/scenario-sets")
+@blp.response(200, ScenarioSetListSchema)
 def list_scenario_sets():
     """Stored scenario sets."""
     rows = session().scalars(select(ScenarioSet).order_by(ScenarioSet.created_at.desc()))
@@ -119,6 +127,7 @@ def list_scenario_sets():
 
 
 @blp.route("/scenario-sets/<set_id>")
+@blp.response(200, ScenarioSetSchema)
 def get_scenario_set(set_id: str):
     """A scenario set with every scenario (edit it and upload it again)."""
     row = session().get(ScenarioSet, set_id)
@@ -130,7 +139,7 @@ def get_scenario_set(set_id: str):
 @blp.route("/prepositioning-runs", methods=["POST"])
 @roles_required("planner")
 @blp.arguments(PrepositioningRequest)
-@blp.response(202)
+@blp.response(202, JobSchema, headers=LOCATION_HEADER)
 def post_prepositioning_run(data):
     """Plan stock per depot × item under the scenarios (202 + job): targets, action list,
     coverage within 10 h per scenario, cost, VSS, EVPI and an optional budget curve."""
@@ -139,6 +148,7 @@ def post_prepositioning_run(data):
 
 
 @blp.route("/jobs/<job_id>/budget-curve.png")
+@blp.response(200, PNG_BODY, content_type="image/png")
 def budget_curve_png(job_id: str):
     """The cost-vs-coverage curve of a pre-positioning run with ``budget_sweep``."""
     job = session().get(Job, job_id)

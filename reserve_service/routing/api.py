@@ -17,10 +17,18 @@ from reserve_service.routing import service
 from reserve_service.routing.errors import NoRouteError, RoutingInputError
 from reserve_service.routing.policy import default_policy
 from reserve_service.routing.schemas import (
+    EventListArgs,
     MatrixRequest,
+    MatrixResultSchema,
+    NetworkInfoSchema,
+    PolicySchema,
     ReachabilityRequest,
+    ReachabilityResultSchema,
+    RoadEventListSchema,
     RoadEventRequest,
+    RoadEventSchema,
     RouteRequest,
+    RouteResultSchema,
 )
 from reserve_service.routing.tables import RoadEventRow
 
@@ -38,6 +46,7 @@ def _hours(value: float) -> float | None:
 
 
 @blp.route("/network")
+@blp.response(200, NetworkInfoSchema)
 def network_info():
     """The active road network: size, source, events in force."""
     db = session()
@@ -49,6 +58,7 @@ def network_info():
 
 
 @blp.route("/policy")
+@blp.response(200, PolicySchema)
 def policy_document():
     """The green-channel policy and vehicle profiles in force (versioned declared data)."""
     policy = default_policy()
@@ -58,19 +68,19 @@ def policy_document():
 
 @blp.route("/events")
 class Events(MethodView):
-    def get(self):
-        """Road events in force (add ``?all=1`` for removed ones too)."""
-        from flask import request
-
+    @blp.arguments(EventListArgs, location="query")
+    @blp.response(200, RoadEventListSchema)
+    def get(self, args):
+        """Road events in force (``?all=true`` for withdrawn ones too)."""
         db = session()
         query = select(RoadEventRow).order_by(RoadEventRow.created_at)
-        if request.args.get("all") not in ("1", "true"):
+        if not args["all"]:
             query = query.where(RoadEventRow.removed_at.is_(None))
         return {"events": [_event_dump(r) for r in db.scalars(query)]}
 
     @roles_required("dispatcher")
     @blp.arguments(RoadEventRequest)
-    @blp.response(201)
+    @blp.response(201, RoadEventSchema)
     def post(self, data):
         """Add a closure, slowdown, traffic control or repair on edges or an area (dispatcher)."""
         payload = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in data.items()
@@ -84,6 +94,7 @@ class Events(MethodView):
 
 @blp.route("/events/<event_id>", methods=["DELETE"])
 @roles_required("dispatcher")
+@blp.response(200, RoadEventSchema)
 def delete_event(event_id: str):
     """Withdraw an event: travel times return exactly to what they were without it."""
     row = service.remove_event(session(), event_id)
@@ -98,6 +109,7 @@ def _event_dump(row: RoadEventRow) -> dict[str, Any]:
 
 @blp.route("/route", methods=["POST"])
 @blp.arguments(RouteRequest)
+@blp.response(200, RouteResultSchema)
 def route(data):
     """Fastest route A→B for a vehicle profile: ETA, length, tolls (paid, saved), rules, per-edge legs, GeoJSON."""
     db = session()
@@ -129,6 +141,7 @@ def route(data):
 
 @blp.route("/matrix", methods=["POST"])
 @blp.arguments(MatrixRequest)
+@blp.response(200, MatrixResultSchema)
 def matrix(data):
     """Travel-time matrix (hours) sources × targets; unreachable pairs are null and listed."""
     db = session()
@@ -148,6 +161,7 @@ def matrix(data):
 
 @blp.route("/reachability", methods=["POST"])
 @blp.arguments(ReachabilityRequest)
+@blp.response(200, ReachabilityResultSchema)
 def reachability(data):
     """Which townships the given depots reach within each of H hours, and the population covered."""
     db = session()
