@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from apispec import BasePlugin
-from marshmallow import INCLUDE, Schema, fields, post_dump
+from marshmallow import INCLUDE, Schema, fields, post_dump, validate
 
 PROBLEM_MIME = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://reserve-service.example/problems/"
@@ -119,3 +119,16 @@ class UtcDateTime(fields.DateTime):
         if isinstance(value, dt.datetime) and value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
         return super()._serialize(value, attr, obj, **kwargs)
+
+
+def range_exclusivity(converter: Any, field: fields.Field, **_kw: Any) -> dict[str, Any]:
+    """apispec attribute function: ``Range(min_inclusive=False)`` is ``exclusiveMinimum`` (and
+    the same for the maximum), which apispec leaves out, so a client would send the bound."""
+    found: dict[str, Any] = {}
+    for validator in field.validators:
+        if isinstance(validator, validate.Range):
+            if validator.min is not None and not validator.min_inclusive:
+                found["exclusiveMinimum"] = True
+            if validator.max is not None and not validator.max_inclusive:
+                found["exclusiveMaximum"] = True
+    return found

@@ -17,6 +17,7 @@ from reserve_service.api_docs import (
     PROBLEM_TYPE_BASE,
     ProblemSchema,
     StandardResponsesPlugin,
+    range_exclusivity,
 )
 from reserve_service.db import make_engine, make_session_factory
 from reserve_service.errors import http_exception_to_problem
@@ -44,6 +45,7 @@ class ProblemApi(Api):
         app.before_request(guard_request)
         super().init_app(app, *args, **kwargs)
         self.register_converter(BoundedIntegerConverter, BoundedIntegerConverter.openapi)
+        self.ma_plugin.converter.add_attribute_function(range_exclusivity)
 
     def handle_http_exception(self, error):  # type: ignore[override]
         """Problems for every HTTP error; a request that does not match its schema is a

@@ -164,13 +164,13 @@ def json_depth(body: bytes) -> int:
 
 
 def guard_request() -> None:
-    """400 for what no view can use: JSON nested deeper than :data:`MAX_JSON_DEPTH`, and NUL
-    characters (text columns cannot hold them) in the query string or a JSON body."""
+    """Refuse what no view can use: JSON nested deeper than :data:`MAX_JSON_DEPTH` (400), NUL
+    characters (422: text columns cannot hold them) in the path, query string or a JSON body."""
     if "\x00" in request.path:
-        raise BadRequestBody("the path contains a NUL character", {"_path": ["contains a NUL character"]})
+        raise InvalidInput("the path contains a NUL character", {"_path": ["contains a NUL character"]})
     for name, values in request.args.lists():
         if "\x00" in name or any("\x00" in v for v in values):
-            raise BadRequestBody(f"{name}: NUL characters are not allowed", {name: ["contains a NUL character"]})
+            raise InvalidInput.field(name, "contains a NUL character")
     if not request.content_length and "chunked" not in request.headers.get("Transfer-Encoding", ""):
         return
     body = request.get_data(cache=True)
@@ -180,8 +180,8 @@ def guard_request() -> None:
         raise BadRequestBody(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels",
                              {"_body": [f"nested deeper than {MAX_JSON_DEPTH} levels"]})
     if _NUL_ESCAPE.search(body):
-        raise BadRequestBody("NUL characters (\\u0000) are not allowed in the JSON body",
-                             {"_body": ["contains a NUL character"]})
+        raise InvalidInput("NUL characters (\\u0000) are not allowed in text",
+                           {"_body": ["contains a NUL character"]})
 
 
 class JsonBodyParser(FlaskParser):
@@ -194,4 +194,32 @@ class JsonBodyParser(FlaskParser):
             if req.get_data(cache=True).strip():
                 raise UnsupportedMediaType("send the body as application/json")
             raise ma.ValidationError({"_body": ["a JSON body is required (send {} for the defaults)"]})
+        bad = unstorable_numbers(data)
+        if bad:
+            raise InvalidInput(f"{', '.join(bad)}: numbers must be finite and integers within 64 bits",
+                               {path: ["must be finite, and an integer within 64 bits"] for path in bad})
         return data
+
+
+INT64 = 2**63
+
+
+def unstorable_numbers(value: Any, path: str = "") -> list[str]:
+    """Dotted paths of numbers no column can hold: NaN, ±Infinity (Python's JSON reads them,
+    and ``1e400``), integers beyond 64 bits."""
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int):
+        return [] if -INT64 <= value < INT64 else [path or "_body"]
+    if isinstance(value, float):
+        return [] if math.isfinite(value) else [path or "_body"]
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return []
+    found: list[str] = []
+    for key, item in items:
+        found += unstorable_numbers(item, f"{path}.{key}" if path else str(key))
+    return found

@@ -162,7 +162,7 @@ class ItemSchema(Schema):
     unit = Code(16, required=True)
     kg_per_unit = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
     m3_per_unit = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
-    shelf_life_days = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1))
+    shelf_life_days = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1, max=36500))
     norm_basis = fields.String(load_default="none", validate=validate.OneOf(NORM_BASES))
     norm_quantity = fields.Float(load_default=0.0, validate=validate.Range(min=0))
     norm_days = fields.Integer(load_default=1, validate=validate.Range(min=1, max=365))
@@ -201,7 +201,7 @@ class LotListArgs(PageArgs):
     item = fields.String()
     mode = fields.String(validate=validate.OneOf(STOCK_MODES))
     region = fields.String()
-    expiring_within_days = fields.Integer(validate=validate.Range(min=0))
+    expiring_within_days = fields.Integer(validate=validate.Range(min=0, max=36500))
     include_empty = fields.Boolean(load_default=False)
 
 

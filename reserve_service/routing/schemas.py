@@ -76,8 +76,10 @@ class AreaSchema(Schema):
         unknown = INCLUDE  # GeoJSON allows foreign members (bbox, crs...)
 
     type = fields.String(required=True, validate=validate.OneOf(AREA_TYPES))
-    coordinates = fields.List(fields.Raw(), required=True, metadata={
-        "description": "Polygon: [ring, ...]; MultiPolygon: [[ring, ...], ...]; ring: [[lng, lat], ...]"})
+    coordinates = fields.List(
+        fields.List(fields.List(fields.Raw(allow_none=True))),
+        required=True, validate=validate.Length(min=1), metadata={
+            "description": "Polygon: [ring, ...]; MultiPolygon: [[ring, ...], ...]; ring: [[lng, lat], ...]"})
 
     @ma.validates_schema(pass_original=True)
     def _rings(self, data, original, **_kw):

@@ -43,11 +43,11 @@ def test_a_deep_object_inside_a_string_is_only_text(client, network):
 def test_nul_characters_are_refused(client, network):
     body = client.post("/api/v1/regions", headers=network.headers("admin"),
                        json={"adcode": "341302002000", "name": "a\u0000b", "level": "township"})
-    assert body.status_code == 400 and body.json["errors"] == {"_body": ["contains a NUL character"]}
+    assert body.status_code == 422 and body.json["errors"] == {"_body": ["contains a NUL character"]}
     query = client.get("/api/v1/depots?q=a%00b", headers=network.headers("viewer"))
-    assert query.status_code == 400 and query.json["errors"] == {"q": ["contains a NUL character"]}
+    assert query.status_code == 422 and query.json["errors"] == {"q": ["contains a NUL character"]}
     path = client.get("/api/v1/depots/DEP%00A", headers=network.headers("viewer"))
-    assert path.status_code == 400 and path.content_type == "application/problem+json"
+    assert path.status_code == 422 and path.content_type == "application/problem+json"
 
 
 def test_an_escaped_backslash_before_u0000_is_text(client, network):
@@ -62,3 +62,14 @@ def test_an_escaped_backslash_before_u0000_is_text(client, network):
 def test_integer_ids_beyond_the_database_range_are_404(client, network, lot_id):
     response = client.get(f"/api/v1/lots/{lot_id}", headers=network.headers("viewer"))
     assert response.status_code == 404 and response.content_type == "application/problem+json"
+
+
+@pytest.mark.parametrize("text, path", [
+    ('{"sources": [{"lat": 1e400, "lng": 116}], "targets": [{"depot": "DEP-A"}]}', "sources.0.lat"),
+    ('{"sources": [{"lat": NaN, "lng": 116}], "targets": [{"depot": "DEP-A"}]}', "sources.0.lat"),
+    ('{"sources": [{"node": 99999999999999999999999}], "targets": [{"depot": "DEP-A"}]}', "sources.0.node"),
+])
+def test_numbers_no_column_can_hold_are_422(client, network, text, path):
+    response = client.post("/api/v1/routing/matrix", data=text, headers=network.headers(
+        "viewer", **{"Content-Type": "application/json"}))
+    assert response.status_code == 422 and path in response.json["errors"], response.json
