@@ -46,7 +46,7 @@ IF_MATCH = {
     "name": "If-Match",
     "required": True,
     "description": "the ETag from the last GET; 412 when the resource changed since, 428 when absent",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    "schema": {"type": "string"},
 }
 IDEMPOTENCY_KEY = {
     "in": "header",
@@ -132,3 +132,15 @@ def range_exclusivity(converter: Any, field: fields.Field, **_kw: Any) -> dict[s
             if validator.max is not None and not validator.max_inclusive:
                 found["exclusiveMaximum"] = True
     return found
+
+
+def dict_key_choices(converter: Any, field: fields.Field, **_kw: Any) -> dict[str, Any]:
+    """apispec attribute function: a ``Dict`` whose keys are one of a few names is an object
+    with those properties and no others (OpenAPI 3.0 has no ``propertyNames``)."""
+    if not isinstance(field, fields.Dict) or field.key_field is None:
+        return {}
+    choices = [v.choices for v in field.key_field.validators if isinstance(v, validate.OneOf)]
+    if not choices:
+        return {}
+    value = converter.field2property(field.value_field) if field.value_field is not None else {}
+    return {"properties": {str(name): value for name in choices[0]}, "additionalProperties": False}

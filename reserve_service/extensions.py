@@ -17,11 +17,17 @@ from reserve_service.api_docs import (
     PROBLEM_TYPE_BASE,
     ProblemSchema,
     StandardResponsesPlugin,
+    dict_key_choices,
     range_exclusivity,
 )
 from reserve_service.db import make_engine, make_session_factory
 from reserve_service.errors import http_exception_to_problem
-from reserve_service.http import BoundedIntegerConverter, JsonBodyParser, guard_request
+from reserve_service.http import (
+    BoundedIntegerConverter,
+    JsonBodyParser,
+    UuidTextConverter,
+    guard_request,
+)
 
 # Every blueprint's @arguments parse with it (bound when the views are decorated, at import).
 Blueprint.ARGUMENTS_PARSER = JsonBodyParser()
@@ -42,10 +48,13 @@ class ProblemApi(Api):
 
     def init_app(self, app: Flask, *args: Any, **kwargs: Any) -> None:
         app.url_map.converters["int"] = BoundedIntegerConverter
+        app.url_map.converters["uuid"] = UuidTextConverter
         app.before_request(guard_request)
         super().init_app(app, *args, **kwargs)
         self.register_converter(BoundedIntegerConverter, BoundedIntegerConverter.openapi)
+        self.register_converter(UuidTextConverter, UuidTextConverter.openapi)
         self.ma_plugin.converter.add_attribute_function(range_exclusivity)
+        self.ma_plugin.converter.add_attribute_function(dict_key_choices)
 
     def handle_http_exception(self, error):  # type: ignore[override]
         """Problems for every HTTP error; a request that does not match its schema is a

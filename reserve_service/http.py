@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import UnsupportedMediaType
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, UUIDConverter
 
 from reserve_service.auth import current_principal
 from reserve_service.errors import (
@@ -146,6 +146,18 @@ class BoundedIntegerConverter(IntegerConverter):
         return {"type": "integer", "minimum": converter.min or 0, "maximum": converter.max}
 
 
+class UuidTextConverter(UUIDConverter):
+    """``<uuid:...>`` segments reach the view as text (ids are stored as strings), and a
+    sibling literal such as ``/scenario-sets/generate`` is not also an id."""
+
+    def to_python(self, value: str) -> str:  # type: ignore[override]
+        return str(super().to_python(value))
+
+    @staticmethod
+    def openapi(_converter: UuidTextConverter) -> dict[str, Any]:
+        return {"type": "string", "format": "uuid"}
+
+
 class BadRequestBody(DomainError):
     status, title, type_slug = 400, "Bad request", "bad-request"
 
@@ -194,6 +206,9 @@ class JsonBodyParser(FlaskParser):
             if req.get_data(cache=True).strip():
                 raise UnsupportedMediaType("send the body as application/json")
             raise ma.ValidationError({"_body": ["a JSON body is required (send {} for the defaults)"]})
+        type_errors = json_type_errors(schema, data)
+        if type_errors:
+            raise ma.ValidationError(type_errors)
         bad = unstorable_numbers(data)
         if bad:
             raise InvalidInput(f"{', '.join(bad)}: numbers must be finite and integers within 64 bits",
@@ -223,3 +238,40 @@ def unstorable_numbers(value: Any, path: str = "") -> list[str]:
     for key, item in items:
         found += unstorable_numbers(item, f"{path}.{key}" if path else str(key))
     return found
+
+
+def json_type_errors(schema: ma.Schema, data: Any, path: str = "") -> dict[str, list[str]]:
+    """JSON types as the document states them: marshmallow reads ``0`` as false and ``"5"`` as 5,
+    the document says boolean and integer, so a body must send a boolean and a number."""
+    if not isinstance(data, dict):
+        return {}
+    errors: dict[str, list[str]] = {}
+    for name, field in schema.fields.items():
+        key = field.data_key or name
+        if field.dump_only or key not in data or data[key] is None:
+            continue
+        where = f"{path}.{key}" if path else key
+        errors.update(_field_type_errors(field, data[key], where))
+    return errors
+
+
+def _field_type_errors(field: ma.fields.Field, value: Any, where: str) -> dict[str, list[str]]:
+    if isinstance(field, ma.fields.Boolean) and not isinstance(value, bool):
+        return {where: ["Not a valid boolean: send true or false."]}
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if isinstance(field, ma.fields.Integer) and (isinstance(value, bool) or not whole):
+        return {where: ["Not a valid integer: send a JSON number without a fraction."]}
+    if isinstance(field, ma.fields.Float) and (isinstance(value, bool) or not isinstance(value, int | float)):
+        return {where: ["Not a valid number: send a JSON number."]}
+    if isinstance(field, ma.fields.Nested) and isinstance(field.schema, ma.Schema):
+        if field.many and isinstance(value, list):
+            return {k: v for i, item in enumerate(value)
+                    for k, v in json_type_errors(field.schema, item, f"{where}.{i}").items()}
+        return json_type_errors(field.schema, value, where)
+    if isinstance(field, ma.fields.List) and isinstance(value, list):
+        return {k: v for i, item in enumerate(value) if item is not None
+                for k, v in _field_type_errors(field.inner, item, f"{where}.{i}").items()}
+    if isinstance(field, ma.fields.Dict) and field.value_field is not None and isinstance(value, dict):
+        return {k: v for key, item in value.items() if item is not None
+                for k, v in _field_type_errors(field.value_field, item, f"{where}.{key}").items()}
+    return {}

@@ -126,7 +126,7 @@ def list_scenario_sets():
     return {"scenario_sets": [_summary(r) for r in rows]}
 
 
-@blp.route("/scenario-sets/<set_id>")
+@blp.route("/scenario-sets/<uuid:set_id>")
 @blp.response(200, ScenarioSetSchema)
 def get_scenario_set(set_id: str):
     """A scenario set with every scenario (edit it and upload it again)."""

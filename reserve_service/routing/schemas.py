@@ -18,7 +18,7 @@ class LocationSchema(Schema):
 
     depot = fields.String()
     region = fields.String()
-    node = fields.Raw()
+    node = fields.Raw(metadata={"description": "road node id", "oneOf": [{"type": "integer"}, {"type": "string"}]})
     lat = fields.Float(validate=validate.Range(min=-90, max=90))
     lng = fields.Float(validate=validate.Range(min=-180, max=180))
 
