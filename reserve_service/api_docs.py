@@ -7,7 +7,8 @@
 * :class:`StandardResponsesPlugin` — an apispec plugin that documents the errors every operation
   of a kind can answer: 401 on every ``/api/`` operation (a bearer token is needed), 403 on every
   write (roles), 404 where the path names a resource, 400 where a body is read (malformed or too
-  deeply nested JSON).
+  deeply nested JSON); and the links (:data:`LINKS`) from an operation that returns an id to
+  the operations that take it.
 """
 
 from __future__ import annotations
@@ -86,6 +87,13 @@ class StandardResponsesPlugin(BasePlugin):
             responses = operation.setdefault("responses", {})
             for code in wanted:
                 responses.setdefault(code, _STANDARD[code])
+            for (link_method, link_path, code), links in LINKS.items():
+                if (link_method, link_path) != (method, path):
+                    continue
+                for status, response in responses.items():
+                    if str(status) == code and isinstance(response, dict):
+                        response.setdefault("links", {}).update(links)
+
 
 # Bodies that are files, not JSON: documented by media type, a string of bytes.
 CSV_BODY = {"type": "string", "description": "CSV text, UTF-8 with a byte-order mark"}
@@ -144,3 +152,29 @@ def dict_key_choices(converter: Any, field: fields.Field, **_kw: Any) -> dict[st
         return {}
     value = converter.field2property(field.value_field) if field.value_field is not None else {}
     return {"properties": {str(name): value for name in choices[0]}, "additionalProperties": False}
+
+
+def _link(path: str, method: str, **parameters: str) -> dict[str, Any]:
+    pointer = path.replace("~", "~0").replace("/", "~1")
+    return {"operationRef": f"#/paths/{pointer}/{method}", "parameters": parameters}
+
+
+_JOB = {"job": _link("/api/v1/jobs/{job_id}", "get", job_id="$response.body#/id"),
+        "cancel": _link("/api/v1/jobs/{job_id}/cancel", "post", job_id="$response.body#/id")}
+# OpenAPI links: where the id an operation returns is used next (clients and the stateful
+# contract run follow them).
+LINKS: dict[tuple[str, str, str], dict[str, Any]] = {
+    ("post", "/api/v1/siting-runs", "202"): _JOB,
+    ("post", "/api/v1/prepositioning-runs", "202"): {
+        **_JOB, "curve": _link("/api/v1/jobs/{job_id}/budget-curve.png", "get", job_id="$response.body#/id")},
+    ("post", "/api/v1/incidents", "201"): {
+        "incident": _link("/api/v1/incidents/{incident_id}", "get", incident_id="$response.body#/id"),
+        "plan": _link("/api/v1/incidents/{incident_id}/plans", "post", incident_id="$response.body#/id")},
+    ("post", "/api/v1/incidents/{incident_id}/plans", "202"): _JOB,
+    ("post", "/api/v1/routing/events", "201"): {
+        "withdraw": _link("/api/v1/routing/events/{event_id}", "delete", event_id="$response.body#/id")},
+    ("post", "/api/v1/scenario-sets", "201"): {
+        "set": _link("/api/v1/scenario-sets/{set_id}", "get", set_id="$response.body#/id")},
+    ("post", "/api/v1/scenario-sets/generate", "201"): {
+        "set": _link("/api/v1/scenario-sets/{set_id}", "get", set_id="$response.body#/id")},
+}

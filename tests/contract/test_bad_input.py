@@ -73,3 +73,9 @@ def test_numbers_no_column_can_hold_are_422(client, network, text, path):
     response = client.post("/api/v1/routing/matrix", data=text, headers=network.headers(
         "viewer", **{"Content-Type": "application/json"}))
     assert response.status_code == 422 and path in response.json["errors"], response.json
+
+
+def test_a_csv_that_is_not_csv_is_a_422(client, network):
+    response = client.post("/api/v1/stock-counts/import?dry_run=true", data="Û¯\r\x8aÛy\x81".encode(),
+                           headers=network.headers("admin", **{"Content-Type": "text/csv"}))
+    assert response.status_code == 422 and "file" in response.json["errors"], response.json
