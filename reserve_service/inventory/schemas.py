@@ -160,11 +160,11 @@ class ItemSchema(Schema):
     name_en = Code(64, required=True)
     category = Text(32, load_default="")
     unit = Code(16, required=True)
-    kg_per_unit = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
-    m3_per_unit = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    kg_per_unit = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False, max=1e6))
+    m3_per_unit = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False, max=1e4))
     shelf_life_days = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1, max=36500))
     norm_basis = fields.String(load_default="none", validate=validate.OneOf(NORM_BASES))
-    norm_quantity = fields.Float(load_default=0.0, validate=validate.Range(min=0))
+    norm_quantity = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=1e4))
     norm_days = fields.Integer(load_default=1, validate=validate.Range(min=1, max=365))
 
 

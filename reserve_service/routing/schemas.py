@@ -61,7 +61,7 @@ class RoadEventRequest(Schema):
     id = fields.String(validate=validate.Length(min=1, max=36))
     kind = fields.String(required=True, validate=validate.OneOf(EVENT_KINDS))
     edge_ids = fields.List(fields.Integer(), load_default=None)
-    area = fields.Nested(lambda: AreaSchema(), load_default=None,
+    area = fields.Nested(lambda: AreaSchema(), load_default=None, allow_none=False,
                          metadata={"description": "GeoJSON Polygon/MultiPolygon (lng, lat; RFC 7946 rings)"})
     starts_at = fields.DateTime(load_default=None, allow_none=True)
     ends_at = fields.DateTime(load_default=None, allow_none=True)
