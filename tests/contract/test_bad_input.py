@@ -79,3 +79,13 @@ def test_a_csv_that_is_not_csv_is_a_422(client, network):
     response = client.post("/api/v1/stock-counts/import?dry_run=true", data="Û¯\r\x8aÛy\x81".encode(),
                            headers=network.headers("admin", **{"Content-Type": "text/csv"}))
     assert response.status_code == 422 and "file" in response.json["errors"], response.json
+
+
+def test_scenarios_are_generated_when_a_township_has_no_location(client, network):
+    added = client.post("/api/v1/regions", headers=network.headers("admin"),
+                        json={"adcode": "341302009000", "name": "无坐标镇", "level": "township",
+                              "parent_adcode": "341302000000", "population": 1000})
+    assert added.status_code == 201, added.json
+    response = client.post("/api/v1/scenario-sets/generate", headers=network.headers("planner"),
+                           json={"n": 3, "seed": 1})
+    assert response.status_code == 201, response.json

@@ -10,6 +10,7 @@ deeper. Failures are printed with a ``curl`` line that reproduces each one.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -54,3 +55,6 @@ def test_schemathesis_finds_nothing(server, role, tmp_path):
     summary = run.stdout[-20000:]
     assert run.returncode == 0, f"schemathesis ({role}) failed:\n{summary}\n{run.stderr[-3000:]}"
     assert "Stateful" in summary
+    # the token works: schemathesis warns when an operation only ever answered 401/403
+    refused = re.search(r"Authentication failed: (\d+) operations", summary)
+    assert refused is None or int(refused.group(1)) < 30, summary
