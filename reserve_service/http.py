@@ -1,20 +1,35 @@
-"""HTTP helpers every blueprint shares: pagination, sorting, ETags, idempotent POSTs."""
+"""HTTP helpers every blueprint shares: pagination, sorting, ETags, idempotent POSTs, and the
+guards every request passes before its view (bounded integer path segments, JSON nesting depth,
+NUL characters)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
+import marshmallow as ma
+import numpy as np
 from flask import Response, request
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from webargs import core as webargs_core
+from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.routing import IntegerConverter, UUIDConverter
 
 from reserve_service.auth import current_principal
-from reserve_service.errors import Conflict, InvalidInput, PreconditionFailed, PreconditionRequired
+from reserve_service.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    PreconditionFailed,
+    PreconditionRequired,
+)
 from reserve_service.inventory.tables import IdempotencyRecord
 
 
@@ -124,3 +139,153 @@ def _replay(stored: IdempotencyRecord, digest: str) -> Response:
     response = Response(stored.response_body, status=stored.status_code, mimetype="application/json")
     response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+# ----------------------------------------------------------------------------- request guards
+
+MAX_JSON_DEPTH = 64
+INT32_MAX = 2**31 - 1
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """``<int:...>`` path segments within the database's integer range: beyond it is a 404
+    (no such resource), never an overflow inside the driver."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", INT32_MAX)
+        super().__init__(map, *args, **kwargs)
+
+    @staticmethod
+    def openapi(converter: BoundedIntegerConverter) -> dict[str, Any]:
+        return {"type": "integer", "minimum": converter.min or 0, "maximum": converter.max}
+
+
+class UuidTextConverter(UUIDConverter):
+    """``<uuid:...>`` segments reach the view as text (ids are stored as strings), and a
+    sibling literal such as ``/scenario-sets/generate`` is not also an id."""
+
+    def to_python(self, value: str) -> str:  # type: ignore[override]
+        return str(super().to_python(value))
+
+    @staticmethod
+    def openapi(_converter: UuidTextConverter) -> dict[str, Any]:
+        return {"type": "string", "format": "uuid"}
+
+
+class BadRequestBody(DomainError):
+    status, title, type_slug = 400, "Bad request", "bad-request"
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+# ``\u0000`` is an escape only after an even number of backslashes (``\\u0000`` is text).
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
+
+
+def json_depth(body: bytes) -> int:
+    """The deepest nesting of arrays and objects in a JSON text (strings are skipped)."""
+    brackets = np.frombuffer(_JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS), np.uint8)
+    steps = np.where((brackets == ord("[")) | (brackets == ord("{")), 1, -1)
+    return int(np.cumsum(steps).max(initial=0))
+
+
+def guard_request() -> None:
+    """Refuse what no view can use: JSON nested deeper than :data:`MAX_JSON_DEPTH` (400), NUL
+    characters (422: text columns cannot hold them) in the path, query string or a JSON body."""
+    if "\x00" in request.path:
+        raise InvalidInput("the path contains a NUL character", {"_path": ["contains a NUL character"]})
+    for name, values in request.args.lists():
+        if "\x00" in name or any("\x00" in v for v in values):
+            raise InvalidInput.field(name, "contains a NUL character")
+    if not request.content_length and "chunked" not in request.headers.get("Transfer-Encoding", ""):
+        return
+    body = request.get_data(cache=True)
+    if body.lstrip()[:1] not in (b"[", b"{"):
+        return
+    if json_depth(body) > MAX_JSON_DEPTH:
+        raise BadRequestBody(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels",
+                             {"_body": [f"nested deeper than {MAX_JSON_DEPTH} levels"]})
+    if _NUL_ESCAPE.search(body):
+        raise InvalidInput("NUL characters (\\u0000) are not allowed in text",
+                           {"_body": ["contains a NUL character"]})
+
+
+class JsonBodyParser(FlaskParser):
+    """Request bodies are required, as the OpenAPI document says: no body is a 422 naming
+    ``_body`` (send ``{}`` to take every default), a body that is not JSON a 415."""
+
+    def load_json(self, req: Any, schema: ma.Schema) -> Any:
+        data = super().load_json(req, schema)
+        if data is webargs_core.missing:
+            if req.get_data(cache=True).strip():
+                raise UnsupportedMediaType("send the body as application/json")
+            raise ma.ValidationError({"_body": ["a JSON body is required (send {} for the defaults)"]})
+        type_errors = json_type_errors(schema, data)
+        if type_errors:
+            raise ma.ValidationError(type_errors)
+        bad = unstorable_numbers(data)
+        if bad:
+            raise InvalidInput(f"{', '.join(bad)}: numbers must be finite and integers within 64 bits",
+                               {path: ["must be finite, and an integer within 64 bits"] for path in bad})
+        return data
+
+
+INT64 = 2**63
+
+
+def unstorable_numbers(value: Any, path: str = "") -> list[str]:
+    """Dotted paths of numbers no column can hold: NaN, ±Infinity (Python's JSON reads them,
+    and ``1e400``), integers beyond 64 bits."""
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int):
+        return [] if -INT64 <= value < INT64 else [path or "_body"]
+    if isinstance(value, float):
+        return [] if math.isfinite(value) else [path or "_body"]
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return []
+    found: list[str] = []
+    for key, item in items:
+        found += unstorable_numbers(item, f"{path}.{key}" if path else str(key))
+    return found
+
+
+def json_type_errors(schema: ma.Schema, data: Any, path: str = "") -> dict[str, list[str]]:
+    """JSON types as the document states them: marshmallow reads ``0`` as false and ``"5"`` as 5,
+    the document says boolean and integer, so a body must send a boolean and a number."""
+    if not isinstance(data, dict):
+        return {}
+    errors: dict[str, list[str]] = {}
+    for name, field in schema.fields.items():
+        key = field.data_key or name
+        if field.dump_only or key not in data or data[key] is None:
+            continue
+        where = f"{path}.{key}" if path else key
+        errors.update(_field_type_errors(field, data[key], where))
+    return errors
+
+
+def _field_type_errors(field: ma.fields.Field, value: Any, where: str) -> dict[str, list[str]]:
+    if isinstance(field, ma.fields.Boolean) and not isinstance(value, bool):
+        return {where: ["Not a valid boolean: send true or false."]}
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if isinstance(field, ma.fields.Integer) and (isinstance(value, bool) or not whole):
+        return {where: ["Not a valid integer: send a JSON number without a fraction."]}
+    if isinstance(field, ma.fields.Float) and (isinstance(value, bool) or not isinstance(value, int | float)):
+        return {where: ["Not a valid number: send a JSON number."]}
+    if isinstance(field, ma.fields.Nested) and isinstance(field.schema, ma.Schema):
+        if field.many and isinstance(value, list):
+            return {k: v for i, item in enumerate(value)
+                    for k, v in json_type_errors(field.schema, item, f"{where}.{i}").items()}
+        return json_type_errors(field.schema, value, where)
+    if isinstance(field, ma.fields.List) and isinstance(value, list):
+        return {k: v for i, item in enumerate(value) if item is not None
+                for k, v in _field_type_errors(field.inner, item, f"{where}.{i}").items()}
+    if isinstance(field, ma.fields.Dict) and field.value_field is not None and isinstance(value, dict):
+        return {k: v for key, item in value.items() if item is not None
+                for k, v in _field_type_errors(field.value_field, item, f"{where}.{key}").items()}
+    return {}

@@ -12,18 +12,30 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import or_, select, update
 
+from reserve_service.api_docs import CSV_BODY, ETAG_HEADER, IDEMPOTENCY_KEY, IF_MATCH
 from reserve_service.auth import bookkeeping, current_principal, roles_required
 from reserve_service.db import with_retry
 from reserve_service.errors import Conflict, Forbidden, InvalidInput, PreconditionFailed
 from reserve_service.extensions import session
 from reserve_service.http import etag_of, idempotent, paginate, require_if_match
 from reserve_service.inventory import queries, services, stockcount
+from reserve_service.inventory.responses import (
+    STOCK_COUNT_BODY,
+    AvailabilitySchema,
+    BelowNormSchema,
+    ExpiringAgreementsSchema,
+    ExpiringLotsSchema,
+    StockCountReportSchema,
+    StockSummarySchema,
+)
 from reserve_service.inventory.schemas import (
     AdjustmentSchema,
+    AgreementListArgs,
     AgreementSchema,
     AvailabilityArgs,
     BelowNormArgs,
     BookingSchema,
+    CapacityReserveListArgs,
     CapacityReserveSchema,
     DepotListArgs,
     DepotPatchSchema,
@@ -38,7 +50,6 @@ from reserve_service.inventory.schemas import (
     LotSchema,
     MovementListArgs,
     MovementSchema,
-    PageArgs,
     ReceiptSchema,
     RegionListArgs,
     RegionSchema,
@@ -167,7 +178,7 @@ class Depots(MethodView):
 
     @roles_required()
     @depots_blp.arguments(DepotSchema)
-    @depots_blp.response(201, DepotSchema)
+    @depots_blp.response(201, DepotSchema, headers=ETAG_HEADER)
     def post(self, data):
         """Create a depot (admin)."""
         db = session()
@@ -185,7 +196,7 @@ ADMIN_ONLY_DEPOT_FIELDS = {"capacity_m3", "capacity_t", "fixed_cost_yuan"}
 
 @depots_blp.route("/<code>")
 class DepotResource(MethodView):
-    @depots_blp.response(200, DepotSchema)
+    @depots_blp.response(200, DepotSchema, headers=ETAG_HEADER)
     def get(self, code: str):
         """One depot with its used volume; the ETag is its version."""
         db = session()
@@ -194,7 +205,8 @@ class DepotResource(MethodView):
             "ETag": etag_of(depot.version)}
 
     @depots_blp.arguments(DepotPatchSchema)
-    @depots_blp.response(200, DepotSchema)
+    @depots_blp.doc(parameters=[IF_MATCH])
+    @depots_blp.response(200, DepotSchema, headers=ETAG_HEADER)
     def patch(self, data, code: str):
         """Change a depot; needs If-Match with its ETag (412 when stale). Admin, or its manager."""
         db = session()
@@ -298,14 +310,15 @@ def list_lots(args):
 
 @lots_blp.route("/<int:lot_id>")
 class LotResource(MethodView):
-    @lots_blp.response(200, LotSchema)
+    @lots_blp.response(200, LotSchema, headers=ETAG_HEADER)
     def get(self, lot_id: int):
         """One lot; the ETag is its version (it changes with every movement too)."""
         lot = services.get_lot(session(), lot_id, in_path=True)
         return lot, 200, {"ETag": etag_of(lot.version)}
 
     @lots_blp.arguments(LotPatchSchema)
-    @lots_blp.response(200, LotSchema)
+    @lots_blp.doc(parameters=[IF_MATCH])
+    @lots_blp.response(200, LotSchema, headers=ETAG_HEADER)
     def patch(self, data, lot_id: int):
         """Correct a lot's dates or note (not its quantity: that is a count). Needs If-Match."""
         db = session()
@@ -348,7 +361,7 @@ def _reserve_create(table, data: dict[str, Any]):
 
 @reserves_blp.route("/agreements")
 class Agreements(MethodView):
-    @reserves_blp.arguments(PageArgs, location="query")
+    @reserves_blp.arguments(AgreementListArgs, location="query")
     @reserves_blp.response(200, page_of(AgreementSchema))
     def get(self, args):
         """Agreement reserves (协议储备)."""
@@ -368,7 +381,7 @@ class Agreements(MethodView):
 
 @reserves_blp.route("/capacity-reserves")
 class CapacityReserves(MethodView):
-    @reserves_blp.arguments(PageArgs, location="query")
+    @reserves_blp.arguments(CapacityReserveListArgs, location="query")
     @reserves_blp.response(200, page_of(CapacityReserveSchema))
     def get(self, args):
         """Production-capacity reserves (产能储备)."""
@@ -435,6 +448,7 @@ def list_movements(args):
 
 @movements_blp.route("/receipts", methods=["POST"])
 @movements_blp.arguments(ReceiptSchema)
+@movements_blp.doc(parameters=[IDEMPOTENCY_KEY])
 @movements_blp.response(201, BookingSchema)
 def post_receipt(data):
     """Receipt (入库) into a new or matching lot; refused beyond capacity unless an admin forces it."""
@@ -443,6 +457,7 @@ def post_receipt(data):
 
 @movements_blp.route("/issues", methods=["POST"])
 @movements_blp.arguments(IssueSchema)
+@movements_blp.doc(parameters=[IDEMPOTENCY_KEY])
 @movements_blp.response(201, BookingSchema)
 def post_issue(data):
     """Issue (出库) from a lot, or first-expiry-first-out; 409 when stock is short."""
@@ -451,6 +466,7 @@ def post_issue(data):
 
 @movements_blp.route("/transfers", methods=["POST"])
 @movements_blp.arguments(TransferSchema)
+@movements_blp.doc(parameters=[IDEMPOTENCY_KEY])
 @movements_blp.response(201, BookingSchema)
 def post_transfer(data):
     """Transfer (调拨) between depots: both legs in one transaction."""
@@ -459,6 +475,7 @@ def post_transfer(data):
 
 @movements_blp.route("/adjustments", methods=["POST"])
 @movements_blp.arguments(AdjustmentSchema)
+@movements_blp.doc(parameters=[IDEMPOTENCY_KEY])
 @movements_blp.response(201, BookingSchema)
 def post_adjustment(data):
     """Adjustment after a count (盘点): books counted − recorded."""
@@ -467,6 +484,7 @@ def post_adjustment(data):
 
 @movements_blp.route("/rotations", methods=["POST"])
 @movements_blp.arguments(RotationSchema)
+@movements_blp.doc(parameters=[IDEMPOTENCY_KEY])
 @movements_blp.response(201, BookingSchema)
 def post_rotation(data):
     """Rotation (轮换): near-expiry stock out, a fresh lot in, in one transaction."""
@@ -475,6 +493,7 @@ def post_rotation(data):
 
 @movements_blp.route("/write-offs", methods=["POST"])
 @movements_blp.arguments(WriteOffSchema)
+@movements_blp.doc(parameters=[IDEMPOTENCY_KEY])
 @movements_blp.response(201, BookingSchema)
 def post_write_off(data):
     """Write-off (报废) with a reason."""
@@ -486,6 +505,7 @@ def post_write_off(data):
 
 @stock_blp.route("/stock")
 @stock_blp.arguments(StockArgs, location="query")
+@stock_blp.response(200, StockSummarySchema)
 def stock_summary(args):
     """Stock grouped by depot / item / tier / region / mode, with totals."""
     group_by = args.pop("group_by")
@@ -494,6 +514,7 @@ def stock_summary(args):
 
 @stock_blp.route("/stock/availability")
 @stock_blp.arguments(AvailabilityArgs, location="query")
+@stock_blp.response(200, AvailabilitySchema)
 def stock_availability(args):
     """What each reserve mode can release within H hours (lead times from config)."""
     return queries.availability(session(), args["hours"], current_app.config["MODE_LEAD_HOURS"],
@@ -502,6 +523,7 @@ def stock_availability(args):
 
 @stock_blp.route("/alerts/below-norm")
 @stock_blp.arguments(BelowNormArgs, location="query")
+@stock_blp.response(200, BelowNormSchema)
 def alerts_below_norm(args):
     """Depot × item below the tier norm (tier target people × relief norm)."""
     cfg = current_app.config
@@ -511,6 +533,7 @@ def alerts_below_norm(args):
 
 @stock_blp.route("/alerts/expiring-lots")
 @stock_blp.arguments(ExpiringArgs, location="query")
+@stock_blp.response(200, ExpiringLotsSchema)
 def alerts_expiring_lots(args):
     """The rotation list: lots expiring within N days, first-expiry-first-out."""
     rows = queries.expiring_lots(session(), **args)
@@ -519,6 +542,7 @@ def alerts_expiring_lots(args):
 
 @stock_blp.route("/alerts/expiring-agreements")
 @stock_blp.arguments(ExpiringArgs, location="query")
+@stock_blp.response(200, ExpiringAgreementsSchema)
 def alerts_expiring_agreements(args):
     """Agreement reserves whose validity ends within N days."""
     rows = queries.expiring_agreements(session(), args["days"])
@@ -538,6 +562,7 @@ def _export_rows(args: dict[str, Any]):
 
 @stock_blp.route("/stock/export.csv")
 @stock_blp.arguments(StockArgs, location="query")
+@stock_blp.response(200, CSV_BODY, content_type="text/csv")
 def stock_export(args):
     """All non-empty lots as CSV (UTF-8 with BOM so spreadsheet programs read Chinese).
 
@@ -575,6 +600,9 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @stock_blp.route("/stock-counts/import", methods=["POST"])
 @stock_blp.arguments(ImportArgs, location="query")
+@stock_blp.doc(requestBody=STOCK_COUNT_BODY)
+@stock_blp.response(200, StockCountReportSchema, description="dry run: what would be booked")
+@stock_blp.alt_response(201, schema=StockCountReportSchema, description="booked")
 def import_stock_count(args):
     """Import a stock count (CSV or XLSX; body or multipart field ``file``), columns as the export.
 

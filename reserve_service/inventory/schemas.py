@@ -8,6 +8,7 @@ import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 from webargs.fields import DelimitedList
 
+from reserve_service.api_docs import UtcDateTime
 from reserve_service.inventory.tables import (
     DEPOT_OPERATORS,
     DEPOT_STATUSES,
@@ -59,6 +60,7 @@ def Count(**kw) -> fields.Integer:  # noqa: N802
 def Bounded(low: float, high: float, *, low_inclusive: bool = True, **kw) -> fields.Float:  # noqa: N802
     """A float within a physical range (no NaN, no infinity)."""
     return fields.Float(**_with(validate.Range(min=low, max=high, min_inclusive=low_inclusive), kw))
+STOCK_GROUPINGS = ("depot", "item", "tier", "region", "mode")
 
 
 def _with(validator, kw: dict) -> dict:
@@ -92,10 +94,24 @@ def Lng(**kw) -> fields.Float:  # noqa: N802
 # ----------------------------------------------------------------------- pagination
 
 
+def sort_by(*names: str) -> fields.String:
+    """The ``sort`` argument: one of ``names`` (the first is the default), '-' for descending."""
+    return fields.String(load_default=None, validate=validate.OneOf([*names, *(f"-{n}" for n in names)]),
+                         metadata={"description": f"one of {', '.join(names)}; '-' prefix for descending"})
+
+
 class PageArgs(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
     sort = String(load_default=None, metadata={"description": "field name, '-' for descending"})
+
+
+class AgreementListArgs(PageArgs):
+    sort = sort_by("code", "valid_to")
+
+
+class CapacityReserveListArgs(PageArgs):
+    sort = sort_by("code")
 
 
 class PageMeta(Schema):
@@ -132,6 +148,7 @@ class RegionSchema(Schema):
 
 
 class RegionListArgs(PageArgs):
+    sort = sort_by("adcode", "name", "population")
     level = String(validate=validate.OneOf(REGION_LEVELS))
     parent = String()
     q = String(metadata={"description": "name contains"})
@@ -150,7 +167,8 @@ class DepotSchema(Schema):
     capacity_t = Bounded(0, MAX_CAPACITY_T, allow_none=True, load_default=None)
     fixed_cost_yuan = Bounded(0, MAX_COST_YUAN, allow_none=True, load_default=None)
     version = fields.Integer(dump_only=True)
-    used_m3 = fields.Float(dump_only=True)
+    used_m3 = fields.Float(dump_only=True, allow_none=True,
+                           metadata={"description": "stored volume; null in lists (ask the depot)"})
 
 
 class DepotPatchSchema(Schema):
@@ -165,6 +183,7 @@ class DepotPatchSchema(Schema):
 
 
 class DepotListArgs(PageArgs):
+    sort = sort_by("code", "name", "tier", "capacity_m3")
     tier = String(validate=validate.OneOf(DEPOT_TIERS))
     status = String(validate=validate.OneOf(DEPOT_STATUSES))
     operator = String(validate=validate.OneOf(DEPOT_OPERATORS))
@@ -187,6 +206,7 @@ class ItemSchema(Schema):
 
 
 class ItemListArgs(PageArgs):
+    sort = sort_by("code", "name_en")
     category = String()
     q = String()
 
@@ -213,6 +233,7 @@ class LotPatchSchema(Schema):
 
 
 class LotListArgs(PageArgs):
+    sort = sort_by("id", "expires_on", "quantity", "lot_no")
     depot = String()
     item = String()
     mode = String(validate=validate.OneOf(STOCK_MODES))
@@ -323,10 +344,11 @@ class MovementSchema(Schema):
     reason = String()
     reference = String()
     group_id = String()
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
 
 
 class MovementListArgs(PageArgs):
+    sort = sort_by("id", "created_at")
     depot = String()
     item = String()
     kind = String(validate=validate.OneOf(MOVEMENT_KINDS))
@@ -348,7 +370,8 @@ class BookingSchema(Schema):
 
 
 class StockArgs(Schema):
-    group_by = DelimitedList(String(), load_default=["depot", "item"])
+    group_by = DelimitedList(String(validate=validate.OneOf(STOCK_GROUPINGS)),
+                             load_default=["depot", "item"], validate=validate.Length(min=1))
     depot = String()
     item = String()
     tier = String(validate=validate.OneOf(DEPOT_TIERS))

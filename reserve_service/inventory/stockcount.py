@@ -74,9 +74,9 @@ def parse(raw: bytes, is_xlsx: bool, encoding: str) -> list[dict[str, str]]:
         raise InvalidInput.field(
             "file", f"not valid {encoding} at byte {exc.start}; save as UTF-8 or pass encoding=gb18030"
         ) from exc
-    reader = csv.DictReader(io.StringIO(text))
-    _check_header(reader.fieldnames or [])
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
+        _check_header(reader.fieldnames or [])
         return [_clean(row) for row in reader]
     except csv.Error as exc:
         raise InvalidInput.field("file", f"malformed CSV: {exc}") from exc

@@ -15,6 +15,11 @@ from reserve_service.extensions import session
 from reserve_service.jobs import records
 from reserve_service.jobs.schemas import JobListArgs
 from reserve_service.jobs.table import FINISHED, Job
+from reserve_service.optimize.response_schemas import (
+    FeatureCollectionSchema,
+    JobListSchema,
+    JobSchema,
+)
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1",
                 description="Background jobs of the optimisation runs: status, progress, cancel")
@@ -55,6 +60,7 @@ def submit(kind: str, params: dict[str, Any]) -> tuple[dict[str, Any], int, dict
 
 @blp.route("/jobs")
 @blp.arguments(JobListArgs, location="query")
+@blp.response(200, JobListSchema)
 def list_jobs(args):
     """Recent jobs, newest first."""
     query = select(Job).order_by(Job.created_at.desc()).limit(args["limit"])
@@ -73,12 +79,14 @@ def _job(job_id: str) -> Job:
 
 
 @blp.route("/jobs/<job_id>")
+@blp.response(200, JobSchema)
 def get_job(job_id: str):
     """Status, progress (with the solve's latest figures) and, when done, the result."""
     return job_dump(_job(job_id))
 
 
 @blp.route("/jobs/<job_id>/geojson")
+@blp.response(200, FeatureCollectionSchema)
 def get_job_geojson(job_id: str):
     """The result's map layer (sites and assignments) as a GeoJSON FeatureCollection."""
     job = _job(job_id)
@@ -89,6 +97,7 @@ def get_job_geojson(job_id: str):
 
 @blp.route("/jobs/<job_id>/cancel", methods=["POST"])
 @roles_required("planner", "dispatcher")
+@blp.response(202, JobSchema)
 def cancel_job(job_id: str):
     """Stop a queued or running job (its owner or an admin). A queued job ends at once; a
     running solve is stopped within seconds and the job ends as cancelled."""
@@ -107,4 +116,4 @@ def cancel_job(job_id: str):
     if not records.cancel_queued(runner.env.sessions, job.id):
         runner.cancel(job)
     db.refresh(job)
-    return job_dump(job), 202
+    return job_dump(job)

@@ -18,10 +18,18 @@ from reserve_service.routing import service
 from reserve_service.routing.errors import NoRouteError
 from reserve_service.routing.policy import default_policy
 from reserve_service.routing.schemas import (
+    EventListArgs,
     MatrixRequest,
+    MatrixResultSchema,
+    NetworkInfoSchema,
+    PolicySchema,
     ReachabilityRequest,
+    ReachabilityResultSchema,
+    RoadEventListSchema,
     RoadEventRequest,
+    RoadEventSchema,
     RouteRequest,
+    RouteResultSchema,
 )
 from reserve_service.routing.tables import RoadEventRow
 
@@ -39,6 +47,7 @@ def _hours(value: float) -> float | None:
 
 
 @blp.route("/network")
+@blp.response(200, NetworkInfoSchema)
 def network_info():
     """The active road network: size, source, events in force."""
     db = session()
@@ -50,6 +59,7 @@ def network_info():
 
 
 @blp.route("/policy")
+@blp.response(200, PolicySchema)
 def policy_document():
     """The green-channel policy and vehicle profiles in force (versioned declared data)."""
     policy = default_policy()
@@ -59,19 +69,19 @@ def policy_document():
 
 @blp.route("/events")
 class Events(MethodView):
-    def get(self):
-        """Road events in force (add ``?all=1`` for removed ones too)."""
-        from flask import request
-
+    @blp.arguments(EventListArgs, location="query")
+    @blp.response(200, RoadEventListSchema)
+    def get(self, args):
+        """Road events in force (``?all=true`` for withdrawn ones too)."""
         db = session()
         query = select(RoadEventRow).order_by(RoadEventRow.created_at)
-        if request.args.get("all") not in ("1", "true"):
+        if not args["all"]:
             query = query.where(RoadEventRow.removed_at.is_(None))
         return {"events": [_event_dump(r) for r in db.scalars(query)]}
 
     @roles_required("dispatcher")
     @blp.arguments(RoadEventRequest)
-    @blp.response(201)
+    @blp.response(201, RoadEventSchema)
     def post(self, data):
         """Add a closure, slowdown, traffic control or repair on edges or an area (dispatcher)."""
         payload = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in data.items()
@@ -82,6 +92,7 @@ class Events(MethodView):
 
 @blp.route("/events/<event_id>", methods=["DELETE"])
 @roles_required("dispatcher")
+@blp.response(200, RoadEventSchema)
 def delete_event(event_id: str):
     """Withdraw an event: travel times return exactly to what they were without it."""
     row = service.remove_event(session(), event_id)
@@ -96,6 +107,7 @@ def _event_dump(row: RoadEventRow) -> dict[str, Any]:
 
 @blp.route("/route", methods=["POST"])
 @blp.arguments(RouteRequest)
+@blp.response(200, RouteResultSchema)
 def route(data):
     """Fastest route A→B for a vehicle profile: ETA, length, tolls (paid, saved), rules, per-edge legs, GeoJSON."""
     db = session()
@@ -125,6 +137,7 @@ def route(data):
 
 @blp.route("/matrix", methods=["POST"])
 @blp.arguments(MatrixRequest)
+@blp.response(200, MatrixResultSchema)
 def matrix(data):
     """Travel-time matrix (hours) sources × targets; unreachable pairs are null and listed."""
     db = session()
@@ -141,6 +154,7 @@ def matrix(data):
 
 @blp.route("/reachability", methods=["POST"])
 @blp.arguments(ReachabilityRequest)
+@blp.response(200, ReachabilityResultSchema)
 def reachability(data):
     """Which townships the given depots reach within each of H hours, and the population covered."""
     db = session()

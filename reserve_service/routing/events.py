@@ -29,6 +29,7 @@ from shapely.geometry.base import BaseGeometry
 from reserve_service import clock
 from reserve_service.clock import DEFAULT_TIME_ZONE, local_zone
 from reserve_service.routing.errors import RoadEventError
+from reserve_service.routing.geojson import check_area
 
 __all__ = ["DEFAULT_TIME_ZONE", "EventKind", "RoadEvent", "as_utc", "local_zone", "set_local_zone"]
 
@@ -71,11 +72,7 @@ def as_utc(moment: datetime | str | None, field_name: str = "at") -> datetime | 
 
 def _area_geometry(area: Mapping[str, Any]) -> BaseGeometry:
     """Validate a GeoJSON Polygon/MultiPolygon and return it as a shapely geometry."""
-    if not isinstance(area, Mapping) or area.get("type") not in ("Polygon", "MultiPolygon"):
-        kind = area.get("type") if isinstance(area, Mapping) else type(area).__name__
-        raise RoadEventError(
-            f"area must be a GeoJSON Polygon or MultiPolygon, got {kind!r}", "area"
-        )
+    check_area(area)  # RFC 7946 rings, before shapely closes an open one
     try:
         geometry = shape(area)
     except (ValueError, TypeError, AttributeError, IndexError, shapely.errors.ShapelyError) as exc:

@@ -15,7 +15,6 @@ import csv
 import io
 import json
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -48,35 +47,8 @@ DEFAULT_LANES: dict[str, int] = {
     "township": 2,
     "village": 1,
 }
-# OSM highway=* → road class. Footways, tracks, service aisles and construction are not roads
-# a relief lorry should be routed over, so they are skipped.
-OSM_HIGHWAY_CLASS: dict[str, str] = {
-    "motorway": "expressway",
-    "motorway_link": "expressway",
-    "trunk": "national",
-    "trunk_link": "national",
-    "primary": "provincial",
-    "primary_link": "provincial",
-    "secondary": "county",
-    "secondary_link": "county",
-    "tertiary": "township",
-    "tertiary_link": "township",
-    "unclassified": "village",
-    "residential": "village",
-    "living_street": "village",
-    "road": "village",
-}
-# Chinese route numbers (GB/T 917): G### national, S### provincial, X county, Y township, C village.
-_REF_CLASS = (
-    (re.compile(r"^G\d{3}$"), "national"),
-    (re.compile(r"^S\d{3}$"), "provincial"),
-    (re.compile(r"^X\d+$"), "county"),
-    (re.compile(r"^Y\d+$"), "township"),
-    (re.compile(r"^C\d+$"), "village"),
-)
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"", "0", "false", "no", "n", "f"}
-_NUMBER_WITH_UNIT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z/]*)\s*$", re.IGNORECASE)
 
 
 @dataclass
@@ -328,10 +300,11 @@ def read_csv(nodes_csv: Source, edges_csv: Source) -> NetworkTables:
     """Read ``nodes.csv`` (id, lat, lng) and ``edges.csv``.
 
     ``edges.csv`` columns: u, v, length_m, road_class, speed_kmh, and optionally id, oneway,
-    toll, toll_plaza, bridge, lanes, max_weight_t, name, ref. A segment is two-way unless
+    toll, toll_plaza, bridge, lanes, max_weight_t, name, ref, geometry. A segment is two-way unless
     ``oneway=1``; an empty ``max_weight_t`` means no limit; without ``id`` the ids are 0, 1, ...
-    in file order. Node ids are integers when every id is a whole number, else strings.
-    Extra columns are ignored.
+    in file order; ``geometry`` holds the interior vertices of a curved road as
+    ``lng lat;lng lat;...`` (see :func:`format_geometry`). Node ids are integers when every id is
+    a whole number, else strings. Extra columns are ignored.
     """
     count, nodes = _csv_columns(nodes_csv, "nodes.csv", ("id", "lat", "lng"))
     if count == 0:
@@ -429,8 +402,33 @@ def read_csv(nodes_csv: Source, edges_csv: Source) -> NetworkTables:
         ),
         name=edges.get("name", empty),
         ref=edges.get("ref", empty),
-        geometry=[None] * count,
+        geometry=[
+            parse_geometry(value, f"{label} line {line}")
+            for line, value in enumerate(edges.get("geometry", empty), start=2)
+        ],
     )
+
+
+def format_geometry(points: list[LngLat] | None) -> str:
+    """Interior vertices as CSV text ``lng lat;lng lat`` (7 decimals, about 1 cm); '' for none."""
+    return ";".join(f"{lng:.7f} {lat:.7f}" for lng, lat in points or ())
+
+
+def parse_geometry(value: str, where: str) -> list[LngLat] | None:
+    """The inverse of :func:`format_geometry`; raises ``NetworkFileError`` naming ``geometry``."""
+    if not value.strip():
+        return None
+    points: list[LngLat] = []
+    for pair in value.split(";"):
+        parts = pair.split()
+        try:
+            lng, lat = (float(x) for x in parts)
+        except ValueError:
+            raise NetworkFileError(f"{where}: geometry vertex {pair!r} is not 'lng lat'", "geometry") from None
+        if not (-180 <= lng <= 180 and -90 <= lat <= 90):
+            raise NetworkFileError(f"{where}: geometry vertex {pair!r} is out of range", "geometry")
+        points.append((lng, lat))
+    return points
 
 
 # ---------------------------------------------------------------------------------------------
@@ -584,156 +582,8 @@ def read_geojson(source: Source | Mapping[str, Any], *, precision: int = 7) -> N
     return edges.tables(nodes.ids, nodes.lat, nodes.lng)
 
 
-# ---------------------------------------------------------------------------------------------
-# OpenStreetMap
-
-
-def _osm_class(tags: Mapping[str, str]) -> str | None:
-    """Road class of an OSM way, or None when it is not a road for vehicles."""
-    road_class = OSM_HIGHWAY_CLASS.get(tags.get("highway", ""))
-    if road_class is None or road_class == "expressway":
-        return road_class
-    ranks = [ROAD_CLASSES.index(road_class)]
-    for ref in re.split(r"[;,]", tags.get("ref", "")):
-        for pattern, ref_class in _REF_CLASS:
-            if pattern.match(ref.strip().upper()):
-                ranks.append(ROAD_CLASSES.index(ref_class))
-    return ROAD_CLASSES[min(ranks)]
-
-
-def parse_maxspeed_kmh(value: str | None) -> float | None:
-    """km/h from an OSM ``maxspeed`` value ("60", "60 km/h", "40 mph"); None when not numeric."""
-    match = _NUMBER_WITH_UNIT.match(value or "")
-    if not match or float(match.group(1)) <= 0:
-        return None
-    unit = match.group(2).lower()
-    if unit in ("", "km/h", "kmh", "kph"):
-        return float(match.group(1))
-    if unit == "mph":
-        return float(match.group(1)) * 1.609344
-    return None
-
-
-def parse_maxweight_t(value: str | None) -> float | None:
-    """Tonnes from an OSM ``maxweight`` value ("30", "30 t", "20000 kg"); None when not numeric."""
-    match = _NUMBER_WITH_UNIT.match(value or "")
-    if not match or float(match.group(1)) <= 0:
-        return None
-    unit = match.group(2).lower()
-    if unit in ("", "t"):
-        return float(match.group(1))
-    if unit == "kg":
-        return float(match.group(1)) / 1000.0
-    return None
-
-
-def _osm_direction(tags: Mapping[str, str]) -> int:
-    """+1 one-way along the way, -1 one-way against it, 0 two-way."""
-    oneway = tags.get("oneway", "").strip().lower()
-    if oneway in ("yes", "true", "1"):
-        return 1
-    if oneway in ("-1", "reverse"):
-        return -1
-    if oneway in ("no", "false", "0"):
-        return 0
-    implied = (
-        tags.get("highway") in ("motorway", "motorway_link") or tags.get("junction") == "roundabout"
-    )
-    return 1 if implied else 0
-
-
-def _osm_input(source: Source) -> Any:
-    import osmium
-
-    if isinstance(source, str | Path):
-        if not Path(source).is_file():
-            raise NetworkFileError(f"cannot open {source}: no such file", "file")
-        return str(source)
-    data = source.read()
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    fmt = "pbf" if data[:64].find(b"OSMHeader") >= 0 else "osm"
-    return osmium.io.FileBuffer(data, fmt)
-
-
 def read_osm(source: Source) -> NetworkTables:
-    """Read an OpenStreetMap ``.osm`` (XML) or ``.osm.pbf`` file, or an open file object.
+    """Read an OpenStreetMap extract: see :func:`reserve_service.routing.osm.read_osm`."""
+    from reserve_service.routing import osm
 
-    Ways whose ``highway`` is in :data:`OSM_HIGHWAY_CLASS` become edges, split at junctions and at
-    toll booths (``barrier=toll_booth``, which marks the segment ending there as a toll plaza).
-    Chinese route numbers in ``ref`` refine the class (G### national, S### provincial, ...).
-    ``maxspeed`` (else the class free speed), ``oneway`` (motorways implied), ``toll``, ``bridge``,
-    ``maxweight`` and ``lanes`` are read; tag values that are not numbers fall back to defaults.
-    Node ids are OSM node ids; nodes missing from the extract split a way (their segments drop).
-    """
-    import osmium
-
-    toll_booths: set[int] = set()
-    ways: list[tuple[list[int], list[LngLat], dict[str, str], str]] = []
-    try:
-        processor = osmium.FileProcessor(
-            _osm_input(source), osmium.osm.NODE | osmium.osm.WAY
-        ).with_locations()
-        for obj in processor:
-            if obj.is_node():
-                if obj.tags.get("barrier") == "toll_booth":
-                    toll_booths.add(obj.id)
-                continue
-            tags = dict(obj.tags)
-            road_class = _osm_class(tags)
-            if road_class is None:
-                continue
-            # A way leaving the extract has nodes without locations: keep its located runs.
-            run_refs: list[int] = []
-            run_points: list[LngLat] = []
-            for n in [*obj.nodes, None]:
-                if n is not None and n.location.valid():
-                    run_refs.append(n.ref)
-                    run_points.append((n.location.lon, n.location.lat))
-                    continue
-                if len(run_refs) >= 2:
-                    ways.append((run_refs, run_points, tags, road_class))
-                run_refs, run_points = [], []
-    except RuntimeError as exc:
-        raise NetworkFileError(f"cannot read OSM data: {exc}", "file") from exc
-
-    split = _split_points([refs for refs, _, _, _ in ways]) | toll_booths
-    nodes = _Junctions()
-    edges = _EdgeRows()
-    for refs, points, tags, road_class in ways:
-        direction = _osm_direction(tags)
-        if direction == -1:
-            refs, points = refs[::-1], points[::-1]
-        max_weight = parse_maxweight_t(tags.get("maxweight"))
-        lanes = tags.get("lanes", "")
-        attributes = {
-            "road_class": road_class,
-            "speed_kmh": parse_maxspeed_kmh(tags.get("maxspeed"))
-            or DEFAULT_FREE_SPEED_KMH[road_class],
-            "oneway": direction != 0,
-            "toll": tags.get("toll", "no").lower() == "yes",
-            "bridge": tags.get("bridge", "no").lower() not in ("no", ""),
-            "lanes": int(lanes)
-            if lanes.isdigit() and int(lanes) > 0
-            else DEFAULT_LANES[road_class],
-            "max_weight_t": max_weight if max_weight is not None else math.inf,
-            "name": tags.get("name", ""),
-            "ref": tags.get("ref", ""),
-        }
-        for start, end in _pieces(refs, split):
-            if refs[start] == refs[end] and end - start < 2:
-                continue
-            coords = points[start : end + 1]
-            u = nodes.node(refs[start], refs[start], *coords[0])
-            v = nodes.node(refs[end], refs[end], *coords[-1])
-            edges.add(
-                u=u,
-                v=v,
-                length_m=polyline_length_m(coords),
-                toll_plaza=refs[end] in toll_booths or (start == 0 and refs[0] in toll_booths),
-                geometry=coords[1:-1] or None,
-                **attributes,
-            )
-    if not nodes.ids:
-        raise NetworkFileError("the OSM data has no usable highway ways", "highway")
-    return edges.tables(nodes.ids, nodes.lat, nodes.lng)
+    return osm.read_osm(source)

@@ -35,7 +35,7 @@ from reserve_service.routing import loaders, store
 from reserve_service.routing.errors import RoutingInputError
 from reserve_service.routing.events import RoadEvent
 from reserve_service.routing.graph import RoadGraph
-from reserve_service.routing.loaders import NetworkTables
+from reserve_service.routing.loaders import NetworkTables, format_geometry
 from reserve_service.routing.policy import ROAD_CLASSES
 from reserve_service.routing.tables import RoadEventRow, RoadNetwork
 
@@ -75,13 +75,13 @@ def _build_graph(session: Session, network_id: int, uid: str) -> RoadGraph:
 
 
 EDGE_COLUMNS = ("id", "u", "v", "length_m", "road_class", "speed_kmh", "oneway", "toll", "toll_plaza",
-                "bridge", "lanes", "max_weight_t", "name", "ref")
+                "bridge", "lanes", "max_weight_t", "name", "ref", "geometry")
 
 
 def tables_to_csv(tables: NetworkTables) -> tuple[str, str]:
     """Node and edge CSV text of loaded tables (GeoJSON or OSM), in ``RoadGraph.from_csv`` form.
 
-    Interior vertices of curved roads are not kept: lengths are, so travel times are unchanged.
+    Interior vertices of curved roads are kept, so area events test the real road, not its chord.
     """
     nodes = io.StringIO()
     writer = csv.writer(nodes, lineterminator="\n")
@@ -98,7 +98,8 @@ def tables_to_csv(tables: NetworkTables) -> tuple[str, str]:
             int(tables.edge_id[i]), ids[int(tables.u[i])], ids[int(tables.v[i])], f"{tables.length_m[i]:.1f}",
             ROAD_CLASSES[int(tables.road_class[i])], f"{tables.speed_kmh[i]:g}", int(tables.oneway[i]), int(tables.toll[i]),
             int(tables.toll_plaza[i]), int(tables.bridge[i]), int(tables.lanes[i]),
-            "" if not np.isfinite(weight) else f"{weight:g}", tables.name[i], tables.ref[i]))
+            "" if not np.isfinite(weight) else f"{weight:g}", tables.name[i], tables.ref[i],
+            format_geometry(tables.geometry[i])))
     return nodes.getvalue(), edges.getvalue()
 
 

@@ -104,7 +104,7 @@ def test_reachability_reports_population_covered(client, roads):
 @pytest.mark.parametrize("payload, field", [
     ({"kind": "closure", "edge_ids": [99]}, "edge_ids"),
     ({"kind": "closure", "area": {"type": "Polygon", "coordinates": [[[120, 30], [120.1, 30], [120.1, 30.1], [120, 30]]]}}, "area"),
-    ({"kind": "closure", "area": {"type": "Point", "coordinates": [117, 33]}}, "area"),
+    ({"kind": "closure", "area": {"type": "Point", "coordinates": [117, 33]}}, "area.type"),
     ({"kind": "closure", "edge_ids": [3], "starts_at": "2026-07-02T00:00:00", "ends_at": "2026-07-01T00:00:00"}, "ends_at"),
     ({"kind": "slowdown", "edge_ids": [3], "speed_factor": 1.5}, "speed_factor"),
     ({"kind": "landslide", "edge_ids": [3]}, "kind"),

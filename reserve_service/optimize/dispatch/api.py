@@ -8,6 +8,7 @@ from flask import Response, current_app
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from reserve_service.api_docs import CSV_BODY, LOCATION_HEADER
 from reserve_service.auth import current_principal, roles_required
 from reserve_service.errors import Conflict, NotFound
 from reserve_service.extensions import session
@@ -15,6 +16,14 @@ from reserve_service.jobs.api import submit
 from reserve_service.optimize import dispatch as dp
 from reserve_service.optimize.dispatch import lifecycle, service
 from reserve_service.optimize.dispatch.schemas import DeliverySchema, IncidentSchema, ReplanSchema
+from reserve_service.optimize.response_schemas import (
+    IncidentCreatedSchema,
+    IncidentResponseSchema,
+    JobSchema,
+    PlanOutcomeSchema,
+    PlanSchema,
+    VehicleStatusSchema,
+)
 from reserve_service.optimize.tables import DispatchPlanRow, Incident, PlanVehicle
 
 blp = Blueprint("dispatch", __name__, url_prefix="/api/v1",
@@ -53,7 +62,7 @@ def plan_dump(row: DispatchPlanRow, full: bool = True) -> dict:
 @blp.route("/incidents", methods=["POST"])
 @roles_required("dispatcher")
 @blp.arguments(IncidentSchema)
-@blp.response(201)
+@blp.response(201, IncidentCreatedSchema)
 def post_incident(data):
     """Record an incident: affected townships with relocated people and/or reported needs."""
     db = session()
@@ -68,6 +77,7 @@ def post_incident(data):
 
 
 @blp.route("/incidents/<incident_id>")
+@blp.response(200, IncidentResponseSchema)
 def get_incident(incident_id: str):
     """An incident and its plans."""
     db = session()
@@ -80,6 +90,7 @@ def get_incident(incident_id: str):
 
 @blp.route("/incidents/<incident_id>/plans", methods=["POST"])
 @roles_required("dispatcher")
+@blp.response(202, JobSchema, headers=LOCATION_HEADER)
 def post_plan(incident_id: str):
     """Plan the incident (202 + job URL); the job's result names the new plan."""
     _incident(incident_id)
@@ -87,12 +98,14 @@ def post_plan(incident_id: str):
 
 
 @blp.route("/dispatch-plans/<plan_id>")
+@blp.response(200, PlanSchema)
 def get_plan(plan_id: str):
     """The plan: vehicles (manifest, stops, ETAs, route), regions (fill rate, shortfalls with reasons)."""
     return plan_dump(_plan(plan_id))
 
 
 @blp.route("/dispatch-plans/<plan_id>/vehicles/<vehicle_id>/manifest.csv")
+@blp.response(200, CSV_BODY, content_type="text/csv")
 def get_manifest(plan_id: str, vehicle_id: str):
     """A printable manifest for one vehicle."""
     plan, names = service.stored_plan(_plan(plan_id))
@@ -106,6 +119,7 @@ def get_manifest(plan_id: str, vehicle_id: str):
 
 @blp.route("/dispatch-plans/<plan_id>/approve", methods=["POST"])
 @roles_required("dispatcher")
+@blp.response(200, PlanOutcomeSchema)
 def approve_plan(plan_id: str):
     """Approve: issue every loaded lot from the ledger in one transaction (idempotent; 409 if
     stock changed, listing the lots)."""
@@ -115,6 +129,7 @@ def approve_plan(plan_id: str):
 
 @blp.route("/dispatch-plans/<plan_id>/cancel", methods=["POST"])
 @roles_required("dispatcher")
+@blp.response(200, PlanOutcomeSchema)
 def cancel_plan(plan_id: str):
     """Cancel: every vehicle's stock not delivered goes back to its lots (409 while a vehicle is
     on the road: confirm its delivery first)."""
@@ -124,6 +139,7 @@ def cancel_plan(plan_id: str):
 
 @blp.route("/dispatch-plans/<plan_id>/vehicles/<vehicle_id>/dispatch", methods=["POST"])
 @roles_required("dispatcher")
+@blp.response(200, VehicleStatusSchema)
 def dispatch_vehicle(plan_id: str, vehicle_id: str):
     """The vehicle has left (approved → dispatched)."""
     vehicle = lifecycle.mark_vehicle(session(), _plan(plan_id), vehicle_id, "dispatch")
@@ -133,6 +149,7 @@ def dispatch_vehicle(plan_id: str, vehicle_id: str):
 @blp.route("/dispatch-plans/<plan_id>/vehicles/<vehicle_id>/deliver", methods=["POST"])
 @roles_required("dispatcher")
 @blp.arguments(DeliverySchema)
+@blp.response(200, VehicleStatusSchema)
 def deliver_vehicle(data, plan_id: str, vehicle_id: str):
     """Delivery confirmed (dispatched → delivered), with what arrived: regions, items and
     quantities of this vehicle's manifest (422 naming the field otherwise); default: as planned."""
@@ -143,6 +160,7 @@ def deliver_vehicle(data, plan_id: str, vehicle_id: str):
 @blp.route("/dispatch-plans/<plan_id>/replan", methods=["POST"])
 @roles_required("dispatcher")
 @blp.arguments(ReplanSchema)
+@blp.response(202, JobSchema, headers=LOCATION_HEADER)
 def replan(data, plan_id: str):
     """Re-plan with the road events in force now (202 + job URL): vehicles not yet dispatched are
     re-planned, dispatched ones re-routed from where they should be; the result lists changed ETAs."""

@@ -11,6 +11,7 @@ from flask import Response
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from reserve_service.api_docs import LOCATION_HEADER, PNG_BODY
 from reserve_service.auth import current_principal, roles_required
 from reserve_service.db import get_or_404
 from reserve_service.errors import Conflict, InvalidInput
@@ -24,6 +25,12 @@ from reserve_service.optimize.prepositioning.schemas import (
     PrepositioningRequest,
     ScenarioGenerate,
     ScenarioUpload,
+)
+from reserve_service.optimize.response_schemas import (
+    JobSchema,
+    ScenarioSetListSchema,
+    ScenarioSetSchema,
+    ScenarioSetSummarySchema,
 )
 from reserve_service.optimize.tables import ScenarioSet
 
@@ -63,7 +70,7 @@ def _summary(row: ScenarioSet) -> dict:
 @blp.route("/scenario-sets", methods=["POST"])
 @roles_required("planner")
 @blp.arguments(ScenarioUpload)
-@blp.response(201)
+@blp.response(201, ScenarioSetSummarySchema)
 def upload_scenarios(data):
     """Store a scenario set; probabilities must sum to 1 unless ``normalize`` (then rescaled)."""
     regions, depots = runs.known_ids(session())
@@ -82,7 +89,7 @@ def upload_scenarios(data):
 @blp.route("/scenario-sets/generate", methods=["POST"])
 @roles_required("planner")
 @blp.arguments(ScenarioGenerate)
-@blp.response(201)
+@blp.response(201, ScenarioSetSummarySchema)
 def generate_scenarios(data):
     """Generate 宿州's hazard scenarios (river floods, earthquake, snowstorm, chemical) for editing."""
     towns, depots = runs.places(session())
@@ -93,13 +100,15 @@ def generate_scenarios(data):
 
 
 @blp.route("/scenario-sets")
+@blp.response(200, ScenarioSetListSchema)
 def list_scenario_sets():
     """Stored scenario sets."""
     rows = session().scalars(select(ScenarioSet).order_by(ScenarioSet.created_at.desc()))
     return {"scenario_sets": [_summary(r) for r in rows]}
 
 
-@blp.route("/scenario-sets/<set_id>")
+@blp.route("/scenario-sets/<uuid:set_id>")
+@blp.response(200, ScenarioSetSchema)
 def get_scenario_set(set_id: str):
     """A scenario set with every scenario (edit it and upload it again)."""
     row = get_or_404(session(), ScenarioSet, set_id, "set_id", "scenario set")
@@ -109,7 +118,7 @@ def get_scenario_set(set_id: str):
 @blp.route("/prepositioning-runs", methods=["POST"])
 @roles_required("planner")
 @blp.arguments(PrepositioningRequest)
-@blp.response(202)
+@blp.response(202, JobSchema, headers=LOCATION_HEADER)
 def post_prepositioning_run(data):
     """Plan stock per depot × item under the scenarios (202 + job): targets, action list,
     coverage within 10 h per scenario, cost, VSS, EVPI and an optional budget curve."""
@@ -118,6 +127,7 @@ def post_prepositioning_run(data):
 
 
 @blp.route("/jobs/<job_id>/budget-curve.png")
+@blp.response(200, PNG_BODY, content_type="image/png")
 def budget_curve_png(job_id: str):
     """The cost-vs-coverage curve of a pre-positioning run with ``budget_sweep``."""
     job = get_or_404(session(), Job, job_id, "job_id", "job")

@@ -20,7 +20,7 @@ class ScenarioUpload(Schema):
 class ScenarioGenerate(Schema):
     name = fields.String(load_default="宿州 hazards", validate=validate.Length(min=1, max=200))
     n = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
-    seed = fields.Integer(load_default=2026)
+    seed = fields.Integer(load_default=2026, validate=validate.Range(min=0, max=2**32 - 1))
     hazard_weights = fields.Dict(
         keys=fields.String(),
         values=fields.Float(validate=validate.Range(min=0)),

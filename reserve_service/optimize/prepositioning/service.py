@@ -40,7 +40,11 @@ def known_ids(session: Session) -> tuple[set[str], set[str]]:
 
 
 def places(session: Session) -> tuple[list[sc.Place], list[sc.Place]]:
-    """Townships and depots as the scenario generator's places."""
+    """Townships (those with a location: a hazard is placed by distance) and depots as the
+    scenario generator's places."""
+    located = select(Region).where(
+        Region.level == "township", Region.lat.is_not(None), Region.lng.is_not(None)
+    )
     towns = [
         sc.Place(
             r.adcode,
@@ -50,9 +54,7 @@ def places(session: Session) -> tuple[list[sc.Place], list[sc.Place]]:
             r.name,
             r.name.endswith("街道"),
         )
-        for r in session.scalars(
-            select(Region).where(Region.level == "township").order_by(Region.adcode)
-        )
+        for r in session.scalars(located.order_by(Region.adcode))
     ]
     depots = [
         sc.Place(d.code, d.lat, d.lng, 0.0, d.name)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from reserve_service.api_docs import LOCATION_HEADER
 from reserve_service.auth import roles_required
 from reserve_service.extensions import session
 from reserve_service.jobs.api import submit
+from reserve_service.optimize.response_schemas import JobSchema
 from reserve_service.optimize.siting import service
 from reserve_service.optimize.siting.schemas import SitingRequest
 
@@ -21,7 +23,7 @@ blp = Blueprint(
 @blp.route("/siting-runs", methods=["POST"])
 @roles_required("planner")
 @blp.arguments(SitingRequest)
-@blp.response(202)
+@blp.response(202, JobSchema, headers=LOCATION_HEADER)
 def post_siting_run(data):
     """Start a siting run (planner). Cheap checks answer 422 now; the solve runs as a job.
 
