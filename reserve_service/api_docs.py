@@ -98,6 +98,7 @@ class StandardResponsesPlugin(BasePlugin):
 # Bodies that are files, not JSON: documented by media type, a string of bytes.
 CSV_BODY = {"type": "string", "description": "CSV text, UTF-8 with a byte-order mark"}
 PNG_BODY = {"type": "string", "format": "binary", "description": "a PNG image"}
+XLSX_BODY = {"type": "string", "format": "binary", "description": "an Excel workbook (.xlsx)"}
 
 
 class ResponseBody(Schema):

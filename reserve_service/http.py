@@ -206,8 +206,27 @@ def guard_request() -> None:
         raise BadRequestBody(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels",
                              {"_body": [f"nested deeper than {MAX_JSON_DEPTH} levels"]})
     if _NUL_ESCAPE.search(body):
-        raise InvalidInput("NUL characters (\\u0000) are not allowed in text",
-                           {"_body": ["contains a NUL character"]})
+        try:
+            where = _nul_field(json.loads(body)) or "_body"
+        except ValueError:
+            where = "_body"
+        raise InvalidInput(f"{where}: NUL characters (\\u0000) are not allowed in text",
+                           {where: ["contains a NUL character (a control character)"]})
+
+
+def _nul_field(value: Any, prefix: str = "") -> str | None:
+    """The dotted path (``lot_no``, ``regions.0.name``) of the first key or string with a NUL."""
+    if isinstance(value, str):
+        return prefix or "_body" if "\x00" in value else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if "\x00" in str(key):
+            return path
+        found = _nul_field(item, path)
+        if found:
+            return found
+    return None
 
 
 class JsonBodyParser(FlaskParser):

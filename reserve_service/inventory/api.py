@@ -12,7 +12,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import or_, select, update
 
-from reserve_service.api_docs import CSV_BODY, ETAG_HEADER, IDEMPOTENCY_KEY, IF_MATCH
+from reserve_service.api_docs import CSV_BODY, ETAG_HEADER, IDEMPOTENCY_KEY, IF_MATCH, XLSX_BODY
 from reserve_service.auth import bookkeeping, current_principal, roles_required
 from reserve_service.db import with_retry
 from reserve_service.errors import Conflict, Forbidden, InvalidInput, PreconditionFailed
@@ -580,6 +580,8 @@ def stock_export(args):
 
 @stock_blp.route("/stock/export.xlsx")
 @stock_blp.arguments(StockArgs, location="query")
+@stock_blp.response(200, XLSX_BODY,
+                    content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 def stock_export_xlsx(args):
     """All non-empty lots as an XLSX workbook, same columns as the CSV export and the import."""
     from openpyxl import Workbook
