@@ -12,11 +12,14 @@ from reserve_service.config import INSTANCE_DIR, Config
 def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     """Application factory: config, database, API blueprints, auth and error handlers."""
     from reserve_service import cli
+    from reserve_service.account import blp as account_blueprint
     from reserve_service.auth import authenticate
+    from reserve_service.console_site import bp as console_site
     from reserve_service.errors import register_error_handlers
     from reserve_service.extensions import Database, ProblemApi, session
     from reserve_service.inventory.api import blueprints as inventory_blueprints
     from reserve_service.jobs import InProcessRunner
+    from reserve_service.maps.api import blp as maps_blueprint
     from reserve_service.optimize import dispatch_runs, prepositioning_runs  # noqa: F401  (job kinds)
     from reserve_service.optimize.api import blp as optimize_blueprint
     from reserve_service.optimize.dispatch import DispatchInputError
@@ -40,8 +43,9 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     Database().init_app(app)
     api = ProblemApi(app)
     for blueprint in [*inventory_blueprints, routing_blueprint, optimize_blueprint, dispatch_blueprint,
-                      prepositioning_blueprint]:
+                      prepositioning_blueprint, maps_blueprint, account_blueprint]:
         api.register_blueprint(blueprint)
+    app.register_blueprint(console_site)
     register_error_handlers(app, field_errors=(RoutingInputError, SitingInputError, DispatchInputError,
                                                  PrepositioningInputError, ScenarioInputError))
     database = app.extensions["database"]
