@@ -13,7 +13,7 @@ export interface SitingSite { code: string; name: string; tier: string; new: boo
 export interface CoverageBand { hours: number; population: number; share: number }
 export interface SitingResult {
   model: string; status: string; objective: number | null; bound: number | null; gap: number | null; solve_seconds: number; solver: string
-  sites: SitingSite[]; new_sites: SitingSite[]; total_fixed_cost_yuan: number
+  sites: SitingSite[]; new_sites: string[]; total_fixed_cost_yuan: number
   assignment: { region: string; name: string; population: number; depot: string; hours: number }[]
   plan: { sites: number; coverage: CoverageBand[]; mean_hours: number; max_hours: number; unreachable_regions: string[] }
   today: { sites: number; coverage: CoverageBand[]; mean_hours: number; max_hours: number }
