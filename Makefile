@@ -7,7 +7,7 @@ PORT ?= 8000
 WORKERS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint openapi bench clean
+.PHONY: install run test lint openapi bench clean console console-test
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,12 +17,30 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 
 install: $(VENV)/.installed
 
-run: install
+# The web console (Node 20 + npm): installed from the lock, built only when its sources change.
+CONSOLE_SOURCES := $(shell find console/src console/index.html console/vite.config.ts console/tsconfig.json -type f 2>/dev/null)
+
+console/node_modules/.package-lock.json: console/package.json console/package-lock.json
+	cd console && npm ci --no-audit --no-fund
+
+console/dist/index.html: console/node_modules/.package-lock.json $(CONSOLE_SOURCES)
+	cd console && npm run build
+
+console: console/dist/index.html
+
+# Console unit tests (Vitest) and the end-to-end journeys in headless Chromium.
+console-test: install console
+	cd console && npm test
+	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk)
+	cd console && npm run e2e
+
+run: install console
 	mkdir -p instance
 	$(FLASK) db-upgrade
 	$(FLASK) seed --if-empty
 	$(FLASK) load-roads --if-empty
 	$(FLASK) demo-tokens
+	@echo "console: http://127.0.0.1:$(PORT)/console/  (sign in with a token above)"
 	$(VENV)/bin/gunicorn --workers $(WORKERS) --threads 4 --bind 127.0.0.1:$(PORT) \
 		--access-logfile - wsgi:app
 
