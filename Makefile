@@ -7,7 +7,7 @@ PORT ?= 8000
 WORKERS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint openapi bench clean console console-test
+.PHONY: install run test lint openapi bench clean console console-test console-screenshots
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,15 @@ console-test: install console
 	cd console && npm test
 	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk)
 	cd console && npm run e2e
+
+# The README's screenshots, from the last end-to-end run, reduced to a palette (ImageMagick).
+SHOTS := map:manager-0-map stock:manager-1-stock depot-error:manager-5-issue-error \
+	stock-count:manager-7-stock-count siting:planner-1-siting prepositioning:planner-2-prepositioning \
+	jobs-english:planner-4-jobs-english dispatch-plan:dispatcher-2-plan dispatch-timeline:dispatcher-2b-timeline \
+	manifest-print:dispatcher-2c-manifest-print dispatch-replanned:dispatcher-5-replanned ledger:dispatcher-7-ledger
+console-screenshots:
+	mkdir -p docs/console
+	for shot in $(SHOTS); do convert console/e2e/out/$${shot#*:}.png -colors 128 docs/console/$${shot%%:*}.png || exit 1; done
 
 run: install console
 	mkdir -p instance

@@ -4,6 +4,8 @@ function check(condition, message) { if (!condition) throw new Error(message) }
 
 async function signIn(page, base, token) {
   await page.goto(`${base}/console/sign-in`)
+  await page.evaluate(() => localStorage.setItem('reserve-console-lang', 'zh-CN'))
+  await page.reload()
   await page.locator('[data-test=token]').fill(token)
   await page.keyboard.press('Enter')
   await page.locator('[data-test=whoami]').waitFor()
@@ -38,6 +40,22 @@ export async function managerJourney({ page, base, token, shot, expectHttpError 
   await signIn(page, base, token)
   await page.locator('[data-test=stock-table] .el-table__row').first().waitFor()
   await shot('1-stock')
+
+  // The map: reachability bands from every operating depot, then a click on the county depot.
+  await page.goto(`${base}/console/map`)
+  await waitMapLoaded(page)
+  await choose(page, page.locator('[data-test=reach-depots]'), 'SZ-CITY-OLD')
+  await page.locator('h3', { hasText: '可达范围' }).click()
+  await page.locator('[data-test=reach-run]').click()
+  await page.locator('[data-test=bands] .el-table__row').nth(2).waitFor({ timeout: 60000 })
+  await page.waitForFunction(() => window.consoleMap?.getLayer('ov-bands'))
+  const at = await page.evaluate(() => window.consoleMap.project([116.977203, 33.64059]))
+  const box = await page.locator('[data-test=map] canvas').boundingBox()
+  await page.mouse.click(box.x + at.x, box.y + at.y)
+  await page.locator('.el-drawer__title', { hasText: '·' }).waitFor()
+  await page.waitForTimeout(800)
+  await shot('0-map')
+  await page.keyboard.press('Escape')
   await page.goto(`${base}/console/depots/SZ-341302`)
   await page.locator('[data-test=lots] .el-table__row').first().waitFor()
   await page.waitForFunction(() => Number(document.querySelector('[data-test=below-norm-count]')?.textContent) > 0)
@@ -79,6 +97,22 @@ export async function managerJourney({ page, base, token, shot, expectHttpError 
   check(recent.includes('出库') && recent.includes('入库'), 'the latest ledger entries should show the receipt and the issue')
   await shot('6-after-issue')
 
+  // A stock count: dry run row by row, then booked.
+  await page.goto(`${base}/console/stock`)
+  await page.locator('.el-tabs__item', { hasText: '盘点导入' }).click()
+  const lotNo = await page.evaluate(async () => {
+    const token = localStorage.getItem('reserve-console-token')
+    const body = await (await fetch('/api/v1/lots?depot=SZ-341302&item=1010101', { headers: { Authorization: `Bearer ${token}` } })).json()
+    return [body.items[0].lot_no, body.items[0].quantity]
+  })
+  await page.locator('[data-test=count-file]').setInputFiles({ name: 'count.csv', mimeType: 'text/csv',
+    buffer: Buffer.from(`depot,item,lot_no,quantity\nSZ-341302,1010101,${lotNo[0]},${lotNo[1] - 1}\n`) })
+  await page.locator('[data-test=count-dry-run]').click()
+  await page.locator('text=1 行有差异').waitFor()
+  await page.locator('button', { hasText: '确认入账' }).click()
+  await page.locator('.el-tag', { hasText: '已入账' }).waitFor()
+  await shot('7-stock-count')
+
   // A depot outside the manager's scope shows no buttons that would fail.
   await page.goto(`${base}/console/depots/SZ-341321`)
   await page.locator('[data-test=lots] .el-table__row').first().waitFor()
@@ -103,8 +137,25 @@ export async function plannerJourney({ page, base, token, shot }) {
   await page.waitForTimeout(500)
   await shot('1-siting')
   await page.locator('.el-tabs__item', { hasText: '物资预置' }).click()
-  await page.waitForTimeout(500)
-  await shot('2-prepositioning-form')
+  const prep = page.locator('#pane-prep')
+  await prep.locator('button', { hasText: '生成情景' }).click()
+  await prep.locator('.el-table__row').first().waitFor({ timeout: 60000 })
+  await prep.locator('.el-table__row').first().click()
+  await page.waitForFunction(() => window.consoleMap?.getLayer('ov-affected'))
+  await prep.locator('input[placeholder="全部物资"]').fill('1010101, 1030301')
+  await prep.locator('button', { hasText: '开始预置计算' }).click()
+  await prep.locator('[data-test=budget-curve]').waitFor({ timeout: 240000 })
+  check((await prep.innerText()).includes('VSS'), 'the value of the stochastic solution should be explained')
+  await page.waitForTimeout(800)
+  await shot('2-prepositioning')
+  await page.goto(`${base}/console/jobs`)
+  await page.locator('[data-test=jobs] .el-table__row').nth(1).waitFor()
+  await shot('3-jobs')
+  // English at the switch: every label follows.
+  await page.locator('.el-header .el-select').click()
+  await page.locator('.el-select-dropdown__item:visible', { hasText: 'English' }).click()
+  await page.locator('.el-menu-item', { hasText: 'Jobs' }).waitFor()
+  await shot('4-jobs-english')
 }
 
 /** A dispatcher posts an incident, sees routes, draws a closure, re-plans, approves, and finds the issues in the ledger. */
@@ -123,6 +174,21 @@ export async function dispatcherJourney({ page, base, token, shot }) {
   check(await page.locator('.stop-marker').count() > 0, 'stops should be numbered on the map')
   await page.waitForTimeout(500)
   await shot('2-plan')
+  await page.locator('[data-test=timeline]').scrollIntoViewIfNeeded()
+  await page.waitForTimeout(300)
+  await shot('2b-timeline')
+  await page.evaluate(() => { window.print = () => { window.printed = true } })
+  await page.locator('[data-test=vehicles] button', { hasText: '打印清单' }).first().click()
+  await page.waitForFunction(() => window.printed === true)
+  await page.emulateMedia({ media: 'print' })
+  check(await page.locator('[data-test=manifest]').isVisible(), 'the manifest shows when printing')
+  await shot('2c-manifest-print')
+  await page.emulateMedia({ media: 'screen' })
+  await page.setViewportSize({ width: 1920, height: 1080 })
+  await page.waitForTimeout(500)
+  await shot('2d-wall-1920')
+  await page.setViewportSize({ width: 1366, height: 768 })
+  await page.waitForTimeout(300)
 
   // Draw a closure square across the middle of the first route, with the mouse.
   const corners = await page.evaluate(() => {
