@@ -34,14 +34,13 @@ console-test: install console
 	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk)
 	cd console && npm run e2e
 
-# The README's screenshots, from the last end-to-end run, reduced to a palette (ImageMagick).
-SHOTS := map:manager-0-map stock:manager-1-stock depot-error:manager-5-issue-error \
+# The README's screenshots, from the last end-to-end run, reduced to a 128-colour palette.
+SHOTS := map:manager-0-map depot-drawer:manager-0b-depot-drawer stock:manager-1-stock depot-error:manager-5-issue-error \
 	stock-count:manager-7-stock-count siting:planner-1-siting prepositioning:planner-2-prepositioning \
 	jobs-english:planner-4-jobs-english dispatch-plan:dispatcher-2-plan dispatch-timeline:dispatcher-2b-timeline \
 	manifest-print:dispatcher-2c-manifest-print dispatch-replanned:dispatcher-5-replanned ledger:dispatcher-7-ledger
 console-screenshots:
-	mkdir -p docs/console
-	for shot in $(SHOTS); do convert console/e2e/out/$${shot#*:}.png -colors 128 docs/console/$${shot%%:*}.png || exit 1; done
+	$(PY) console/e2e/readme_shots.py $(SHOTS)
 
 run: install console
 	mkdir -p instance

@@ -36,7 +36,7 @@ export default {
   },
   availability: { title: 'Available within H hours', hours: 'Hours', region: 'Township code', hint: 'What can reach this township within H hours, by kind of reserve (activation time included).' },
   count: {
-    title: 'Stock count', hint: 'Upload a count sheet (CSV or XLSX; columns depot, item, lot_no, quantity, optional mode, produced_on, expires_on). Check the dry run row by row, then book it.',
+    title: 'Stock count', hint: 'Upload a count sheet (CSV or XLSX; columns depot, item, lot_no, counted_quantity, optional mode, produced_on, expires_on). Check the dry run row by row, then book it.',
     file: 'Count file', dryRun: 'Dry run', commit: 'Book the count', committed: 'booked', summary: '{rows} rows: {changes} differ, {unchanged} unchanged.',
     row: 'Row', recorded: 'Recorded', counted: 'Counted', delta: 'Difference',
   },

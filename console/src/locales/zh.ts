@@ -35,7 +35,7 @@ export default {
   },
   availability: { title: '时限内可用量', hours: '小时数', region: '乡镇代码', hint: '在 H 小时内可送达该乡镇的各类储备数量（含启用时间）。' },
   count: {
-    title: '盘点导入', hint: '上传盘点表（CSV 或 XLSX，列：depot, item, lot_no, quantity，可选 mode, produced_on, expires_on）。先试算，逐行核对后再入账。',
+    title: '盘点导入', hint: '上传盘点表（CSV 或 XLSX，列：depot, item, lot_no, counted_quantity，可选 mode, produced_on, expires_on）。先试算，逐行核对后再入账。',
     file: '盘点文件', dryRun: '试算', commit: '确认入账', committed: '已入账', summary: '共 {rows} 行：{changes} 行有差异，{unchanged} 行无变化。',
     row: '行号', recorded: '账面数', counted: '实盘数', delta: '差异',
   },
