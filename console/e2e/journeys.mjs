@@ -39,6 +39,7 @@ async function belowNormCount(page) {
 export async function managerJourney({ page, base, token, shot, expectHttpError }) {
   await signIn(page, base, token)
   await page.locator('[data-test=stock-table] .el-table__row').first().waitFor()
+  check((await page.locator('[data-test=stock-table]').innerText()).includes('救灾帐篷'), 'stock is listed by depot and item')
   await shot('1-stock')
 
   // The map: reachability bands from every operating depot, then a click on the county depot.

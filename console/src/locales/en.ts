@@ -32,7 +32,7 @@ export default {
   },
   alerts: {
     title: 'Alerts', days: 'Days ahead', belowNorm: 'Below the reserve norm', expiringLots: 'Lots expiring soon', expiringAgreements: 'Agreement reserves expiring soon',
-    norm: 'Norm', shortfall: 'Shortfall', fill: 'Fill', agreement: 'Agreement', supplier: 'Supplier', committed: 'Committed', validTo: 'Valid to',
+    firstOnly: 'Showing the first {shown} of {n}; filter by region to narrow.', norm: 'Norm', shortfall: 'Shortfall', fill: 'Fill', agreement: 'Agreement', supplier: 'Supplier', committed: 'Committed', validTo: 'Valid to',
   },
   availability: { title: 'Available within H hours', hours: 'Hours', region: 'Township code', hint: 'What can reach this township within H hours, by kind of reserve (activation time included).' },
   count: {

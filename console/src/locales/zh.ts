@@ -31,7 +31,7 @@ export default {
   },
   alerts: {
     title: '预警', days: '提前天数', belowNorm: '低于储备定额', expiringLots: '即将过期的批次', expiringAgreements: '即将到期的协议储备',
-    norm: '定额', shortfall: '缺口', fill: '达标率', agreement: '协议', supplier: '供应商', committed: '承诺数量', validTo: '有效期至',
+    firstOnly: '只显示前 {shown} 条（共 {n} 条）；可按行政区筛选。', norm: '定额', shortfall: '缺口', fill: '达标率', agreement: '协议', supplier: '供应商', committed: '承诺数量', validTo: '有效期至',
   },
   availability: { title: '时限内可用量', hours: '小时数', region: '乡镇代码', hint: '在 H 小时内可送达该乡镇的各类储备数量（含启用时间）。' },
   count: {
