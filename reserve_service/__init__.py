@@ -13,12 +13,15 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     from flask import Flask, g, request
 
     from reserve_service import cli, docs
+    from reserve_service.account import blp as account_blueprint
     from reserve_service.auth import authenticate_request
     from reserve_service.config import INSTANCE_DIR, Config
+    from reserve_service.console_site import bp as console_site
     from reserve_service.extensions import Database, ProblemApi
     from reserve_service.inventory.api import blueprints as inventory_blueprints
     from reserve_service.jobs.api import blp as jobs_blueprint
     from reserve_service.jobs.setup import init_jobs
+    from reserve_service.maps.api import blp as maps_blueprint
     from reserve_service.ops import init_ops
     from reserve_service.optimize.dispatch import service as dispatch_service
     from reserve_service.optimize.dispatch.api import blp as dispatch_blueprint
@@ -44,8 +47,9 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     Database().init_app(app)
     api = ProblemApi(app)
     for blueprint in [*inventory_blueprints, routing_blueprint, jobs_blueprint, siting_blueprint,
-                      dispatch_blueprint, prepositioning_blueprint]:
+                      dispatch_blueprint, prepositioning_blueprint, maps_blueprint, account_blueprint]:
         api.register_blueprint(blueprint)
+    app.register_blueprint(console_site)
     register_error_handlers(app)
     routing_service.configure(app.config.get("GRAPH_DIR"))
     init_jobs(app, {**siting_service.JOB_HANDLERS, **prepositioning_service.JOB_HANDLERS,
