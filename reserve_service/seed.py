@@ -40,6 +40,15 @@ def _float(text: str) -> float | None:
     return float(text) if text not in ("", None) else None
 
 
+def _boundaries(folder: Path) -> dict[str, dict]:
+    """adcode → GeoJSON geometry of the outlines in boundaries.geojson (none if the file is absent)."""
+    path = folder / "boundaries.geojson"
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {f["properties"]["adcode"]: f["geometry"] for f in data["features"]}
+
+
 def is_empty(session: Session) -> bool:
     return session.scalar(select(Region.id).limit(1)) is None
 
@@ -62,6 +71,8 @@ def load_seed(session: Session, folder: Path = SEED_DIR, today: dt.date | None =
         )
         regions[region.adcode] = region
         session.add(region)
+    for adcode, geometry in _boundaries(folder).items():
+        regions[adcode].boundary = geometry
     items: dict[str, Item] = {}
     for row in _rows(folder, "items.csv"):
         item = Item(

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import shapely
+import shapely.geometry
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 from scipy.spatial import Delaunay, cKDTree
@@ -47,22 +48,30 @@ DEFAULT_SEED = 20260101
 MAX_TOTAL_BYTES = 15_000_000
 COORD_DECIMALS = 6
 
-# Free speeds (km/h) and length factors over the straight line between nodes (winding), A.
+# Free speeds (km/h) by class: the design speeds of JTG B01-2014 公路工程技术标准 for the class
+# such roads mostly are (expressway 120; national roads class 1-2, 80; provincial class 2, 60;
+# county roads class 3, 40; township roads class 4, 30; village roads class 4, 20), bounded by
+# 道路交通安全法实施条例 §45 (40 km/h on highways without a centre line). S for the standard, A
+# for which class a road is. A vehicle drives the lower of this and its profile's speed.
+# Winding: edge length over the straight line between its nodes. Roads of the 淮北 plain follow
+# field strips, canals and village streets with right-angle turns; A, calibrated so that the
+# network's route length over the straight line (detour) is ~1.3-1.4 for depot-township trips,
+# the range reported for rural road networks (Ballou, Rahardja & Sakai 2002, Transp. Res. A 36).
 SPEED_KMH = {
     "expressway": 120,
     "national": 80,
-    "provincial": 70,
-    "county": 60,
-    "township": 40,
-    "village": 30,
+    "provincial": 60,
+    "county": 40,
+    "township": 30,
+    "village": 20,
 }
 WINDING = {
     "expressway": 1.02,
-    "national": 1.03,
-    "provincial": 1.05,
-    "county": 1.06,
-    "township": 1.10,
-    "village": 1.15,
+    "national": 1.05,
+    "provincial": 1.10,
+    "county": 1.20,
+    "township": 1.25,
+    "village": 1.30,
 }
 LANES = {"expressway": 4, "national": 4, "provincial": 2, "county": 2, "township": 2, "village": 1}
 # Spacing (m) of nodes along densified corridors.
@@ -71,6 +80,16 @@ STEP_M = {"expressway": 2500.0, "national": 1500.0, "provincial": 1500.0, "count
 EXPRESSWAY_OFFSET_LNG = 0.013
 RAMP_SPEED_KMH = 40
 RAMP_MIN_M = 400.0
+# Real expressway alignment: OpenStreetMap motorway bridges (ODbL, see seed_data/README.md).
+OSM_BRIDGES_FILE = "osm_motorway_bridges.geojson"
+BOUNDARIES = REPO / "seed_data" / "boundaries.geojson"
+BRIDGE_SITE_M = 600.0  # bridges of the two carriageways closer than this are one crossing
+CITY_MARGIN_M = 4000.0  # bridge sites this far outside the city outline end the line at the border
+# Interchanges on OSM-drawn expressways (A): at every county seat within INTERCHANGE_REACH_M of
+# the line, then at the most populous townships within reach, at least INTERCHANGE_SPACING_M
+# apart along the line (rural interchanges in Anhui are ~10-25 km apart).
+INTERCHANGE_REACH_M = 7000.0
+INTERCHANGE_SPACING_M = 12000.0
 # Village roads: points per township = population / PEOPLE_PER_POINT within these bounds.
 PEOPLE_PER_POINT = 300
 POINTS_MIN, POINTS_MAX = 60, 180
@@ -80,6 +99,11 @@ MESH_KEEP_SHARE = 0.55
 # Bridge limits on minor roads (A): village bridges 20 t (one in five 10 t), township 30 t.
 VILLAGE_BRIDGE_T = (20.0, 10.0)
 TOWNSHIP_BRIDGE_T = 30.0
+# Rivers are crossed only at bridges (A): every county-or-larger road that crosses a river has
+# a bridge; township and village roads keep a bridge at most every MINOR_BRIDGE_SPACING_M along
+# each river (the rest of the field tracks end at the bank), plus any crossing whose removal
+# would cut part of the network off.
+MINOR_BRIDGE_SPACING_M = 3000.0
 
 
 @dataclass(frozen=True)
@@ -94,6 +118,10 @@ class Corridor:
     speed_kmh: float | None = None
     lanes: int | None = None
     toll: bool = False
+    # Expressways drawn through real OpenStreetMap bridges: the refs (and, for ways without a
+    # ref, the name) of the osm_motorway_bridges.geojson features that anchor the alignment.
+    osm_refs: tuple[str, ...] = ()
+    osm_name: str = ""
 
 
 # Waypoint names are "<county>/<township>" or "<county>" (the county seat). Bare tuples are
@@ -103,74 +131,53 @@ CORRIDORS: tuple[Corridor, ...] = (
         "京台高速",
         "G3",
         "expressway",
-        (
-            (34.26, 117.12),
-            "萧县/孙圩子镇",
-            "埇桥区/大店镇",
-            "埇桥区/桃园镇",
-            (33.64, 116.925),
-            "埇桥区/大泽乡镇",
-            "埇桥区/大营镇",
-            (33.30, 117.18),
-        ),
-        "S: passes 埇桥 (FACTS §2, general knowledge, verify); alignment A",
+        (),
+        "S: passes 埇桥 (FACTS §2); alignment through its OSM bridges (ref G3)",
         toll=True,
+        osm_refs=("G3",),
+        osm_name="京台高速",
     ),
     Corridor(
         "连霍高速",
         "G30",
         "expressway",
-        (
-            (34.47, 116.05),
-            "砀山县/唐寨镇",
-            "砀山县/官庄坝镇",
-            "砀山县/关帝庙镇",
-            "砀山县/朱楼镇",
-            "萧县/杨楼镇",
-            "萧县/官桥镇",
-            "萧县/刘套镇",
-            "萧县/赵庄镇",
-            (34.28, 117.16),
-        ),
-        "S: via 砀山/萧县 (FACTS §2 says verify); alignment A",
+        (),
+        "S: FACTS §2 (via 萧县); alignment through its OSM bridges (ref G30), which run through "
+        "south 萧县, not 砀山 as the first release assumed",
         toll=True,
+        osm_refs=("G30",),
+        osm_name="连霍高速",
     ),
     Corridor(
         "徐明高速",
         "S07",
         "expressway",
-        (
-            (33.82, 117.52),
-            "灵璧县/禅堂镇",
-            "灵璧县/冯庙镇",
-            "灵璧县/高楼镇",
-            "灵璧县/大路镇",
-            "泗县/黑塔镇",
-            "泗县/瓦坊镇",
-            (33.22, 117.80),
-        ),
-        "S: N-S via 灵璧, 泗县, 139 km in Anhui (FACTS §2); alignment A",
+        (),
+        "S: N-S via 灵璧, 泗县, 139 km in Anhui (FACTS §2); alignment through its OSM bridges",
         toll=True,
+        osm_refs=("S07",),
+        osm_name="徐明高速",
     ),
     Corridor(
         "泗许高速",
-        "",
+        "G1516",
         "expressway",
-        (
-            (33.47, 118.22),
-            "泗县/墩集镇",
-            "泗县/屏山镇",
-            "泗县/虹城街道",
-            "泗县/大庄镇",
-            "灵璧县/朱集镇",
-            "埇桥区/曹村镇",
-            "埇桥区/大泽乡镇",
-            "埇桥区/苗安镇",
-            "埇桥区/灰古镇",
-            (33.55, 116.45),
-        ),
-        "S: 泗洪-许昌, links S07/G3 (FACTS §2); route number not found; alignment A",
+        (),
+        "S: 泗洪-许昌, links S07/G3 (FACTS §2); it is the 泗许 section of G1516 盐洛高速, whose "
+        "OSM bridges (ref G1516) give the alignment",
         toll=True,
+        osm_refs=("G1516",),
+        osm_name="盐洛高速",
+    ),
+    Corridor(
+        "德上高速",
+        "G0321",
+        "expressway",
+        (),
+        "S: OSM bridges ref G0321 (德上高速) through 砀山; alignment through them",
+        toll=True,
+        osm_refs=("G0321",),
+        osm_name="德上高速",
     ),
     Corridor(
         "徐淮阜高速",
@@ -277,16 +284,17 @@ CORRIDORS: tuple[Corridor, ...] = (
 )
 
 # Rivers (for bridges and flood areas). Names and the towns they pass are sourced (FACTS §2);
-# the lines are assumed.
-RIVERS: tuple[tuple[str, tuple[str | tuple[float, float], ...], str], ...] = (
+# the lines are assumed (drawn in the first release through the towns named in each source) and
+# fixed here as coordinates, so that moving township points does not move a river.
+RIVERS: tuple[tuple[str, tuple[tuple[float, float], ...], str], ...] = (
     (
         "新汴河",
         (
-            (33.69, 116.50),
+            (33.69, 116.5),
             (33.615, 116.99),
-            (33.60, 117.30),
-            (33.57, 117.60),
-            "泗县/草庙镇",
+            (33.6, 117.3),
+            (33.57, 117.6),
+            (33.564507, 117.759142),
             (33.52, 118.05),
             (33.48, 118.25),
         ),
@@ -295,20 +303,25 @@ RIVERS: tuple[tuple[str, tuple[str | tuple[float, float], ...], str], ...] = (
     (
         "濉河",
         (
-            (33.50, 116.50),
-            "埇桥区/灰古镇",
-            "埇桥区/时村镇",
-            (33.70, 117.20),
-            "灵璧县/尹集镇",
-            (33.45, 117.80),
-            (33.46, 117.90),
-            (33.40, 118.15),
+            (33.5, 116.5),
+            (33.5246, 116.704936),
+            (33.790958, 116.941162),
+            (33.7, 117.2),
+            (33.424228, 117.564146),
+            (33.45, 117.8),
+            (33.46, 117.9),
+            (33.4, 118.15),
         ),
         "S: via 灰古闸, 时村, 灵璧 尹集, 泗县 八里桥闸 to 泗洪; line A",
     ),
     (
         "浍河",
-        ((33.48, 116.40), (33.40, 116.80), (33.38, 117.05), (33.30, 117.25)),
+        (
+            (33.48, 116.4),
+            (33.4, 116.8),
+            (33.38, 117.05),
+            (33.3, 117.25),
+        ),
         "S: 211 km through south 埇桥 to 固镇; line A",
     ),
 )
@@ -400,6 +413,48 @@ def read_regions(path: Path) -> list[Region]:
     return sorted(regions, key=lambda r: r.adcode)
 
 
+def city_outline(path: Path = BOUNDARIES) -> shapely.Geometry:
+    """The 宿州市 polygon of seed_data/boundaries.geojson."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    city = next(f for f in data["features"] if f["properties"]["level"] == "city")
+    return shapely.geometry.shape(city["geometry"])
+
+
+def bridge_sites(
+    features: list[dict], corridor: Corridor, city: shapely.Geometry
+) -> list[tuple[float, float]]:
+    """(lat, lng) of the corridor's OSM bridges in and just around the city, in road order.
+
+    Both carriageways' bridges of one crossing merge into one site (closer than BRIDGE_SITE_M);
+    sites are ordered along the line's principal axis (these expressways run straight enough
+    across 宿州 for that to be their order)."""
+    points = []
+    for feature in features:
+        refs = set(filter(None, (feature["properties"].get("ref") or "").split(";")))
+        name = feature["properties"].get("name", "")
+        if refs & set(corridor.osm_refs) or (not refs and name == corridor.osm_name):
+            centre = shapely.geometry.shape(feature["geometry"]).centroid
+            points.append((centre.y, centre.x))
+    lat0 = 33.9
+    xy = np.array([[lng * 111_195.0 * math.cos(math.radians(lat0)), lat * 111_195.0] for lat, lng in points])
+    near = city.buffer(CITY_MARGIN_M / 111_195.0)
+    keep = shapely.contains_xy(near, [p[1] for p in points], [p[0] for p in points])
+    xy, points = xy[keep], [p for p, k in zip(points, keep.tolist(), strict=True) if k]
+    if len(points) < 2:
+        raise SystemExit(f"{corridor.name}: fewer than two OSM bridge sites near the city")
+    order = np.argsort(xy[:, 0] if np.ptp(xy[:, 0]) > np.ptp(xy[:, 1]) else xy[:, 1], kind="stable")
+    sites: list[list[int]] = []
+    for index in order.tolist():
+        if sites and np.hypot(*(xy[index] - xy[sites[-1]].mean(axis=0))) < BRIDGE_SITE_M:
+            sites[-1].append(index)
+        else:
+            sites.append([index])
+    return [
+        (float(np.mean([points[i][0] for i in group])), float(np.mean([points[i][1] for i in group])))
+        for group in sites
+    ]
+
+
 def densify(points: Sequence[tuple[float, float]], step_m: float) -> list[tuple[float, float]]:
     """Insert evenly spaced points so no piece of the polyline is longer than ``step_m``."""
     out = [points[0]]
@@ -415,8 +470,11 @@ def densify(points: Sequence[tuple[float, float]], step_m: float) -> list[tuple[
 class Builder:
     """Builds the network layer by layer."""
 
-    def __init__(self, regions: list[Region], seed: int) -> None:
+    def __init__(self, regions: list[Region], seed: int, osm_bridges: list[dict]) -> None:
         self.rng = np.random.default_rng(seed)
+        self.osm_bridges = osm_bridges
+        self.city = city_outline()
+        self.regions = regions
         self.net = Network()
         self.counties = {r.adcode: r for r in regions if r.level == "county"}
         self.townships = [r for r in regions if r.level == "township"]
@@ -449,7 +507,9 @@ class Builder:
     def corridors(self) -> None:
         """Expressways (beside towns, joined by ramps) and at-grade trunk roads (through towns)."""
         for corridor in CORRIDORS:
-            points = [self.waypoint(p) for p in corridor.waypoints]
+            points: list[tuple[float, float] | int] = [self.waypoint(p) for p in corridor.waypoints]
+            if corridor.osm_refs:
+                points = list(bridge_sites(self.osm_bridges, corridor, self.city))
             if corridor.road_class == "expressway":
                 self.expressway(corridor, points)
             else:
@@ -495,7 +555,28 @@ class Builder:
                     toll=corridor.toll,
                 )
         self.expressway_nodes[corridor.name] = nodes
-        self.interchange_towns[corridor.name] = [t for t in towns if t >= 0]
+        self.interchange_towns[corridor.name] = (
+            self.served_towns(nodes) if corridor.osm_refs else [t for t in towns if t >= 0]
+        )
+
+    def served_towns(self, line: list[int]) -> list[int]:
+        """Seats that get an interchange on an OSM-drawn expressway (see INTERCHANGE_*)."""
+        tree = cKDTree(self.projected(line))
+        seats = [r for r in self.regions if r.level in ("county", "township")]
+        distance, position = tree.query(self.projected([self.seat_node[r.adcode] for r in seats]))
+        along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(self.projected(line), axis=0).T))])
+        candidates = sorted(
+            (
+                (r.level != "county", -r.population, r.adcode, float(along[p]))
+                for r, d, p in zip(seats, distance.tolist(), position.tolist(), strict=True)
+                if d <= INTERCHANGE_REACH_M
+            )
+        )
+        chosen: list[tuple[str, float]] = []
+        for _, _, adcode, at in candidates:
+            if all(abs(at - other) >= INTERCHANGE_SPACING_M for _, other in chosen):
+                chosen.append((adcode, at))
+        return [self.seat_node[adcode] for adcode, _ in sorted(chosen, key=lambda c: c[1])]
 
     def chain(
         self, u: int, v: int, road_class: str, step_m: float, kind: str, **attributes
@@ -645,43 +726,78 @@ class Builder:
     def rivers(self) -> list[tuple[str, list[tuple[float, float]], str]]:
         lines = []
         for name, points, source in RIVERS:
-            coords = []
-            for point in points:
-                resolved = self.waypoint(point)
-                coords.append(
-                    resolved
-                    if isinstance(resolved, tuple)
-                    else (self.net.lat[resolved], self.net.lng[resolved])
-                )
-            lines.append((name, coords, source))
+            lines.append((name, list(points), source))
         return lines
 
     def bridges(self, rivers: list[tuple[str, list[tuple[float, float]], str]]) -> None:
-        """Mark edges crossing a river as bridges; minor-road bridges get weight limits."""
-        water = shapely.union_all(
-            [shapely.LineString([(lng, lat) for lat, lng in c]) for _, c, _ in rivers]
-        )
+        """Cross rivers only at bridges (see MINOR_BRIDGE_SPACING_M); minor-road bridges get
+        weight limits."""
+        lines = [shapely.LineString([(lng, lat) for lat, lng in c]) for _, c, _ in rivers]
         u = np.array([e["u"] for e in self.net.edges])
         v = np.array([e["v"] for e in self.net.edges])
         lat, lng = np.array(self.net.lat), np.array(self.net.lng)
-        lines = shapely.linestrings(
+        segments = shapely.linestrings(
             np.stack([np.column_stack([lng[u], lat[u]]), np.column_stack([lng[v], lat[v]])], axis=1)
         )
-        crossing = np.flatnonzero(shapely.intersects(lines, water))
-        weak = self.rng.random(len(crossing)) < 0.2
-        for index, is_weak in zip(crossing.tolist(), weak.tolist(), strict=True):
+        bridge: set[int] = set()
+        dropped: list[int] = []
+        for river in lines:
+            crossing = np.flatnonzero(shapely.intersects(segments, river)).tolist()
+            minor = []
+            for index in crossing:
+                if self.net.edges[index]["road_class"] in ("township", "village"):
+                    point = shapely.intersection(segments[index], river)
+                    minor.append((river.project(point.centroid) * 111_195.0, index))
+                else:
+                    bridge.add(index)
+            last = -math.inf
+            for at, index in sorted(minor):
+                if at - last >= MINOR_BRIDGE_SPACING_M:
+                    bridge.add(index)
+                    last = at
+                else:
+                    dropped.append(index)
+        dropped = sorted(set(dropped) - bridge)
+        bridge |= self.keep_connected(set(dropped))
+        weak = self.rng.random(len(bridge)) < 0.2
+        for index, is_weak in zip(sorted(bridge), weak.tolist(), strict=True):
             edge = self.net.edges[index]
             edge["bridge"] = 1
             if edge["road_class"] == "village":
                 edge["max_weight_t"] = VILLAGE_BRIDGE_T[1] if is_weak else VILLAGE_BRIDGE_T[0]
             elif edge["road_class"] == "township":
                 edge["max_weight_t"] = TOWNSHIP_BRIDGE_T
+        gone = set(dropped) - bridge
+        self.net.edges = [e for i, e in enumerate(self.net.edges) if i not in gone]
+        self.net.pairs = {(min(e["u"], e["v"]), max(e["u"], e["v"])) for e in self.net.edges}
+
+    def keep_connected(self, dropped: set[int]) -> set[int]:
+        """The dropped crossings that must stay so that the network remains one component."""
+        parent = list(range(len(self.net.lat)))
+
+        def root(a: int) -> int:
+            while parent[a] != a:
+                parent[a] = parent[parent[a]]
+                a = parent[a]
+            return a
+
+        for index, edge in enumerate(self.net.edges):
+            if index not in dropped:
+                parent[root(edge["u"])] = root(edge["v"])
+        kept = set()
+        for index in sorted(dropped):
+            a, b = root(self.net.edges[index]["u"]), root(self.net.edges[index]["v"])
+            if a != b:
+                parent[a] = b
+                kept.add(index)
+        return kept
 
 
 def build(
     regions_csv: Path, seed: int
 ) -> tuple[Network, list[tuple[str, list[tuple[float, float]], str]]]:
-    builder = Builder(read_regions(regions_csv), seed)
+    osm = json.loads((REPO / "seed_data" / "roads" / OSM_BRIDGES_FILE).read_text(encoding="utf-8"))
+    builder = Builder(read_regions(regions_csv), seed, osm["features"])
     builder.corridors()
     builder.county_roads()
     builder.village_mesh()
@@ -780,8 +896,48 @@ def check(files: dict[str, str], regions_csv: Path) -> dict[str, object]:
     figures["km_by_class"] = {
         k: round(v) for k, v in sorted(by_class.items(), key=lambda kv: -kv[1])
     }
+    figures.update(coverage_figures(graph, seats, townships))
     figures["bridges"] = sum(e["bridge"] == "1" for e in edges)
     figures["limited_bridges"] = sum(e["max_weight_t"] != "" for e in edges)
+    return figures
+
+
+TODAY_DEPOTS = ("SZ-CITY-OLD", "SZ-341302", "SZ-341321", "SZ-341322", "SZ-341323", "SZ-341324")
+COVERAGE_HOURS = (0.5, 1.0, 2.0, 4.0)
+
+
+def coverage_figures(
+    graph: RoadGraph, seats: dict[str, int], townships: list[Region]
+) -> dict[str, object]:
+    """The calibration's yardsticks: for each township, the fastest approved 18 t lorry from
+    today's six operating depots (city + five county depots); the share of townships (and of
+    people) within 0.5/1/2/4 h; and the detour (route length over the straight line) of those
+    trips, median and quartiles."""
+    with open(REPO / "seed_data" / "depots.csv", encoding="utf-8", newline="") as handle:
+        depots = {row["code"]: row for row in csv.DictReader(handle)}
+    origins = [graph.snap(float(depots[c]["lat"]), float(depots[c]["lng"])).node for c in TODAY_DEPOTS]
+    targets = [seats[t.adcode] for t in townships]
+    hours = graph.travel_time_matrix(origins, targets, profile="relief_truck")
+    best = hours.min(axis=0)
+    people = np.array([t.population for t in townships], dtype=float)
+    detours = []
+    for column, town in enumerate(townships):
+        origin = origins[int(np.argmin(hours[:, column]))]
+        lat, lng = graph.node_latlng(origin)
+        straight = float(haversine_m(lat, lng, town.lat, town.lng))
+        if straight > 2000:  # a town next to its depot says nothing about detours
+            detours.append(graph.route(origin, targets[column]).length_m / straight)
+    figures: dict[str, object] = {
+        "detour_median": round(float(np.median(detours)), 2),
+        "detour_q1": round(float(np.percentile(detours, 25)), 2),
+        "detour_q3": round(float(np.percentile(detours, 75)), 2),
+        "hours_median": round(float(np.median(best)), 2),
+        "hours_max": round(float(best.max()), 2),
+    }
+    for h in COVERAGE_HOURS:
+        key = f"{h:g}".replace(".", "_")
+        figures[f"share_within_{key}h"] = round(float((best <= h).mean()), 3)
+        figures[f"people_within_{key}h"] = round(float(people[best <= h].sum() / people.sum()), 3)
     return figures
 
 
@@ -791,10 +947,12 @@ Generated by `scripts/make_road_network.py` (seed {seed}) from `seed_data/region
 by hand — change the script and regenerate. `python scripts/make_road_network.py --check` verifies
 that these files are exactly what the script produces.
 
-**This is a synthetic, planning-grade network, not a survey.** Named corridors exist (sources
-below) but every alignment is assumed, drawn through approximate township points; the county,
-township and village layers are generated. Use it to exercise siting, coverage and dispatch; do
-not read a single route off it as fact.
+**This is a planning-grade network, not a survey.** County and city outlines are real
+(`seed_data/boundaries.geojson`), and the five expressways G3, G30, S07, G1516 (泗许) and G0321
+run through their real OpenStreetMap bridges (`osm_motorway_bridges.geojson`, ODbL); township
+points are placed inside their real county polygons but are approximate, and the trunk,
+county, township and village layers are generated. Use it to exercise siting, coverage and
+dispatch; do not read a single route off it as fact.
 
 ## Files
 | file | rows | columns |
@@ -802,11 +960,20 @@ not read a single route off it as fact.
 | `nodes.csv` | {nodes} | `id, lat, lng` (read by `RoadGraph.from_csv`) + `kind` (city_centre, county_seat, township_seat, road, border, expressway, village), `adcode` and `name` for seats |
 | `edges.csv` | {edges} | `id, u, v, length_m, road_class, speed_kmh, oneway, toll, toll_plaza, bridge, lanes, max_weight_t, name, ref`; all two-way |
 | `rivers.geojson` | {rivers} | river lines used for bridges (and handy for flood areas); lines assumed |
+| `osm_motorway_bridges.geojson` | 334 | input: OpenStreetMap motorway bridges in and around 宿州 (overpass export of 2024-03-22; © OpenStreetMap contributors, ODbL 1.0) |
 
 Total size {megabytes:.1f} MB. Length of road by class (km): {km_by_class}.
 {bridges} edges are bridges; {limited_bridges} of them (village/township roads) carry a weight limit.
 Fastest time from the city centre to the farthest township seat: relief_truck {max_hours_relief_truck} h,
 heavy_truck {max_hours_heavy_truck} h, public_truck {max_hours_public_truck} h (green-channel policy v1).
+
+From today's six operating depots (city + five county depots) an approved 18 t relief lorry
+reaches the median township seat in {hours_median} h and the farthest in {hours_max} h; townships
+(people) within 0.5 h: {share_within_0_5h:.0%} ({people_within_0_5h:.0%}), 1 h: {share_within_1h:.0%}
+({people_within_1h:.0%}), 2 h: {share_within_2h:.0%} ({people_within_2h:.0%}), 4 h:
+{share_within_4h:.0%} ({people_within_4h:.0%}). Detour of those trips (route length over the
+straight line, towns more than 2 km from their depot): median {detour_median} (quartiles
+{detour_q1}-{detour_q3}).
 
 Seat nodes: the node with `adcode` = a region's adcode sits exactly at that region's
 `lat, lng` in `regions.csv` (city centre, 5 county seats, every township). Depots snap to the
@@ -816,25 +983,38 @@ nearest ordinary-road node (`RoadGraph.snap`).
 {sourced}
 
 ## Assumed (A)
-- Alignments: straight pieces between the waypoints listed in the script (`CORRIDORS`), through
-  township points that are themselves approximate (`location_quality = approximate`). Border
-  points where a road leaves the city are invented. Modelled lengths therefore differ from the
-  sourced ones (e.g. 徐淮阜高速 39.8 km sourced).
-- Expressways: 120 km/h, 4 lanes, tolled, carriageway ~1.2 km east of the towns they serve; one
-  interchange per served town: a ramp (40 km/h, >= 400 m,
-  `toll_plaza = 1`) to the nearest ordinary node; hubs where two expressways come within 3 km.
-  A public lorry therefore queues twice per expressway trip (entry and exit).
-- Speeds (km/h): national 80, provincial 70, county 60, township 40, village 30; 宿灵泗 and
-  宿萧砀 快速通道 80 (G343's 80 km/h is sourced).
-- Lengths: straight-line distance × winding factor (expressway 1.02 … village 1.15).
+- Expressways G3, G30, S07, G1516, G0321: straight pieces between their OSM bridge sites in road
+  order (the two carriageways' bridges closer than 600 m are one site; sites up to 4 km outside
+  the city end the line at the border). 徐淮阜高速 (opened 2025, not in the 2024 export) and the
+  trunk roads: straight pieces between the waypoints listed in the script (`CORRIDORS`), through
+  township points that are themselves approximate (`location_quality = approximate`). Modelled
+  lengths therefore differ from the sourced ones (e.g. 徐淮阜高速 39.8 km sourced).
+- Expressways: 120 km/h free speed, 4 lanes, tolled. Interchanges (a ramp of 40 km/h, >= 400 m,
+  `toll_plaza = 1`, to the nearest ordinary node): on OSM-drawn lines at every county seat within
+  7 km of the line, then at the most populous townships within 7 km, at least 12 km apart along
+  the line; on 徐淮阜高速 one per town it is drawn through. Hubs where two expressways come
+  within 3 km. A public lorry therefore queues twice per expressway trip (entry and exit).
+- Free speeds (km/h), the JTG B01-2014 design speed of the class such roads mostly are: national
+  80 (class 1-2), provincial 60 (class 2), county 40 (class 3), township 30 and village 20
+  (class 4), bounded by 道路交通安全法实施条例 §45 (40 km/h without a centre line); 宿灵泗 and
+  宿萧砀 快速通道 80 (G343's 80 km/h is sourced). A vehicle drives the lower of this and its
+  profile's speed in the green-channel policy (an 18 t relief lorry: expressway 80, national 60).
+  The first release used 70/60/40/30 for provincial/county/township/village roads, which let
+  every township be reached within 0.9 h.
+- Lengths: straight-line distance × winding factor (expressway 1.02, national 1.05, provincial
+  1.10, county 1.20, township 1.25, village 1.30): roads of the 淮北 plain follow field strips
+  and canals with right-angle turns.
 - County roads (`ref` X###): per county a minimum spanning tree over seat and townships plus each
   township's second-nearest neighbour; between counties the two closest township pairs (< 25 km).
 - Township/village roads: {people} residents per village point ({pmin}–{pmax} per township), gaussian
   around the seat (sigma {street} m for 街道, {town} m for 镇/乡); Delaunay mesh over these points and all
   at-grade road nodes, keeping a spanning tree plus {keep:.0%} of the other links up to {maxedge} m.
   Links touching a seat are `township`, the rest `village`.
-- Bridges: every edge crossing a river line. Village bridges 20 t (one in five 10 t), township
-  bridges 30 t, larger roads unlimited — so the 30 t heavy_truck detours around village bridges.
+- Rivers are crossed only at bridges: every county-or-larger road crossing a river has one;
+  township and village roads keep a bridge at most every 3 km along each river (plus any
+  crossing without which part of the network would be cut off) and the other field tracks end
+  at the bank. Village bridges 20 t (one in five 10 t), township bridges 30 t, larger roads
+  unlimited — so the 30 t heavy_truck detours around village bridges.
 """
 
 

@@ -8,7 +8,8 @@ Usage (from the repository root):
 Deterministic: every random draw comes from ``random.Random`` seeded with a fixed string
 (per record key), rows are written in a stable order, floats are formatted with a fixed
 number of decimals and files use "\\n" line endings, so re-running produces byte-identical
-files. Standard library only.
+files. Needs shapely, NumPy and SciPy (the project's own dependencies) to place townships
+inside the county outlines of seed_data/boundaries.geojson.
 
 What is sourced and what is an assumption (A) is documented in seed_data/README.md and in
 the ``source`` column of each file. The script asserts the invariants listed in that README
@@ -164,8 +165,9 @@ def largest_remainder(total: int, weights: list[tuple[str, float]]) -> dict[str,
     return out
 
 
-def place_townships(county, towns):
-    """A: deterministic approximate placement of township seats around the county seat.
+def anchor_points(county, towns):
+    """A: the first release's placement of township seats around the county seat, kept only as
+    the anchor of ``place_townships`` (which town lies on which side of the county).
 
     R = sqrt(area/π) (equal-area circle). 街道 and the seat town: 0.3–3 km from the seat.
     Other towns/乡: area-uniform in the annulus 0.3R–0.95R, rejecting a draw that is
@@ -211,10 +213,101 @@ def place_townships(county, towns):
     return coords
 
 
+
+def county_polygons():
+    """adcode(6) → shapely polygon of each county, from seed_data/boundaries.geojson (S)."""
+    import shapely
+    from shapely.geometry import shape
+
+    data = json.loads((OUT / "boundaries.geojson").read_text(encoding="utf-8"))
+    return {
+        f["properties"]["adcode"][:6]: shapely.make_valid(shape(f["geometry"]))
+        for f in data["features"]
+        if f["properties"]["level"] == "county"
+    }
+
+
+URBAN_RADIUS_KM = 4.0  # A: 街道 and the seat town lie within this of the county seat
+SAMPLES_PER_COUNTY = 6000
+LLOYD_ROUNDS = 40
+
+
+def place_townships(county, towns, polygon):
+    """A: township seats inside the real county polygon, spread as township areas are.
+
+    街道 and the seat town: 0.3–3 km from the county seat, inside the polygon. Other towns/乡:
+    the county's land outside the urban disk (URBAN_RADIUS_KM) is partitioned into one cell per
+    town by Lloyd's algorithm on seeded uniform sample points (equal-area cells, as rural
+    townships of the 淮北 plain roughly are); each town's seat is its cell's centroid (snapped to
+    the nearest sample if a concave outline puts the centroid outside), and towns are matched to
+    cells by least total distance to their anchor points (``anchor_points``), so the relative
+    layout of the first release is kept. Deterministic."""
+    import numpy as np
+    import shapely
+    from scipy.optimize import linear_sum_assignment
+    from scipy.spatial import cKDTree
+
+    c6, _, lng0, lat0, _, _ = county
+    kx, ky = 111.320 * math.cos(math.radians(lat0)), 110.574
+
+    def to_km(lat, lng):
+        return (np.asarray(lng) - lng0) * kx, (np.asarray(lat) - lat0) * ky
+
+    local = shapely.transform(polygon, lambda xy: (xy - [lng0, lat0]) * [kx, ky])
+    anchors = anchor_points(county, towns)
+    coords = {}
+    for t in towns:
+        if t["kind"] not in ("subdistrict", "seat_town"):
+            continue
+        rng = rng_for("place-urban", t["code9"])
+        for _ in range(1000):
+            r, ang = rng.uniform(0.3, 3.0), rng.uniform(0, 2 * math.pi)
+            x, y = r * math.cos(ang), r * math.sin(ang)
+            if local.contains(shapely.Point(x, y)):
+                break
+        else:  # pragma: no cover - every seat lies well inside its county
+            raise AssertionError(f"no urban point for {t['code9']}")
+        coords[t["code9"]] = (lat0 + y / ky, lng0 + x / kx)
+    rural = [t for t in towns if t["kind"] in ("town", "xiang")]
+    if not rural:
+        return coords
+    rng = np.random.default_rng(int(c6))
+    minx, miny, maxx, maxy = local.bounds
+    samples = np.empty((0, 2))
+    land = local.difference(shapely.Point(0, 0).buffer(URBAN_RADIUS_KM))
+    while len(samples) < SAMPLES_PER_COUNTY:
+        draw = rng.uniform([minx, miny], [maxx, maxy], size=(SAMPLES_PER_COUNTY, 2))
+        inside = shapely.contains_xy(land, draw[:, 0], draw[:, 1])
+        samples = np.vstack([samples, draw[inside]])
+    samples = samples[:SAMPLES_PER_COUNTY]
+    ax, ay = to_km([anchors[t["code9"]][0] for t in rural], [anchors[t["code9"]][1] for t in rural])
+    centres = np.column_stack([ax, ay])
+    for _ in range(LLOYD_ROUNDS):
+        _, cell = cKDTree(centres).query(samples)
+        centres = np.array(
+            [samples[cell == k].mean(axis=0) if (cell == k).any() else centres[k] for k in range(len(rural))]
+        )
+    outside = np.flatnonzero(~shapely.contains_xy(land, centres[:, 0], centres[:, 1]))
+    if len(outside):
+        tree, used = cKDTree(samples), set()
+        for k in outside.tolist():
+            _, nearest = tree.query(centres[k], k=len(outside) + 1)
+            pick = next(int(n) for n in nearest if int(n) not in used)
+            used.add(pick)
+            centres[k] = samples[pick]
+    cost = np.hypot(centres[None, :, 0] - ax[:, None], centres[None, :, 1] - ay[:, None])
+    rows, cols = linear_sum_assignment(cost)
+    for i, k in zip(rows.tolist(), cols.tolist(), strict=True):
+        x, y = centres[k]
+        coords[rural[i]["code9"]] = (lat0 + y / ky, lng0 + x / kx)
+    return coords
+
+
 def build_regions():
     rows = []
     townships = []
     county_rows = []
+    polygons = county_polygons()
     for county in COUNTIES:
         c6, cname, lng, lat, pop10k, _area = county
         pop = round_half_up(float(pop10k) * 10000)
@@ -244,7 +337,7 @@ def build_regions():
             for t in towns
         ]
         split = largest_remainder(pop, weights)
-        coords = place_townships(county, towns)
+        coords = place_townships(county, towns, polygons[c6])
         for t in towns:
             tpop = split[t["code9"]]
             tlat, tlng = coords[t["code9"]]
@@ -259,7 +352,7 @@ def build_regions():
                     "lat": fmt_coord(tlat),
                     "lng": fmt_coord(tlng),
                     "location_quality": "approximate",
-                    "source": f"{SRC_MODOOD}; pop: A (county census figure split by type weight ±20%); coords: A (deterministic placement around county seat)",
+                    "source": f"{SRC_MODOOD}; pop: A (county census figure split by type weight ±20%); coords: A (inside the county polygon of seed_data/boundaries.geojson; see place_townships)",
                 }
             )
     city_pop = sum(r["population"] for r in county_rows)
@@ -314,6 +407,13 @@ def check_regions(rows):
                 f"population of {parent['adcode']} != sum of children"
             )
     assert sum(1 for r in rows if r["level"] == "county") == 5
+    import shapely
+
+    polygons = county_polygons()
+    for r in rows:
+        if r["level"] == "township":
+            point = shapely.Point(float(r["lng"]), float(r["lat"]))
+            assert polygons[r["parent_adcode"][:6]].contains(point), f"{r['adcode']} outside its county"
 
 
 # ---------------------------------------------------------------------------

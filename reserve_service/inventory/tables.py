@@ -8,8 +8,10 @@ exactly, which floats cannot promise. ``StockLot.quantity`` is a cached balance;
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     Date,
@@ -52,6 +54,9 @@ class Region(Base):
     lng: Mapped[float | None] = mapped_column(Float)
     location_quality: Mapped[str] = mapped_column(String(16), default="approximate")
     risk_weight: Mapped[float] = mapped_column(Float, default=1.0)
+    # GeoJSON geometry (Polygon/MultiPolygon, WGS-84) of the city and the counties, for maps and
+    # for checking that a point lies in its region; None where no outline is known.
+    boundary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     parent: Mapped[Region | None] = relationship(remote_side="Region.id")
 
