@@ -28,8 +28,8 @@ _lines_lock = threading.Lock()
 _lines: dict[str, dict[int, layers.RoadLine]] = {}
 _roads_body: dict[tuple[str, tuple[str, ...]], str] = {}
 
-# Where county outlines come from; swap for a polygon reader when the regions carry polygons.
-BOUNDARIES: layers.BoundarySource = layers.HullBoundaries()
+# Where county outlines come from: the stored polygons, a hull of townships where none is stored.
+BOUNDARIES: layers.BoundarySource = layers.StoredBoundaries()
 
 
 def _geojson(body: dict[str, Any] | str, max_age: int = 0) -> Response:
@@ -45,7 +45,7 @@ def _places(level: str) -> list[layers.Place]:
     db = session()
     parents = dict(db.execute(select(Region.id, Region.adcode)).all())
     return [layers.Place(r.adcode, r.name, r.level, parents.get(r.parent_id), r.population, r.lat, r.lng,
-                         r.location_quality)
+                         r.location_quality, r.boundary)
             for r in db.scalars(select(Region).where(Region.level == level).order_by(Region.adcode))]
 
 
@@ -60,10 +60,12 @@ def _road_lines() -> tuple[str, dict[int, layers.RoadLine]]:
 
 
 @blp.route("/boundaries")
-@blp.doc(responses={200: {"description": "County outlines (GeoJSON FeatureCollection); approximate: true "
-                                         "while the regions carry no polygons", "content": {GEOJSON: {}}}})
+@blp.doc(responses={200: {"description": "County outlines (GeoJSON FeatureCollection): the stored polygons; "
+                                         "approximate: true where a county has none and a hull stands in",
+                          "content": {GEOJSON: {}}}})
 def boundaries():
-    """County outlines; until the regions carry polygons, a buffered hull of their townships (labelled approximate)."""
+    """County outlines as stored with the regions; a buffered hull of its townships (labelled
+    approximate) for a county without one."""
     return _geojson(BOUNDARIES.boundaries(_places("county"), _places("township")), max_age=300)
 
 

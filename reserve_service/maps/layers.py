@@ -36,6 +36,7 @@ class Place:
     lat: float | None
     lng: float | None
     location_quality: str = "approximate"
+    boundary: Mapping[str, Any] | None = None  # GeoJSON geometry of the region's outline, if known
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,29 @@ class HullBoundaries:
                                             "population": county.population, "approximate": True,
                                             "method": self.method, "townships": len(own) - 1}})
         return collection(features, approximate=True, method=self.method)
+
+
+class StoredBoundaries:
+    """County outlines as stored with the regions (``regions.boundary``, real polygons); a county
+    without one falls back to :class:`HullBoundaries` and says so in its properties."""
+
+    method = "stored outline"
+
+    def __init__(self) -> None:
+        self.fallback = HullBoundaries()
+
+    def boundaries(self, counties: Sequence[Place], townships: Sequence[Place]) -> dict[str, Any]:
+        features = [
+            {"type": "Feature", "geometry": dict(county.boundary),
+             "properties": {"adcode": county.adcode, "name": county.name, "population": county.population,
+                            "approximate": False, "method": self.method}}
+            for county in counties if county.boundary
+        ]
+        missing = [county for county in counties if not county.boundary]
+        if missing:
+            features += self.fallback.boundaries(missing, townships)["features"]
+        method = self.method if not missing else f"{self.method}; {self.fallback.method} where none is stored"
+        return collection(features, approximate=bool(missing), method=method)
 
 
 def townships_layer(townships: Sequence[Place]) -> dict[str, Any]:

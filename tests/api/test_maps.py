@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy import select
+
 from reserve_service.maps import layers
 
 
@@ -124,3 +126,24 @@ def test_hull_of_a_county_with_no_townships_is_its_seat_buffered():
     [feature] = body["features"]
     assert feature["properties"]["townships"] == 0
     assert feature["geometry"]["type"] == "Polygon"
+
+
+def test_stored_county_outlines_are_served_as_they_are(client, network, app):
+    """A county whose region carries its polygon (as the 宿州 seed's do) is drawn with it, not a hull."""
+    from reserve_service.inventory.tables import Region
+
+    square = {"type": "Polygon", "coordinates": [[[116.0, 33.0], [117.5, 33.0], [117.5, 34.5], [116.0, 34.5],
+                                                  [116.0, 33.0]]]}
+    with app.extensions["database"].writer_factory() as session:
+        county = session.scalars(select(Region).where(Region.level == "county").order_by(Region.adcode)).first()
+        county.boundary = square
+        adcode = county.adcode
+        session.commit()
+    try:
+        body = _geojson(client.get("/api/v1/maps/boundaries", headers=network.headers("viewer")))
+        feature = next(f for f in body["features"] if f["properties"]["adcode"] == adcode)
+        assert feature["geometry"] == square and feature["properties"]["approximate"] is False
+    finally:
+        with app.extensions["database"].writer_factory() as session:
+            session.get(Region, session.scalar(select(Region.id).where(Region.adcode == adcode))).boundary = None
+            session.commit()

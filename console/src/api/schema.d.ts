@@ -17,8 +17,8 @@ export interface paths {
                 query?: {
                     page?: number;
                     per_page?: number;
-                    /** @description field name, '-' for descending */
-                    sort?: string | null;
+                    /** @description one of code, valid_to; '-' prefix for descending */
+                    sort?: "code" | "valid_to" | "-code" | "-valid_to" | null;
                 };
                 header?: never;
                 path?: never;
@@ -35,6 +35,7 @@ export interface paths {
                         "application/json": components["schemas"]["AgreementPage"];
                     };
                 };
+                401: components["responses"]["UNAUTHORIZED"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -63,6 +64,9 @@ export interface paths {
                         "application/json": components["schemas"]["Agreement"];
                     };
                 };
+                400: components["responses"]["BAD_REQUEST"];
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -94,6 +98,16 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BelowNorm"];
+                    };
+                };
+                401: components["responses"]["UNAUTHORIZED"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -127,6 +141,16 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ExpiringAgreements"];
+                    };
+                };
+                401: components["responses"]["UNAUTHORIZED"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -160,6 +184,16 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ExpiringLots"];
+                    };
+                };
+                401: components["responses"]["UNAUTHORIZED"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -185,8 +219,8 @@ export interface paths {
                 query?: {
                     page?: number;
                     per_page?: number;
-                    /** @description field name, '-' for descending */
-                    sort?: string | null;
+                    /** @description one of code; '-' prefix for descending */
+                    sort?: "code" | "-code" | null;
                 };
                 header?: never;
                 path?: never;
@@ -203,6 +237,7 @@ export interface paths {
                         "application/json": components["schemas"]["CapacityReservePage"];
                     };
                 };
+                401: components["responses"]["UNAUTHORIZED"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -231,6 +266,9 @@ export interface paths {
                         "application/json": components["schemas"]["CapacityReserve"];
                     };
                 };
+                400: components["responses"]["BAD_REQUEST"];
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -254,8 +292,8 @@ export interface paths {
                 query?: {
                     page?: number;
                     per_page?: number;
-                    /** @description field name, '-' for descending */
-                    sort?: string | null;
+                    /** @description one of code, name, tier, capacity_m3; '-' prefix for descending */
+                    sort?: "code" | "name" | "tier" | "capacity_m3" | "-code" | "-name" | "-tier" | "-capacity_m3" | null;
                     tier?: "city" | "county" | "township" | "community";
                     status?: "operating" | "planned" | "candidate" | "closed" | "damaged";
                     operator?: "government" | "enterprise" | "supplier";
@@ -279,6 +317,7 @@ export interface paths {
                         "application/json": components["schemas"]["DepotPage"];
                     };
                 };
+                401: components["responses"]["UNAUTHORIZED"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -301,12 +340,17 @@ export interface paths {
                 /** @description Created */
                 201: {
                     headers: {
+                        /** @description the resource version, for If-Match */
+                        ETag?: string;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Depot"];
                     };
                 };
+                400: components["responses"]["BAD_REQUEST"];
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -341,12 +385,16 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        /** @description the resource version, for If-Match */
+                        ETag?: string;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Depot"];
                     };
                 };
+                401: components["responses"]["UNAUTHORIZED"];
+                404: components["responses"]["NOT_FOUND"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -359,7 +407,10 @@ export interface paths {
         patch: {
             parameters: {
                 query?: never;
-                header?: never;
+                header: {
+                    /** @description the ETag from the last GET; 412 when the resource changed since, 428 when absent */
+                    "If-Match": string;
+                };
                 path: {
                     code: string;
                 };
@@ -374,12 +425,18 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        /** @description the resource version, for If-Match */
+                        ETag?: string;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Depot"];
                     };
                 };
+                400: components["responses"]["BAD_REQUEST"];
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
+                404: components["responses"]["NOT_FOUND"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -407,6 +464,17 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Plan"];
+                    };
+                };
+                401: components["responses"]["UNAUTHORIZED"];
+                404: components["responses"]["NOT_FOUND"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -444,6 +512,18 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PlanOutcome"];
+                    };
+                };
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
+                404: components["responses"]["NOT_FOUND"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -464,7 +544,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel: stock of approved vehicles goes back to its lots. */
+        /**
+         * Cancel: every vehicle's stock not delivered goes back to its lots (409 while a vehicle is
+         *     on the road: confirm its delivery first).
+         */
         post: {
             parameters: {
                 query?: never;
@@ -476,6 +559,18 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PlanOutcome"];
+                    };
+                };
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
+                404: components["responses"]["NOT_FOUND"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -515,6 +610,21 @@ export interface paths {
                 };
             };
             responses: {
+                /** @description Accepted */
+                202: {
+                    headers: {
+                        /** @description URL of the job to follow */
+                        Location?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Job"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
+                404: components["responses"]["NOT_FOUND"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -537,7 +647,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Delivery confirmed (dispatched → delivered), with what arrived. */
+        /**
+         * Delivery confirmed (dispatched → delivered), with what arrived: regions, items and
+         *     quantities of this vehicle's manifest (422 naming the field otherwise); default: as planned.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -554,6 +667,19 @@ export interface paths {
                 };
             };
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VehicleStatus"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
+                404: components["responses"]["NOT_FOUND"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -589,6 +715,18 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VehicleStatus"];
+                    };
+                };
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
+                404: components["responses"]["NOT_FOUND"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -621,6 +759,17 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+                401: components["responses"]["UNAUTHORIZED"];
+                404: components["responses"]["NOT_FOUND"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -660,8 +809,13 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["IncidentCreated"];
+                    };
                 };
+                400: components["responses"]["BAD_REQUEST"];
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -693,6 +847,17 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["IncidentResponse"];
+                    };
+                };
+                401: components["responses"]["UNAUTHORIZED"];
+                404: components["responses"]["NOT_FOUND"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -727,6 +892,20 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description Accepted */
+                202: {
+                    headers: {
+                        /** @description URL of the job to follow */
+                        Location?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Job"];
+                    };
+                };
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
+                404: components["responses"]["NOT_FOUND"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -749,8 +928,8 @@ export interface paths {
                 query?: {
                     page?: number;
                     per_page?: number;
-                    /** @description field name, '-' for descending */
-                    sort?: string | null;
+                    /** @description one of code, name_en; '-' prefix for descending */
+                    sort?: "code" | "name_en" | "-code" | "-name_en" | null;
                     category?: string;
                     q?: string;
                 };
@@ -769,6 +948,7 @@ export interface paths {
                         "application/json": components["schemas"]["ItemPage"];
                     };
                 };
+                401: components["responses"]["UNAUTHORIZED"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -797,6 +977,9 @@ export interface paths {
                         "application/json": components["schemas"]["Item"];
                     };
                 };
+                400: components["responses"]["BAD_REQUEST"];
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -837,6 +1020,8 @@ export interface paths {
                         "application/json": components["schemas"]["Item"];
                     };
                 };
+                401: components["responses"]["UNAUTHORIZED"];
+                404: components["responses"]["NOT_FOUND"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -860,7 +1045,7 @@ export interface paths {
             parameters: {
                 query?: {
                     kind?: string;
-                    status?: string;
+                    status?: "queued" | "running" | "succeeded" | "failed" | "cancelled";
                     limit?: number;
                 };
                 header?: never;
@@ -869,6 +1054,16 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["JobList"];
+                    };
+                };
+                401: components["responses"]["UNAUTHORIZED"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -890,7 +1085,7 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Status, progress and, when done, the result. */
+        /** Status, progress (with the solve's latest figures) and, when done, the result. */
         get: {
             parameters: {
                 query?: never;
@@ -902,6 +1097,17 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Job"];
+                    };
+                };
+                401: components["responses"]["UNAUTHORIZED"];
+                404: components["responses"]["NOT_FOUND"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -934,6 +1140,17 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "image/png": string;
+                    };
+                };
+                401: components["responses"]["UNAUTHORIZED"];
+                404: components["responses"]["NOT_FOUND"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -956,7 +1173,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Ask a queued or running job to stop; it ends as cancelled at its next checkpoint. */
+        /**
+         * Stop a queued or running job (its owner or an admin). A queued job ends at once; a
+         *     running solve is stopped within seconds and the job ends as cancelled.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -968,6 +1188,18 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description Accepted */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Job"];
+                    };
+                };
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
+                404: components["responses"]["NOT_FOUND"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -998,6 +1230,17 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FeatureCollection"];
+                    };
+                };
+                401: components["responses"]["UNAUTHORIZED"];
+                404: components["responses"]["NOT_FOUND"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1022,8 +1265,8 @@ export interface paths {
                 query?: {
                     page?: number;
                     per_page?: number;
-                    /** @description field name, '-' for descending */
-                    sort?: string | null;
+                    /** @description one of id, expires_on, quantity, lot_no; '-' prefix for descending */
+                    sort?: "id" | "expires_on" | "quantity" | "lot_no" | "-id" | "-expires_on" | "-quantity" | "-lot_no" | null;
                     depot?: string;
                     item?: string;
                     mode?: "government" | "enterprise_held";
@@ -1046,6 +1289,7 @@ export interface paths {
                         "application/json": components["schemas"]["LotPage"];
                     };
                 };
+                401: components["responses"]["UNAUTHORIZED"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -1082,12 +1326,16 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        /** @description the resource version, for If-Match */
+                        ETag?: string;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Lot"];
                     };
                 };
+                401: components["responses"]["UNAUTHORIZED"];
+                404: components["responses"]["NOT_FOUND"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1100,7 +1348,10 @@ export interface paths {
         patch: {
             parameters: {
                 query?: never;
-                header?: never;
+                header: {
+                    /** @description the ETag from the last GET; 412 when the resource changed since, 428 when absent */
+                    "If-Match": string;
+                };
                 path: {
                     lot_id: number;
                 };
@@ -1115,12 +1366,18 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        /** @description the resource version, for If-Match */
+                        ETag?: string;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Lot"];
                     };
                 };
+                400: components["responses"]["BAD_REQUEST"];
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
+                404: components["responses"]["NOT_FOUND"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -1134,7 +1391,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** County outlines; until the regions carry polygons, a buffered hull of their townships (labelled approximate). */
+        /**
+         * County outlines as stored with the regions; a buffered hull of its townships (labelled
+         *     approximate) for a county without one.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -1144,7 +1404,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description County outlines (GeoJSON FeatureCollection); approximate: true while the regions carry no polygons */
+                /** @description County outlines (GeoJSON FeatureCollection): the stored polygons; approximate: true where a county has none and a hull stands in */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -1153,6 +1413,7 @@ export interface paths {
                         "application/geo+json": unknown;
                     };
                 };
+                401: components["responses"]["UNAUTHORIZED"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1190,6 +1451,7 @@ export interface paths {
                         "application/geo+json": unknown;
                     };
                 };
+                401: components["responses"]["UNAUTHORIZED"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1227,6 +1489,7 @@ export interface paths {
                         "application/geo+json": unknown;
                     };
                 };
+                401: components["responses"]["UNAUTHORIZED"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1264,6 +1527,7 @@ export interface paths {
                         "application/geo+json": unknown;
                     };
                 };
+                401: components["responses"]["UNAUTHORIZED"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1304,6 +1568,7 @@ export interface paths {
                         "application/geo+json": unknown;
                     };
                 };
+                401: components["responses"]["UNAUTHORIZED"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1341,6 +1606,7 @@ export interface paths {
                         "application/geo+json": unknown;
                     };
                 };
+                401: components["responses"]["UNAUTHORIZED"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1378,6 +1644,7 @@ export interface paths {
                         "application/json": components["schemas"]["Me"];
                     };
                 };
+                401: components["responses"]["UNAUTHORIZED"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1402,8 +1669,8 @@ export interface paths {
                 query?: {
                     page?: number;
                     per_page?: number;
-                    /** @description field name, '-' for descending */
-                    sort?: string | null;
+                    /** @description one of id, created_at; '-' prefix for descending */
+                    sort?: "id" | "created_at" | "-id" | "-created_at" | null;
                     depot?: string;
                     item?: string;
                     kind?: "receipt" | "issue" | "transfer_out" | "transfer_in" | "adjustment" | "rotation_out" | "rotation_in" | "write_off" | "return";
@@ -1427,6 +1694,7 @@ export interface paths {
                         "application/json": components["schemas"]["MovementPage"];
                     };
                 };
+                401: components["responses"]["UNAUTHORIZED"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -1452,7 +1720,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description a key per intended movement: a retry with the same key and body gets the stored answer (with Idempotent-Replayed: true) instead of booking twice */
+                    "Idempotency-Key"?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -1471,6 +1742,9 @@ export interface paths {
                         "application/json": components["schemas"]["Booking"];
                     };
                 };
+                400: components["responses"]["BAD_REQUEST"];
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -1494,7 +1768,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description a key per intended movement: a retry with the same key and body gets the stored answer (with Idempotent-Replayed: true) instead of booking twice */
+                    "Idempotency-Key"?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -1513,6 +1790,9 @@ export interface paths {
                         "application/json": components["schemas"]["Booking"];
                     };
                 };
+                400: components["responses"]["BAD_REQUEST"];
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -1536,7 +1816,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description a key per intended movement: a retry with the same key and body gets the stored answer (with Idempotent-Replayed: true) instead of booking twice */
+                    "Idempotency-Key"?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -1555,6 +1838,9 @@ export interface paths {
                         "application/json": components["schemas"]["Booking"];
                     };
                 };
+                400: components["responses"]["BAD_REQUEST"];
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -1578,7 +1864,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description a key per intended movement: a retry with the same key and body gets the stored answer (with Idempotent-Replayed: true) instead of booking twice */
+                    "Idempotency-Key"?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -1597,6 +1886,9 @@ export interface paths {
                         "application/json": components["schemas"]["Booking"];
                     };
                 };
+                400: components["responses"]["BAD_REQUEST"];
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -1620,7 +1912,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description a key per intended movement: a retry with the same key and body gets the stored answer (with Idempotent-Replayed: true) instead of booking twice */
+                    "Idempotency-Key"?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -1639,6 +1934,9 @@ export interface paths {
                         "application/json": components["schemas"]["Booking"];
                     };
                 };
+                400: components["responses"]["BAD_REQUEST"];
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -1662,7 +1960,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description a key per intended movement: a retry with the same key and body gets the stored answer (with Idempotent-Replayed: true) instead of booking twice */
+                    "Idempotency-Key"?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -1681,6 +1982,9 @@ export interface paths {
                         "application/json": components["schemas"]["Booking"];
                     };
                 };
+                400: components["responses"]["BAD_REQUEST"];
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -1720,10 +2024,17 @@ export interface paths {
                 /** @description Accepted */
                 202: {
                     headers: {
+                        /** @description URL of the job to follow */
+                        Location?: string;
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Job"];
+                    };
                 };
+                400: components["responses"]["BAD_REQUEST"];
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -1747,8 +2058,8 @@ export interface paths {
                 query?: {
                     page?: number;
                     per_page?: number;
-                    /** @description field name, '-' for descending */
-                    sort?: string | null;
+                    /** @description one of adcode, name, population; '-' prefix for descending */
+                    sort?: "adcode" | "name" | "population" | "-adcode" | "-name" | "-population" | null;
                     level?: "city" | "county" | "township" | "village";
                     parent?: string;
                     /** @description name contains */
@@ -1769,6 +2080,7 @@ export interface paths {
                         "application/json": components["schemas"]["RegionPage"];
                     };
                 };
+                401: components["responses"]["UNAUTHORIZED"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -1797,6 +2109,9 @@ export interface paths {
                         "application/json": components["schemas"]["Region"];
                     };
                 };
+                400: components["responses"]["BAD_REQUEST"];
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -1837,6 +2152,8 @@ export interface paths {
                         "application/json": components["schemas"]["Region"];
                     };
                 };
+                401: components["responses"]["UNAUTHORIZED"];
+                404: components["responses"]["NOT_FOUND"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1855,16 +2172,30 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Road events in force (add ``?all=1`` for removed ones too). */
+        /** Road events in force (``?all=true`` for withdrawn ones too). */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description include withdrawn events */
+                    all?: boolean;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RoadEventList"];
+                    };
+                };
+                401: components["responses"]["UNAUTHORIZED"];
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1888,8 +2219,13 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["RoadEvent"];
+                    };
                 };
+                400: components["responses"]["BAD_REQUEST"];
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -1924,6 +2260,18 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RoadEvent"];
+                    };
+                };
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
+                404: components["responses"]["NOT_FOUND"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1955,6 +2303,18 @@ export interface paths {
                 };
             };
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MatrixResult"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -1982,6 +2342,16 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NetworkInfo"];
+                    };
+                };
+                401: components["responses"]["UNAUTHORIZED"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -2010,6 +2380,16 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Policy"];
+                    };
+                };
+                401: components["responses"]["UNAUTHORIZED"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -2044,6 +2424,18 @@ export interface paths {
                 };
             };
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReachabilityResult"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -2077,6 +2469,18 @@ export interface paths {
                 };
             };
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RouteResult"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -2104,6 +2508,16 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ScenarioSetList"];
+                    };
+                };
+                401: components["responses"]["UNAUTHORIZED"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -2127,8 +2541,13 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["ScenarioSetSummary"];
+                    };
                 };
+                400: components["responses"]["BAD_REQUEST"];
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -2167,8 +2586,13 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["ScenarioSetSummary"];
+                    };
                 };
+                400: components["responses"]["BAD_REQUEST"];
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -2200,6 +2624,17 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ScenarioSet"];
+                    };
+                };
+                401: components["responses"]["UNAUTHORIZED"];
+                404: components["responses"]["NOT_FOUND"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -2241,10 +2676,17 @@ export interface paths {
                 /** @description Accepted */
                 202: {
                     headers: {
+                        /** @description URL of the job to follow */
+                        Location?: string;
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Job"];
+                    };
                 };
+                400: components["responses"]["BAD_REQUEST"];
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -2266,7 +2708,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    group_by?: string[];
+                    group_by?: ("depot" | "item" | "tier" | "region" | "mode")[];
                     depot?: string;
                     item?: string;
                     tier?: "city" | "county" | "township" | "community";
@@ -2279,6 +2721,16 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StockSummary"];
+                    };
+                };
+                401: components["responses"]["UNAUTHORIZED"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -2301,22 +2753,60 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Import a stock count (CSV or XLSX; body or multipart field ``file``).
-         * @description Every row is checked first; any bad row → 422 listing them all and nothing is written.
-         *     ``dry_run=true`` reports what would be booked without writing.
+         * Import a stock count (CSV or XLSX; body or multipart field ``file``), columns as the export.
+         * @description Roles that may not book stock get 403 before the file is read; a manager naming a depot
+         *     outside its scope gets 403 too. Every row is checked first; any bad row → 422 listing
+         *     them all and nothing is written. The report (``changes``: recorded, counted, delta) is
+         *     computed before anything is booked; ``dry_run=true`` stops there. A count that adds
+         *     volume beyond a depot's capacity is 409 unless an admin sends ``force=true``.
          */
         post: {
             parameters: {
                 query?: {
                     dry_run?: boolean;
+                    /** @description admin only: exceed capacity */
+                    force?: boolean;
                     encoding?: "utf-8" | "utf-8-sig" | "gb18030" | "gbk";
                 };
                 header?: never;
                 path?: never;
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody: {
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description a .csv or .xlsx stock count
+                         */
+                        file: string;
+                    };
+                    "text/csv": string;
+                };
+            };
             responses: {
+                /** @description dry run: what would be booked */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StockCountReport"];
+                    };
+                };
+                /** @description booked */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StockCountReport"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                401: components["responses"]["UNAUTHORIZED"];
+                403: components["responses"]["FORBIDDEN"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -2348,6 +2838,16 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Availability"];
+                    };
+                };
+                401: components["responses"]["UNAUTHORIZED"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -2367,11 +2867,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** All non-empty lots as CSV (UTF-8 with BOM so spreadsheet programs read Chinese). */
+        /**
+         * All non-empty lots as CSV (UTF-8 with BOM so spreadsheet programs read Chinese).
+         * @description The columns are the stock-count import's: edit ``counted_quantity`` and import the file back.
+         */
         get: {
             parameters: {
                 query?: {
-                    group_by?: string[];
+                    group_by?: ("depot" | "item" | "tier" | "region" | "mode")[];
                     depot?: string;
                     item?: string;
                     tier?: "city" | "county" | "township" | "community";
@@ -2384,6 +2887,62 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+                401: components["responses"]["UNAUTHORIZED"];
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stock/export.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** All non-empty lots as an XLSX workbook, same columns as the CSV export and the import. */
+        get: {
+            parameters: {
+                query?: {
+                    group_by?: ("depot" | "item" | "tier" | "region" | "mode")[];
+                    depot?: string;
+                    item?: string;
+                    tier?: "city" | "county" | "township" | "community";
+                    region?: string;
+                    mode?: "government" | "enterprise_held";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    };
+                };
+                401: components["responses"]["UNAUTHORIZED"];
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -2402,6 +2961,11 @@ export interface components {
     schemas: {
         Adjustment: {
             counted_quantity: number;
+            /**
+             * @description admin only: exceed capacity
+             * @default false
+             */
+            force: boolean;
             lot_id: number;
             /** @default  */
             reason: string;
@@ -2452,6 +3016,71 @@ export interface components {
             per_page?: number;
             total?: number;
         };
+        Area: {
+            /** @description Polygon: [ring, ...]; MultiPolygon: [[ring, ...], ...]; ring: [[lng, lat], ...] */
+            coordinates: unknown[][][];
+            /** @enum {string} */
+            type: "Polygon" | "MultiPolygon";
+        } & {
+            [key: string]: unknown;
+        };
+        Availability: {
+            hours: number;
+            items: components["schemas"]["AvailableItem"][];
+            lead_hours: {
+                [key: string]: number;
+            };
+            /** Format: date */
+            on: string;
+            region: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        AvailableItem: {
+            agreement: number;
+            capacity: number;
+            enterprise_held: number;
+            government: number;
+            item: string;
+            item_name: string;
+            total: number;
+            unit: string;
+        } & {
+            [key: string]: unknown;
+        };
+        Band: {
+            hours: number;
+            /** @description adcodes not reached */
+            outside: string[];
+            population: number;
+            regions: number;
+            share: number | null;
+        } & {
+            [key: string]: unknown;
+        };
+        BelowNorm: {
+            alerts: components["schemas"]["BelowNormAlert"][];
+            count: number;
+            tier_target_people: {
+                [key: string]: number;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        BelowNormAlert: {
+            depot: string;
+            depot_name: string;
+            fill_rate: number;
+            item: string;
+            item_name: string;
+            norm: number;
+            quantity: number;
+            shortfall: number;
+            tier: string;
+            unit: string;
+        } & {
+            [key: string]: unknown;
+        };
         Booking: {
             /** @description below-norm / expiring for the touched stock */
             alerts?: {
@@ -2490,14 +3119,33 @@ export interface components {
             per_page?: number;
             total?: number;
         };
+        CountChange: {
+            counted: number;
+            delta: number;
+            depot: string;
+            item: string;
+            lot_no: string;
+            mode: string;
+            new_lot: boolean;
+            recorded: number;
+            row: number;
+        } & {
+            [key: string]: unknown;
+        };
+        DeliveredLine: {
+            /** @description an item this vehicle carries there */
+            item: string;
+            /** @description units that arrived, at most what it carries */
+            quantity: number;
+            /** @description a township this vehicle serves */
+            region: string;
+        };
         Delivery: {
             /**
-             * @description [{region, item, quantity}]; default: as planned
+             * @description what arrived; default: the rest of the manifest
              * @default null
              */
-            delivered: {
-                [key: string]: unknown;
-            }[] | null;
+            delivered: components["schemas"]["DeliveredLine"][] | null;
         };
         Depot: {
             /** @default 0 */
@@ -2523,7 +3171,8 @@ export interface components {
             status: "operating" | "planned" | "candidate" | "closed" | "damaged";
             /** @enum {string} */
             tier: "city" | "county" | "township" | "community";
-            readonly used_m3?: number;
+            /** @description stored volume; null in lists (ask the depot) */
+            readonly used_m3?: number | null;
             readonly version?: number;
         };
         DepotPage: {
@@ -2545,17 +3194,56 @@ export interface components {
             /** @enum {string} */
             status?: "operating" | "planned" | "candidate" | "closed" | "damaged";
         };
-        Error: {
-            /** @description Error code */
-            code?: number;
-            /** @description Errors */
-            errors?: {
+        ExpiringAgreement: {
+            code: string;
+            committed_quantity: number;
+            days_left: number;
+            expired: boolean;
+            item: string;
+            item_name: string;
+            supplier: string;
+            /** Format: date */
+            valid_to: string;
+        } & {
+            [key: string]: unknown;
+        };
+        ExpiringAgreements: {
+            agreements: components["schemas"]["ExpiringAgreement"][];
+            count: number;
+            days: number;
+        } & {
+            [key: string]: unknown;
+        };
+        ExpiringLot: {
+            days_left: number;
+            depot: string;
+            expired: boolean;
+            /** Format: date */
+            expires_on: string;
+            item: string;
+            item_name: string;
+            lot_id: number;
+            lot_no: string;
+            mode: string;
+            quantity: number;
+        } & {
+            [key: string]: unknown;
+        };
+        ExpiringLots: {
+            count: number;
+            days: number;
+            lots: components["schemas"]["ExpiringLot"][];
+        } & {
+            [key: string]: unknown;
+        };
+        FeatureCollection: {
+            features: {
                 [key: string]: unknown;
-            };
-            /** @description Error message */
-            message?: string;
-            /** @description Error name */
-            status?: string;
+            }[];
+            /** @enum {string} */
+            type: "FeatureCollection";
+        } & {
+            [key: string]: unknown;
         };
         Incident: {
             /** @default 10 */
@@ -2575,14 +3263,41 @@ export interface components {
             mutual_aid?: components["schemas"]["MutualAid"][];
             name: string;
             regions: components["schemas"]["AffectedRegion"][];
-            /** @default 1 */
-            relief_days: number;
+            /**
+             * @description days a per-person-day norm covers; default: each item's own norm days
+             * @default null
+             */
+            relief_days: number | null;
             /** @default 10 */
             routing_time_limit_s: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description ISO 8601; a time without an offset is read in the service's time zone
+             */
             start_at: string;
             /** @default 30 */
             time_limit: number;
+        };
+        IncidentCreated: {
+            id: string;
+            name: string;
+            /** @description affected townships */
+            regions: number;
+            start_at: string;
+        } & {
+            [key: string]: unknown;
+        };
+        IncidentResponse: {
+            id: string;
+            name: string;
+            plans: components["schemas"]["PlanSummary"][];
+            /** @description the incident as recorded */
+            request: {
+                [key: string]: unknown;
+            };
+            start_at: string;
+        } & {
+            [key: string]: unknown;
         };
         Issue: {
             depot: string;
@@ -2629,11 +3344,57 @@ export interface components {
             per_page?: number;
             total?: number;
         };
+        Job: {
+            created_at?: string | null;
+            created_by?: string | null;
+            finished_at?: string | null;
+            id: string;
+            /** @example siting */
+            kind: string;
+            message?: string | null;
+            /** @description the request as accepted */
+            params?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description 0 to 1 */
+            progress?: number | null;
+            /** @description the engine's result once succeeded */
+            result?: {
+                [key: string]: unknown;
+            } | null;
+            started_at?: string | null;
+            /** @enum {string} */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            url: string;
+        } & {
+            [key: string]: unknown;
+        };
+        JobList: {
+            jobs: components["schemas"]["Job"][];
+        } & {
+            [key: string]: unknown;
+        };
+        Leg: {
+            edge_id: number;
+            event_ids: string[];
+            hours: number;
+            length_m: number;
+            name?: string | null;
+            queue_hours: number;
+            ref?: string | null;
+            road_class: string;
+            speed_kmh: number;
+            toll_saved_yuan: number;
+            toll_yuan: number;
+        } & {
+            [key: string]: unknown;
+        };
         Location: {
             depot?: string;
             lat?: number;
             lng?: number;
-            node?: unknown;
+            /** @description road node id */
+            node?: number | string;
             region?: string;
         };
         Lot: {
@@ -2676,6 +3437,17 @@ export interface components {
             profile: string;
             sources: components["schemas"]["Location"][];
             targets: components["schemas"]["Location"][];
+        };
+        MatrixResult: {
+            /** @description hours[i][j] from source i to target j; null = unreachable */
+            hours: (number | null)[][];
+            profile: string;
+            sources: components["schemas"]["ResolvedLocation"][];
+            targets: components["schemas"]["ResolvedLocation"][];
+            /** @description [i, j] pairs with no open route */
+            unreachable: number[][];
+        } & {
+            [key: string]: unknown;
         };
         Me: {
             /** @description stock, plan, dispatch, events, jobs */
@@ -2722,6 +3494,19 @@ export interface components {
                 [key: string]: number;
             };
         };
+        NetworkInfo: {
+            edges: number;
+            /** @description road events applied now */
+            events: number;
+            id: number;
+            /** @description ISO 8601 */
+            loaded_at?: string | null;
+            name: string;
+            nodes: number;
+            source?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
         PaginationMetadata: {
             /** @description First available page number. */
             first_page?: number;
@@ -2737,6 +3522,87 @@ export interface components {
             total?: number;
             /** @description Total number of pages. */
             total_pages?: number;
+        };
+        Plan: {
+            approved_at?: string | null;
+            approved_by?: string | null;
+            created_by?: string | null;
+            generation: number;
+            id: string;
+            incident_id: string;
+            parent_id?: string | null;
+            /** @description fill rate, shortfalls with reasons */
+            regions?: {
+                [key: string]: unknown;
+            }[];
+            /** @description draft, approved, dispatched, delivered, cancelled or superseded */
+            status: string;
+            summary: {
+                [key: string]: unknown;
+            };
+            vehicle_status: {
+                [key: string]: string;
+            };
+            /** @description manifest, stops, ETAs, route */
+            vehicles?: {
+                [key: string]: unknown;
+            }[];
+        } & {
+            [key: string]: unknown;
+        };
+        PlanOutcome: {
+            /** @description true when the plan was already in that state */
+            already?: boolean;
+            approved_at?: string | null;
+            approved_by?: string | null;
+            created_by?: string | null;
+            generation: number;
+            id: string;
+            incident_id: string;
+            /** @description ledger movements booked */
+            movements?: number;
+            parent_id?: string | null;
+            /** @description lot lines returned on cancel */
+            returned_lines?: number;
+            /** @description draft, approved, dispatched, delivered, cancelled or superseded */
+            status: string;
+            summary: {
+                [key: string]: unknown;
+            };
+            vehicle_status: {
+                [key: string]: string;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        PlanSummary: {
+            approved_at?: string | null;
+            approved_by?: string | null;
+            created_by?: string | null;
+            generation: number;
+            id: string;
+            incident_id: string;
+            parent_id?: string | null;
+            /** @description draft, approved, dispatched, delivered, cancelled or superseded */
+            status: string;
+            summary: {
+                [key: string]: unknown;
+            };
+            vehicle_status: {
+                [key: string]: string;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        Policy: {
+            /** @description the declared policy: profiles, tolls, rules */
+            document: {
+                [key: string]: unknown;
+            };
+            effective_from: string;
+            version: string;
+        } & {
+            [key: string]: unknown;
         };
         PrepositioningRequest: {
             /** @default null */
@@ -2780,6 +3646,19 @@ export interface components {
             /** @default 15 */
             township_depots: number;
         };
+        Problem: {
+            detail: string;
+            /** @description field name (dotted for nested members) → messages */
+            errors: {
+                [key: string]: string[];
+            };
+            status: number;
+            title: string;
+            /** @example https://reserve-service.example/problems/invalid-input */
+            type: string;
+        } & {
+            [key: string]: unknown;
+        };
         ReachabilityRequest: {
             /**
              * Format: date-time
@@ -2801,6 +3680,16 @@ export interface components {
             hours: number[];
             /** @default relief_truck */
             profile: string;
+        };
+        ReachabilityResult: {
+            bands: components["schemas"]["Band"][];
+            depots: string[];
+            population: number;
+            profile: string;
+            townships: number;
+            unreachable: string[];
+        } & {
+            [key: string]: unknown;
         };
         Receipt: {
             depot: string;
@@ -2872,14 +3761,51 @@ export interface components {
              */
             now_h: number | null;
         };
-        RoadEventRequest: {
-            /**
-             * @description GeoJSON Polygon/MultiPolygon (lng, lat)
-             * @default null
-             */
-            area: {
+        ResolvedLocation: {
+            depot?: string;
+            lat?: number;
+            lng?: number;
+            name?: string;
+            /** @description road node id (integer or string) */
+            node: unknown;
+            region?: string;
+            /** @description distance from the point to the node */
+            snap_m?: number;
+        } & {
+            [key: string]: unknown;
+        };
+        RoadEvent: {
+            /** @description GeoJSON Polygon/MultiPolygon */
+            area?: {
                 [key: string]: unknown;
             } | null;
+            cause?: string | null;
+            created_at?: string | null;
+            created_by?: string | null;
+            /** @description road edges the event covers */
+            edge_count: number;
+            edge_ids?: number[] | null;
+            ends_at?: string | null;
+            id: string;
+            /** @enum {string} */
+            kind: "closure" | "slowdown" | "traffic_control" | "repair";
+            removed_at?: string | null;
+            speed_factor?: number | null;
+            starts_at?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        RoadEventList: {
+            events: components["schemas"]["RoadEvent"][];
+        } & {
+            [key: string]: unknown;
+        };
+        RoadEventRequest: {
+            /**
+             * @description GeoJSON Polygon/MultiPolygon (lng, lat; RFC 7946 rings)
+             * @default null
+             */
+            area: components["schemas"]["Area"];
             /** @default  */
             cause: string;
             /** @default null */
@@ -2936,6 +3862,27 @@ export interface components {
             profile: string;
             to: components["schemas"]["Location"];
         };
+        RouteResult: {
+            eta_hours: number | null;
+            from: components["schemas"]["ResolvedLocation"];
+            /** @description GeoJSON Feature with a LineString and the route totals as properties */
+            geometry: {
+                [key: string]: unknown;
+            } | null;
+            legs: components["schemas"]["Leg"][];
+            length_km: number | null;
+            policy_version: string;
+            profile: string;
+            reachable: boolean;
+            /** @description why there is no route (unreachable only) */
+            reason?: string;
+            rules_applied?: string[];
+            to: components["schemas"]["ResolvedLocation"];
+            toll_saved_yuan?: number;
+            toll_yuan?: number;
+        } & {
+            [key: string]: unknown;
+        };
         ScenarioGenerate: {
             /** @default null */
             hazard_weights: {
@@ -2947,6 +3894,37 @@ export interface components {
             name: string;
             /** @default 2026 */
             seed: number;
+        };
+        ScenarioSet: {
+            hazards: string[];
+            id: string;
+            name: string;
+            /** @description sum of probabilities */
+            probability: number;
+            /** @description every scenario */
+            scenarios: {
+                [key: string]: unknown;
+            }[];
+            source?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        ScenarioSetList: {
+            scenario_sets: components["schemas"]["ScenarioSetSummary"][];
+        } & {
+            [key: string]: unknown;
+        };
+        ScenarioSetSummary: {
+            hazards: string[];
+            id: string;
+            name: string;
+            /** @description sum of probabilities */
+            probability: number;
+            /** @description how many scenarios */
+            scenarios: number;
+            source?: string | null;
+        } & {
+            [key: string]: unknown;
         };
         ScenarioUpload: {
             name: string;
@@ -2965,7 +3943,10 @@ export interface components {
             candidate_statuses?: ("operating" | "planned" | "candidate" | "closed" | "damaged")[];
             candidate_tiers?: ("city" | "county" | "township" | "community")[];
             coverage_standard_hours?: {
-                [key: string]: number;
+                city?: number;
+                community?: number;
+                county?: number;
+                township?: number;
             };
             /** @default 0.02 */
             displaced_share: number;
@@ -3013,6 +3994,44 @@ export interface components {
             /** @default 50 */
             yuan_per_person_hour: number;
         };
+        StockCountReport: {
+            changes: components["schemas"]["CountChange"][];
+            dry_run: boolean;
+            /** @description the ledger group of the adjustments */
+            group_id?: string;
+            /** @description adjustments booked */
+            movements?: number;
+            rows: number;
+            unchanged: number;
+        } & {
+            [key: string]: unknown;
+        };
+        StockRow: {
+            lots: number;
+            quantity: number;
+            volume_m3: number;
+            weight_t: number;
+        } & {
+            [key: string]: unknown;
+        };
+        StockSummary: {
+            group_by: string[];
+            rows: components["schemas"]["StockRow"][];
+            totals: components["schemas"]["StockTotals"];
+        } & {
+            [key: string]: unknown;
+        };
+        StockTotals: {
+            lots: number;
+            /** @description when grouped by item */
+            quantity_by_item?: {
+                [key: string]: number;
+            };
+            volume_m3: number;
+            weight_t: number;
+        } & {
+            [key: string]: unknown;
+        };
         Transfer: {
             /** @default false */
             force: boolean;
@@ -3043,6 +4062,16 @@ export interface components {
             volume_capacity_m3: number;
             weight_capacity_kg: number;
         };
+        VehicleStatus: {
+            /** @description what arrived (deliver only) */
+            delivered?: {
+                [key: string]: unknown;
+            }[];
+            status: string;
+            vehicle_id: string;
+        } & {
+            [key: string]: unknown;
+        };
         WriteOff: {
             lot_id: number;
             quantity: number;
@@ -3055,13 +4084,49 @@ export interface components {
         };
     };
     responses: {
-        /** @description Default error response */
+        /** @description Bad Request */
+        BAD_REQUEST: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Any other error, as a problem */
         DEFAULT_ERROR: {
             headers: {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["Error"];
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Forbidden */
+        FORBIDDEN: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Not Found */
+        NOT_FOUND: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Unauthorized */
+        UNAUTHORIZED: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
             };
         };
         /** @description Unprocessable Entity */
@@ -3070,7 +4135,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["Error"];
+                "application/problem+json": components["schemas"]["Problem"];
             };
         };
     };
