@@ -21,6 +21,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     from reserve_service.inventory.api import blueprints as inventory_blueprints
     from reserve_service.jobs.api import blp as jobs_blueprint
     from reserve_service.jobs.setup import init_jobs
+    from reserve_service.jsonio import StrictJSONProvider
     from reserve_service.maps.api import blp as maps_blueprint
     from reserve_service.ops import init_ops
     from reserve_service.optimize.dispatch import service as dispatch_service
@@ -41,6 +42,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
     set_local_zone(app.config["TIME_ZONE"])
+    app.json = StrictJSONProvider(app)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 

@@ -211,7 +211,7 @@ def guard_request() -> None:
         except ValueError:
             where = "_body"
         raise InvalidInput(f"{where}: NUL characters (\\u0000) are not allowed in text",
-                           {where: ["contains a NUL character (a control character)"]})
+                           {where: ["contains a NUL character"]})
 
 
 def _nul_field(value: Any, prefix: str = "") -> str | None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, json
+from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
 from reserve_service.errors import DomainError, InputError
+from reserve_service.jsonio import dumps_strict
 
 PROBLEM_MIME = "application/problem+json"
 
@@ -34,7 +35,7 @@ def problem(
         "errors": errors or {},
     }
     body.update(extra)
-    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_MIME)
+    response = Response(dumps_strict(body, ensure_ascii=False), status=status, mimetype=PROBLEM_MIME)
     for key, value in (headers or {}).items():
         response.headers[key] = value
     if status == 401:

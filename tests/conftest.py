@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -72,8 +75,25 @@ def app(database_url, graph_dir):
     engine.dispose()
 
 
+def _refuse_constant(constant: str) -> None:
+    raise AssertionError(f"{constant} in a JSON response body: NaN and Infinity are not JSON")
+
+
+class StrictJsonClient(FlaskClient):
+    """The test client, reading every JSON body it receives (``application/json``,
+    ``problem+json``, ``geo+json``) as strict JSON: a NaN or an Infinity in any response fails
+    the test whose request produced it, so the whole API suite walks every body it gets."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        response = super().open(*args, **kwargs)
+        if response.is_json or response.mimetype.endswith("+json"):
+            json.loads(response.get_data(as_text=True), parse_constant=_refuse_constant)
+        return response
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = StrictJsonClient
     return app.test_client()
 
 

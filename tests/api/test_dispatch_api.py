@@ -416,17 +416,21 @@ def test_a_vehicle_off_the_road_is_refused_at_post(client, roads):
 
 def test_dispatch_needs_follow_the_one_relief_norm(client, roads):
     """100 relocated people and no reported needs: the plan's need is the relief norm's (tents
-    0.33 per person; water 3 L per person-day over the item's 3 days)."""
+    0.33 per person; water 3 L per person-day over the incident's relief days: one by default,
+    the first day's basic relief; over the item's own 3 norm days it is what the alerts use)."""
     from reserve_service.config import HOUSEHOLD_SIZE
     from reserve_service.inventory.norms import ReliefNorm, relief_need
 
     plan = make_plan(client, roads, regions=[{"region": TOWN, "relocated_people": 100}])
     need = plan["regions"][0]["need"]
     assert need["1010101"] == relief_need(ReliefNorm("per_person", 0.33), 100, household_size=HOUSEHOLD_SIZE) == 33
-    assert need["1030101"] == relief_need(ReliefNorm("per_person_day", 3, 3), 100,
-                                          household_size=HOUSEHOLD_SIZE) == 900
+    assert need["1030101"] == relief_need(ReliefNorm("per_person_day", 3), 100, household_size=HOUSEHOLD_SIZE,
+                                          relief_days=1) == 300
     two_days = make_plan(client, roads, regions=[{"region": TOWN, "relocated_people": 100}], relief_days=2)
     assert two_days["regions"][0]["need"]["1030101"] == 600
+    norm_days = make_plan(client, roads, regions=[{"region": TOWN, "relocated_people": 100}], relief_days=3)
+    assert norm_days["regions"][0]["need"]["1030101"] == relief_need(
+        ReliefNorm("per_person_day", 3, 3), 100, household_size=HOUSEHOLD_SIZE) == 900
 
 
 def test_an_incident_start_without_a_zone_is_shanghai_time(client, roads):

@@ -66,8 +66,8 @@ class IncidentSchema(Schema):
                           validate=validate.Length(min=1, max=2000))
     relief_days = fields.Float(load_default=None, allow_none=True,
                                validate=validate.Range(min=0, min_inclusive=False, max=30),
-                               metadata={"description": "days a per-person-day norm covers; "
-                                                        "default: each item's own norm days"})
+                               metadata={"description": "days a per-person-day norm covers in this plan; "
+                                                        "default RELIEF_DAYS (1: the first day's basic relief)"})
     item_priority = fields.Dict(keys=fields.String(), values=fields.Float(validate=validate.Range(min=0)),
                                 load_default=dict)
     modes = fields.List(fields.String(validate=validate.OneOf(MODES)), load_default=lambda: list(MODES))

@@ -227,8 +227,10 @@ def build_problem(session: Session, incident: Incident, graph: RoadGraph, now_h:
                                 norm_quantity=item.norm_quantity if basis else 0.0,
                                 norm_basis=basis[0] if basis else "person",
                                 norm_per_day=basis[1] if basis else False, name=item.name_zh,
-                                # the incident's own relief period wins over the item's norm days
-                                norm_days=None if request.get("relief_days") else item.norm_days))
+                                # dispatch plans the incident's relief period (default RELIEF_DAYS,
+                                # one day: the basic relief the 10-hour rule is about); the item's
+                                # own norm days size stock in the alerts and pre-positioning
+                                norm_days=None))
         names[item.code] = item.name_zh
     regions = []
     for spec in request["regions"]:
