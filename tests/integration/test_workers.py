@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -231,6 +232,12 @@ def test_a_solve_over_its_time_limit_fails_with_that_reason(rq_app, tmp_path):
 
 # -- web processes -----------------------------------------------------------------------------
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 class Gunicorn:
     """One gunicorn instance of the service on ``port``, on the test database and queue."""
 
@@ -249,6 +256,8 @@ class Gunicorn:
     def wait_ready(self) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
+            if self.process.poll() is not None:  # e.g. the port was taken: never test another server
+                break
             try:
                 if requests.get(f"{self.base}/health", timeout=2).status_code == 200:
                     return
@@ -264,8 +273,8 @@ class Gunicorn:
 
 @pytest.fixture(scope="module")
 def webs(database_url, queue_name, graph_dir, workers):
-    """Two gunicorn instances (ports 8106 and 8107), started together."""
-    webs = [Gunicorn(port, database_url, queue_name, graph_dir) for port in (8106, 8107)]
+    """Two gunicorn instances on free ports (so checkouts testing at once never meet), started together."""
+    webs = [Gunicorn(free_port(), database_url, queue_name, graph_dir) for _ in range(2)]
     try:
         for web in webs:
             web.wait_ready()
