@@ -176,7 +176,7 @@ def test_only_the_owner_or_an_admin_cancels_a_job(app, client, network):
     with transaction(app.extensions["database"].writer_factory) as session:
         other = create_token(session, "another-planner", "planner")
     jobs = []
-    with app.test_request_context(headers=network.headers("planner")):
+    with app.test_request_context(method="POST", headers=network.headers("planner")):
         from flask import g
 
         from reserve_service.auth import authenticate
