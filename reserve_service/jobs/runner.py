@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -48,6 +49,19 @@ class JobEnvironment:
     registry: JobRegistry
     settings: JobSettings
     engine: Engine | None = None
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` as strict JSON: NaN and infinities become None, NumPy values plain ones."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return json_safe(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def new_job(env: JobEnvironment, session: Session, kind: str, params: dict[str, Any],
@@ -127,9 +141,15 @@ def _execute(env: JobEnvironment, job_id: str, attempt: int, worker: str,
         records.fail(env.sessions, job_id, attempt, exc, started)
     else:
         status = "succeeded"
-        if not records.finish(env.sessions, job_id, attempt, "succeeded", outcome(result), started,
-                              progress=1.0, result=result):
-            status = "superseded"
+        try:
+            if not records.finish(env.sessions, job_id, attempt, "succeeded", outcome(result), started,
+                                  progress=1.0, result=json_safe(result)):
+                status = "superseded"
+        except Exception as exc:  # the result could not be stored: say so, never stay running
+            log.exception("job %s: storing the result failed", job_id, extra={"job_id": job_id})
+            status = "failed"
+            records.fail(env.sessions, job_id, attempt,
+                         RuntimeError(f"the result could not be stored: {exc}"), started)
     log.info("job %s (%s) attempt %s %s in %.2f s", job_id, claimed.kind, attempt, status,
              time.perf_counter() - clock,
              extra={"job_id": job_id, "job_kind": claimed.kind, "job_status": status})

@@ -41,7 +41,15 @@ def _fail(params, context):
     raise RuntimeError("solver crashed")
 
 
-KINDS = {"test-wait": _wait, "test-solve": _solve, "test-fail": _fail}
+def _odd_result(params, context):
+    import numpy as np
+
+    if params.get("unstorable"):
+        return {"sites": {1, 2}}
+    return {"hours": [1.5, float("inf")], "gap": float("nan"), "open": np.array([3, 5]), "n": np.int64(2)}
+
+
+KINDS = {"test-wait": _wait, "test-solve": _solve, "test-fail": _fail, "test-odd": _odd_result}
 
 
 def wait_for(factory, job_id, statuses=("succeeded", "failed", "cancelled"), timeout=15.0):
@@ -120,6 +128,18 @@ def test_failure_keeps_the_job_with_its_error(runner):
     assert done.status == "failed" and "solver crashed" in done.message and "RuntimeError" in done.error
 
 
+def test_results_are_stored_as_strict_json_or_the_job_fails_saying_why(runner):
+    runner, factory = runner
+    with factory() as session:
+        odd = runner.submit(session, "test-odd", {}).id
+        unstorable = runner.submit(session, "test-odd", {"unstorable": True}).id
+    done = wait_for(factory, odd)
+    assert done.status == "succeeded"
+    assert done.result == {"hours": [1.5, None], "gap": None, "open": [3, 5], "n": 2}
+    failed = wait_for(factory, unstorable)
+    assert failed.status == "failed" and failed.message.startswith("the result could not be stored")
+
+
 def test_unknown_kind_is_refused(runner):
     runner, factory = runner
     with factory() as session, pytest.raises(UnknownJobKind):
@@ -156,7 +176,7 @@ def test_only_the_owner_or_an_admin_cancels_a_job(app, client, network):
     with transaction(app.extensions["database"].writer_factory) as session:
         other = create_token(session, "another-planner", "planner")
     jobs = []
-    with app.test_request_context(headers=network.headers("planner")):
+    with app.test_request_context(method="POST", headers=network.headers("planner")):
         from flask import g
 
         from reserve_service.auth import authenticate
