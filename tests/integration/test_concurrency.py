@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -30,32 +32,46 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(database_url):
-    """One gunicorn for the module (starting it costs seconds on a busy machine)."""
+def server(database_url, tmp_path_factory):
+    """One gunicorn for the module (starting it costs seconds on a busy machine).
+
+    Its stderr (a JSON access line per request) goes to a file: a pipe nobody reads fills
+    after a few hundred requests, and then every worker blocks writing its log line."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "4", "--threads", "4",
-         "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    log_path = tmp_path_factory.mktemp("gunicorn") / "stderr.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", "4", "--threads", "4",
+             "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+            cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if requests.get(f"{base}/health", timeout=5).status_code == 200:
-                break
-        except requests.RequestException:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail(f"server did not start: {process.stderr.read().decode()[-2000:]}")
-    yield base
-    process.terminate()
     try:
-        process.wait(timeout=30)
+        for _ in range(200):
+            try:
+                if requests.get(f"{base}/health", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        else:
+            pytest.fail(f"server did not start: {log_path.read_text(errors='replace')[-2000:]}")
+        yield base
+    finally:
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM, time for gunicorn's own graceful stop (30 s) on a busy machine, then SIGKILL
+    the whole session, workers included."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=60)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
 
 
 @pytest.fixture
