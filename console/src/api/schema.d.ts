@@ -3264,7 +3264,7 @@ export interface components {
             name: string;
             regions: components["schemas"]["AffectedRegion"][];
             /**
-             * @description days a per-person-day norm covers; default: each item's own norm days
+             * @description days a per-person-day norm covers in this plan; default RELIEF_DAYS (1: the first day's basic relief)
              * @default null
              */
             relief_days: number | null;
