@@ -58,6 +58,7 @@ worker: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy reserve_service
 
 test: install lint
 	$(VENV)/bin/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)

@@ -124,7 +124,7 @@ class ResponseBody(Schema):
 class UtcDateTime(fields.DateTime):
     """An RFC 3339 timestamp with its offset: a naive value (SQLite returns them) is UTC."""
 
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | float | None:
         if isinstance(value, dt.datetime) and value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
         return super()._serialize(value, attr, obj, **kwargs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import cast
 
 import click
 from flask import Flask, current_app
@@ -57,7 +58,7 @@ def register(app: Flask) -> None:
         """Load the 宿州 seed data from seed_data/."""
         from reserve_service.seed import is_empty, load_seed
 
-        with transaction(database().writer_factory) as session:
+        with transaction(database().factory(writer=True)) as session:
             if not is_empty(session):
                 if if_empty:
                     click.echo("seed: database already has data, left as is")
@@ -83,14 +84,18 @@ def register(app: Flask) -> None:
         from reserve_service.routing.service import store_network, tables_to_csv
         from reserve_service.routing.tables import RoadNetwork
 
-        with transaction(database().writer_factory) as session:
+        with transaction(database().factory(writer=True)) as session:
             if if_empty and session.scalar(select(RoadNetwork.id).limit(1)) is not None:
                 click.echo("load-roads: a network is already loaded, left as is")
                 return
             try:
                 if geojson_path or osm_path:
-                    source = geojson_path or osm_path
-                    tables = loaders.read_geojson(source) if geojson_path else loaders.read_osm(source)
+                    if geojson_path:
+                        source = geojson_path
+                        tables = loaders.read_geojson(source)
+                    else:
+                        source = cast(str, osm_path)
+                        tables = loaders.read_osm(source)
                     nodes_csv, edges_csv = tables_to_csv(tables)
                 else:
                     folder = Path(directory)
@@ -109,7 +114,7 @@ def register(app: Flask) -> None:
     @click.option("--depot", "depots", multiple=True, help="manager scope: depot code (repeatable)")
     def create_token_command(name: str, role: str, region_adcode: str | None, depots: tuple[str, ...]) -> None:
         """Create an API token and print it (it is stored hashed and never shown again)."""
-        with transaction(database().writer_factory) as session:
+        with transaction(database().factory(writer=True)) as session:
             try:
                 if role != "manager" and (region_adcode or depots):
                     raise ValueError("only a manager token has a scope (--region / --depot)")
@@ -128,7 +133,7 @@ def register(app: Flask) -> None:
 
         if not token_ids and not name:
             raise click.ClickException("name the token: --id N (see list-tokens) or --name NAME")
-        with transaction(database().writer_factory) as session:
+        with transaction(database().factory(writer=True)) as session:
             rows = revoke_token(session, token_ids, name)
             if not rows:
                 raise click.ClickException("no live token matches")
@@ -142,8 +147,8 @@ def register(app: Flask) -> None:
         from reserve_service.auth import list_tokens
         from reserve_service.inventory.tables import Region
 
-        with transaction(database().session_factory) as session:
-            adcodes = dict(session.execute(select(Region.id, Region.adcode)).all())
+        with transaction(database().factory()) as session:
+            adcodes: dict[int | None, str] = dict(session.execute(select(Region.id, Region.adcode)).all())
             click.echo("id\tname\trole\tscope\tuses\tlast used\tcreated\trevoked")
             for row in list_tokens(session, include_revoked):
                 scope = ",".join(filter(None, [adcodes.get(row.scope_region_id, ""), row.scope_depot_codes]))
@@ -166,7 +171,7 @@ def register(app: Flask) -> None:
             tokens = {}
         from reserve_service.auth import ApiToken, hash_token
 
-        with transaction(database().writer_factory) as session:
+        with transaction(database().factory(writer=True)) as session:
             for role in ROLES:
                 known = tokens.get(role)
                 if known and session.scalar(select(ApiToken.id).where(ApiToken.token_hash == hash_token(known))):

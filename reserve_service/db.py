@@ -90,7 +90,6 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
-T = TypeVar("T")
 RETRYABLE_SQLSTATES = ("40001", "40P01")  # serialization failure, deadlock detected
 RETRY_ATTEMPTS = 4
 

@@ -4,7 +4,10 @@ answers the same page (it used to be ReDoc, which needs a CDN)."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import Blueprint, Response, current_app, send_from_directory
+from flask.typing import ResponseReturnValue
 from swagger_ui_bundle import swagger_ui_path
 
 ASSETS_URL = "/docs-assets/swagger-ui/"
@@ -23,7 +26,7 @@ def swagger_ui_asset(filename: str) -> Response:
 
 
 @blp.get("/docs")
-def docs() -> Response:
+def docs() -> ResponseReturnValue:
     """The Swagger UI page (offline), also at /swagger."""
     view = next(f for name, f in current_app.view_functions.items() if name.endswith(".openapi_swagger_ui"))
-    return view()
+    return cast(ResponseReturnValue, view())  # a sync view: never the Awaitable Flask allows

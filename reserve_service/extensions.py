@@ -56,7 +56,7 @@ class ProblemApi(Api):
         self.ma_plugin.converter.add_attribute_function(range_exclusivity)
         self.ma_plugin.converter.add_attribute_function(dict_key_choices)
 
-    def handle_http_exception(self, error):  # type: ignore[override]
+    def handle_http_exception(self, error):
         """Problems for every HTTP error; a request that does not match its schema is a
         ``schema-violation`` (a client bug), unlike ``invalid-input`` (refused by the data)."""
         response = http_exception_to_problem(error)
@@ -98,6 +98,13 @@ class Database:
         app.extensions["database"] = self
         app.teardown_appcontext(_close_session)
 
+    def factory(self, writer: bool = False) -> sessionmaker[Session]:
+        """The writer or the reader session factory (a TypeError before ``init_app``)."""
+        factory = self.writer_factory if writer else self.session_factory
+        if factory is None:
+            raise TypeError("the database is not initialised: call init_app first")
+        return factory
+
 
 def database() -> Database:
     return current_app.extensions["database"]
@@ -108,7 +115,7 @@ def session() -> Session:
     if "db_session" not in g:
         db = database()
         safe = request.method in ("GET", "HEAD", "OPTIONS")
-        g.db_session = (db.session_factory if safe else db.writer_factory)()
+        g.db_session = db.factory(writer=not safe)()
     return g.db_session
 
 

@@ -8,7 +8,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import marshmallow as ma
@@ -261,6 +261,7 @@ def unstorable_numbers(value: Any, path: str = "") -> list[str]:
         return [] if -INT64 <= value < INT64 else [path or "_body"]
     if isinstance(value, float):
         return [] if math.isfinite(value) else [path or "_body"]
+    items: Iterable[tuple[Any, Any]]
     if isinstance(value, dict):
         items = value.items()
     elif isinstance(value, list):

@@ -6,7 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session, joinedload
@@ -83,7 +83,7 @@ def stock_summary(session: Session, group_by: list[str], flt: StockFilter) -> di
         .order_by(*keys)
     )
     rows = []
-    totals = {"weight_t": 0.0, "volume_m3": 0.0, "lots": 0}
+    totals: dict[str, Any] = {"weight_t": 0.0, "volume_m3": 0.0, "lots": 0}
     for row in session.execute(filtered(session, query, flt)):
         entry: dict[str, Any] = {}
         for index, name in enumerate(group_by):
@@ -263,10 +263,11 @@ def expiring_lots(session: Session, days: int, depot: str | None = None,
         {
             "lot_id": lot.id, "depot": lot.depot.code, "item": lot.item.code, "item_name": lot.item.name_zh,
             "lot_no": lot.lot_no, "mode": lot.mode, "quantity": lot.quantity,
-            "expires_on": lot.expires_on.isoformat(), "days_left": (lot.expires_on - on).days,
-            "expired": lot.expires_on < on,
+            "expires_on": expires.isoformat(), "days_left": (expires - on).days,
+            "expired": expires < on,
         }
         for lot in lots
+        for expires in [cast(dt.date, lot.expires_on)]  # the query leaves out lots without one
     ]
 
 

@@ -103,7 +103,7 @@ def sort_by(*names: str) -> fields.String:
 class PageArgs(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
-    sort = String(load_default=None, metadata={"description": "field name, '-' for descending"})
+    sort: fields.String = String(load_default=None, metadata={"description": "field name, '-' for descending"})
 
 
 class AgreementListArgs(PageArgs):

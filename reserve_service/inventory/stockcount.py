@@ -14,10 +14,11 @@ import datetime as dt
 import io
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from reserve_service.auth import Principal
@@ -116,7 +117,7 @@ def _clean(row: dict[str | None, Any]) -> dict[str, str]:
     return {ALIASES.get(k.strip(), k.strip()): (v or "").strip() for k, v in row.items() if k}
 
 
-def _check_header(header: list[str]) -> None:
+def _check_header(header: Sequence[str]) -> None:
     names = [ALIASES.get(h.strip(), h.strip()) for h in header if h]
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     unknown = [c for c in names if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS + INFORMATIVE_COLUMNS]
@@ -337,10 +338,10 @@ def _book_chunk(session: Session, principal: Principal, group: str, chunk: list[
                        "actor": principal.name, "reason": f"stock count row {line.row}",
                        "reference": "stock-count", "group_id": group})
     if updates:  # Core executemany: the ORM's per-row bookkeeping costs more than the database
-        lots = StockLot.__table__
+        lots = cast(Table, StockLot.__table__)
         session.execute(update(lots).where(lots.c.id == bindparam("lot"))
                         .values(quantity=bindparam("counted"), version=bindparam("next_version")), updates)
-        session.execute(insert(Movement.__table__), ledger)
+        session.execute(insert(cast(Table, Movement.__table__)), ledger)
     return len(ledger), moved
 
 
@@ -350,7 +351,7 @@ def _create_missing_lots(session: Session, batch: list[CountLine]) -> None:
     A lot someone received between the check and now is found, not inserted twice.
     """
     missing = [line for line in batch if line.lot_id is None]
-    lots = StockLot.__table__
+    lots = cast(Table, StockLot.__table__)
     for first in range(0, len(missing), STATEMENT_ROWS):
         chunk = missing[first:first + STATEMENT_ROWS]
         known = _lot_ids(session, chunk)

@@ -27,7 +27,8 @@ blp = Blueprint("jobs", __name__, url_prefix="/api/v1",
 
 def job_dump(job: Job, with_result: bool = True) -> dict[str, Any]:
     def moment(value: Any) -> str | None:
-        return records.as_utc(value).isoformat() if value else None
+        utc = records.as_utc(value)
+        return utc.isoformat() if utc else None
 
     body = {
         "id": job.id,

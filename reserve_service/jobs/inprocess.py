@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -59,7 +59,8 @@ class InProcessRunner:
         cutoff = records.now().timestamp() - self.env.settings.lost_after_s
         count = 0
         for job_id, attempt, status, worker, heartbeat in rows:
-            _, host, pid = (worker.split(":") + ["", ""])[:3]
+            # the query selects workers with the prefix: never NULL
+            _, host, pid = (cast(str, worker).split(":") + ["", ""])[:3]
             here = host == records.HOST
             if here and pid.isdigit() and records.pid_alive(int(pid)):
                 continue

@@ -12,9 +12,9 @@ import os
 import socket
 import traceback
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from reserve_service.jobs.table import Job
@@ -40,7 +40,8 @@ def thread_worker_name() -> str:
 
 def _update(sessions: sessionmaker[Session], job_id: str, where: tuple, **values: Any) -> bool:
     with sessions() as session:
-        done = session.execute(update(Job).where(Job.id == job_id, *where).values(**values)).rowcount
+        done = cast(CursorResult[Any], session.execute(
+            update(Job).where(Job.id == job_id, *where).values(**values))).rowcount
         session.commit()
     return bool(done)
 
@@ -90,9 +91,9 @@ def beat(sessions: sessionmaker[Session], job_id: str, attempt: int, **values: A
     """Record that the attempt is alive (with any pending progress); return the cancel flag,
     or None when the attempt no longer owns the job."""
     with sessions() as session:
-        done = session.execute(
+        done = cast(CursorResult[Any], session.execute(
             update(Job).where(Job.id == job_id, Job.attempt == attempt, Job.status == "running")
-            .values(heartbeat_at=now(), **values)).rowcount
+            .values(heartbeat_at=now(), **values))).rowcount
         session.commit()
         if not done:
             return None
@@ -150,7 +151,7 @@ def stale(sessions: sessionmaker[Session], older_than_s: float, worker_prefix: s
             select(Job.id, Job.attempt, Job.worker).where(
                 Job.status == "running", Job.worker.startswith(worker_prefix),
                 or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < cutoff))).all()
-    return [tuple(row) for row in rows]
+    return [(job_id, attempt, worker) for job_id, attempt, worker in rows]
 
 
 def running_on(sessions: sessionmaker[Session], worker_prefix: str) -> list[tuple[str, int, str | None]]:
@@ -158,7 +159,7 @@ def running_on(sessions: sessionmaker[Session], worker_prefix: str) -> list[tupl
     with sessions() as session:
         rows = session.execute(select(Job.id, Job.attempt, Job.worker).where(
             Job.status == "running", Job.worker.startswith(worker_prefix))).all()
-    return [tuple(row) for row in rows]
+    return [(job_id, attempt, worker) for job_id, attempt, worker in rows]
 
 
 def pid_alive(pid: int) -> bool:

@@ -43,7 +43,7 @@ def _geojson(body: dict[str, Any] | str, max_age: int = 0) -> Response:
 
 def _places(level: str) -> list[layers.Place]:
     db = session()
-    parents = dict(db.execute(select(Region.id, Region.adcode)).all())
+    parents: dict[int | None, str] = dict(db.execute(select(Region.id, Region.adcode)).all())
     return [layers.Place(r.adcode, r.name, r.level, parents.get(r.parent_id), r.population, r.lat, r.lng,
                          r.location_quality, r.boundary)
             for r in db.scalars(select(Region).where(Region.level == level).order_by(Region.adcode))]

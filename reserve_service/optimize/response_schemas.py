@@ -50,7 +50,7 @@ class ScenarioSetSummarySchema(ResponseBody):
     id = fields.String(required=True)
     name = fields.String(required=True)
     source = fields.String(allow_none=True)
-    scenarios = fields.Integer(required=True, metadata={"description": "how many scenarios"})
+    scenarios: fields.Field = fields.Integer(required=True, metadata={"description": "how many scenarios"})
     hazards = fields.List(fields.String(), required=True)
     probability = fields.Float(required=True, metadata={"description": "sum of probabilities"})
 

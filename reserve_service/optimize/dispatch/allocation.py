@@ -412,6 +412,8 @@ def solve_allocation(
             continue
         objectives.append(result.objective)
         values = result.values
+        if values is None:  # has_solution: the solver reports the values
+            raise TypeError("a solve with a solution returned no values")
         for var in built.full.values():  # later stages are LPs: full service as decided
             if m.var_kind[var.index] != "continuous":
                 m.fix(var, round(float(values[var.index])))

@@ -99,5 +99,7 @@ def served_bound(problem: DispatchProblem, params: DispatchParams) -> ServedBoun
     if not result.has_solution or result.status != "optimal":
         return ServedBound(None, None, result.status)
     # people are whole and fully-served regions count whole: round the LP value down
+    if result.objective is None:  # an optimal solve has an objective
+        raise TypeError("an optimal LP solve returned no objective")
     people = min(people_total, int(math.floor(float(result.objective) + 1e-6)))
     return ServedBound(people, people / people_total if people_total else 1.0, result.status)

@@ -145,11 +145,11 @@ def extract_plan(
         manifest: list[ManifestLine] = []
         # the manifest lists what is loaded (pickups); arrivals count at deliveries
         for stop in stops:
-            for line in order_lots.get(stop.order_id, []):
+            for loaded in order_lots.get(stop.order_id, []):
                 if stop.kind == "pickup":
-                    manifest.append(line)
+                    manifest.append(loaded)
                 else:
-                    delivered_at[(line.region_id, line.item_id)].append((stop.eta_h, line.quantity))
+                    delivered_at[(loaded.region_id, loaded.item_id)].append((stop.eta_h, loaded.quantity))
         vehicle_plans.append(
             VehiclePlan(
                 vehicle_id=vid,
@@ -178,14 +178,14 @@ def extract_plan(
                 dispatched=vid in dispatched,
             )
         )
-    for veh in problem.fleet:  # vehicles the routing model never saw (none in normal use)
-        if veh.id not in all_vehicle_ids:
+    for unseen in problem.fleet:  # vehicles the routing model never saw (none in normal use)
+        if unseen.id not in all_vehicle_ids:
             vehicle_plans.append(
                 VehiclePlan(
-                    veh.id,
-                    vehicle_profile(veh, params),
-                    veh.start_node,
-                    veh.available_from_h,
+                    unseen.id,
+                    vehicle_profile(unseen, params),
+                    unseen.start_node,
+                    unseen.available_from_h,
                     [],
                     [],
                     0,

@@ -26,9 +26,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from reserve_service.auth import Principal
@@ -146,11 +146,10 @@ def approve(session: Session, principal: Principal, row: DispatchPlanRow) -> dic
         raise Conflict(f"stock changed since the plan was made: {len(changed)} lots no longer hold what "
                        "the plan loads; re-plan", {"plan": ["stock changed"]}, changed=changed)
     on_road = any(v.status == "dispatched" for v in vehicles.values())
-    claimed = session.execute(update(DispatchPlanRow).where(DispatchPlanRow.id == row.id,
-                                                            DispatchPlanRow.status == "draft")
-                              .values(status="dispatched" if on_road else "approved",
-                                      version=DispatchPlanRow.version + 1,
-                                      approved_by=principal.name, approved_at=dt.datetime.now(dt.UTC)))
+    claimed = cast(CursorResult[Any], session.execute(
+        update(DispatchPlanRow).where(DispatchPlanRow.id == row.id, DispatchPlanRow.status == "draft")
+        .values(status="dispatched" if on_road else "approved", version=DispatchPlanRow.version + 1,
+                approved_by=principal.name, approved_at=dt.datetime.now(dt.UTC))))
     if claimed.rowcount != 1:
         session.rollback()
         return {"status": "approved", "already": True, "movements": 0}

@@ -78,8 +78,8 @@ def plan_dispatch(
             break
         # routing delivered only this share of what the allocation sent on time: ask less
         scale *= max(0.05, delivered_share)
+    assert best is not None
     plan = best
-    assert plan is not None
     plan.params = params
     plan.summary.bound_share_people_served = bound.share
     plan.summary.bound_people_served = bound.people

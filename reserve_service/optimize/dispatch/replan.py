@@ -277,7 +277,7 @@ def _previous_routes(
                 continue
             twins = by_load.get((o.source_id, o.region_id, o.lines))
             renamed[o.id] = twins.pop(0) if twins else o.id
-    routes = {
+    routes: dict[str, list[tuple[str, str]]] = {
         vp.vehicle_id: [
             (stop.kind, renamed.get(stop.order_id, stop.order_id))
             for stop in vp.stops[len(done_stops.get(vp.vehicle_id, ())) :]

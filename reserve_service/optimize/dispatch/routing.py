@@ -31,7 +31,7 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -493,8 +493,9 @@ def _order_groups(built: RoutingModel) -> tuple[list[list[int]], np.ndarray]:
         p_node = built.pickup_node.get(order.id)
         members = [d_node] if p_node is None else [p_node, d_node]
         groups.append([manager.NodeToIndex(n) for n in members])
-        d_loc = travel.index(built.node_location[d_node])
-        p_loc = d_loc if p_node is None else travel.index(built.node_location[p_node])
+        # order nodes always have a place (only the shared end node has none)
+        d_loc = travel.index(cast(str, built.node_location[d_node]))
+        p_loc = d_loc if p_node is None else travel.index(cast(str, built.node_location[p_node]))
         places.append((p_loc, d_loc))
     hours = np.min([np.asarray(h, float) for h in travel.hours.values()], axis=0)
     hours = np.where(np.isfinite(hours), hours, 1e6)
@@ -535,7 +536,9 @@ def route_in_waves(
         )
         if initial and promised_h:  # wave 1 starts from what the earlier plan had on time
             on_time = {oid for oid, eta in promised_h.items() if eta <= params.deadline_h + _EPS}
-            initial_1 = {v: [st for st in seq if st[1] in on_time] for v, seq in initial.items()}
+            initial_1: Mapping[str, Sequence[tuple[str, str]]] | None = {
+                v: [st for st in seq if st[1] in on_time] for v, seq in initial.items()
+            }
         else:
             initial_1 = initial
         first = solve_routing(built, first_params, initial_1, monitor, "routing wave 1")
@@ -621,7 +624,8 @@ def _schedule(
         load_v += sign * order.volume_m3
         t = start + service_h
         stops.append(
-            Stop(kind, node, place, oid, eta, start, t, max(load_w, 0.0), max(load_v, 0.0))
+            Stop(cast(Literal["pickup", "delivery"], kind), node, place, oid, eta, start, t,
+                 max(load_w, 0.0), max(load_v, 0.0))
         )
         here = node
     return stops

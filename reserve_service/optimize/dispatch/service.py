@@ -22,7 +22,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 import numpy as np
 from sqlalchemy import select
@@ -114,7 +114,7 @@ def check_vehicles_on_roads(session: Session, request: dict[str, Any]) -> None:
                for i, v in enumerate(request.get("fleet") or []) if not v.get("depot")]
     for field, (lat, lng) in places:
         try:
-            graph.snap(lat, lng)
+            graph.snap(cast(float, lat), cast(float, lng))
         except RoutingInputError as exc:
             errors = {field: [str(exc)]}
             if field.endswith(".lat"):
@@ -225,7 +225,7 @@ def build_problem(session: Session, incident: Incident, graph: RoadGraph, now_h:
                  "per_person_day": ("person", True)}.get(item.norm_basis)
         dp_items.append(dp.Item(id=item.code, weight_kg=item.kg_per_unit, volume_m3=item.m3_per_unit,
                                 norm_quantity=item.norm_quantity if basis else 0.0,
-                                norm_basis=basis[0] if basis else "person",
+                                norm_basis=cast(Literal["person", "household"], basis[0]) if basis else "person",
                                 norm_per_day=basis[1] if basis else False, name=item.name_zh,
                                 # dispatch plans the incident's relief period (default RELIEF_DAYS,
                                 # one day: the basic relief the 10-hour rule is about); the item's
@@ -235,7 +235,7 @@ def build_problem(session: Session, incident: Incident, graph: RoadGraph, now_h:
     regions = []
     for spec in request["regions"]:
         region = services.get_region(session, spec["region"])
-        node, _ = book.at(region.lat, region.lng)
+        node, _ = book.at(cast(float, region.lat), cast(float, region.lng))
         names[region.adcode] = region.name
         regions.append(dp.AffectedRegion(
             id=region.adcode, node=node, relocated_people=spec.get("relocated_people", 0),
@@ -255,7 +255,7 @@ def build_problem(session: Session, incident: Incident, graph: RoadGraph, now_h:
         source_id = f"{code}:{mode}"
         names[source_id] = depot.name
         sources.append(dp.SupplySource(
-            id=source_id, node=node, mode=mode, lead_time_h=DEFAULT_MODE_LEAD_HOURS.get(mode, 0.0), name=depot.name,
+            id=source_id, node=node, mode=cast(dp.SourceMode, mode), lead_time_h=DEFAULT_MODE_LEAD_HOURS.get(mode, 0.0), name=depot.name,
             lots=tuple(sorted(lots, key=lambda lt: (lt.expiry is None, lt.expiry or dt.date.max, lt.lot_no)))))
     for agreement in supply.agreements:
         if agreement.lat is None or agreement.lng is None:
@@ -282,7 +282,8 @@ def build_problem(session: Session, incident: Incident, graph: RoadGraph, now_h:
                 id=f"MA:{aid['city']}", node=node, mode="mutual_aid", name=aid["city"],
                 quantities=aid["quantities"], lead_time_h=aid.get("lead_hours", 6.0) + outside_h))
     fleet = []
-    for vehicle in request.get("fleet") if request.get("fleet") is not None else default_fleet(session):
+    fleet_spec = request.get("fleet")
+    for vehicle in fleet_spec if fleet_spec is not None else default_fleet(session):
         if vehicle.get("depot"):
             depot = depots[vehicle["depot"]]
             node, _ = book.at(depot.lat, depot.lng)
@@ -446,7 +447,8 @@ class LatestReport:
     (the solver thread never touches the database)."""
 
     def __init__(self) -> None:
-        self.stage, self.fraction, self.figures = "starting", 0.0, {}
+        self.stage, self.fraction = "starting", 0.0
+        self.figures: dict[str, Any] = {}
         self.stop = threading.Event()
 
     def report(self, stage: str, fraction: float | None = None, **figures: Any) -> None:
@@ -507,7 +509,7 @@ def run_dispatch(params: dict[str, Any], context: JobContext) -> dict[str, Any]:
     context.progress(0.05, "stock, reserves, fleet and travel times")
     changed = None
     with context.reader() as session:
-        incident = session.get(Incident, params["incident_id"])
+        incident = cast(Incident, session.get(Incident, params["incident_id"]))  # checked when queued
         graph, _ = road_graph(session)
         if params.get("parent_plan_id"):
             old_plan, names, positions, carried = replan_inputs(session, incident, graph, params["parent_plan_id"],
@@ -576,7 +578,7 @@ def replan_inputs(session: Session, incident: Incident, graph: RoadGraph, parent
     parent was made all count), plus what superseding the parent gives back; the travel times
     are those of trucks leaving at ``now_h``.
     """
-    parent = session.get(DispatchPlanRow, parent_id)
+    parent = cast(DispatchPlanRow, session.get(DispatchPlanRow, parent_id))  # checked when queued
     old_plan, names = stored_plan(parent)
     statuses = {v.vehicle_id: v.status
                 for v in session.scalars(select(PlanVehicle).where(PlanVehicle.plan_id == parent_id))}

@@ -108,11 +108,11 @@ def shortfall_bounds(
             if supply[s.id].get(item_id, 0) > 0 and (arrival[k] <= D + _EPS).any()
         ]
         anywhere[item_id] = float(sum(supply[sources[k].id][item_id] for k in reach))
-    holders = {
+    holders_of = {
         it.id: sum(1 for src in sources if supply[src.id].get(it.id, 0) > 0) for it in problem.items
     }
     return ShortfallBounds(
-        in_time, lead_blocked, too_late, drivable, road, anywhere, total_need, holders
+        in_time, lead_blocked, too_late, drivable, road, anywhere, total_need, holders_of
     )
 
 

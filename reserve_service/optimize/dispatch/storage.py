@@ -17,7 +17,7 @@ import typing
 import zlib
 from collections.abc import Mapping
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -80,13 +80,14 @@ def _decode(hint: Any, data: Any) -> Any:
         options = [a for a in args if a is not type(None)]
         return _decode(options[0], data) if len(options) == 1 else data
     if dataclasses.is_dataclass(hint):
-        hints = _hints(hint)
+        cls = cast(type, hint)  # a type hint: the dataclass itself, never an instance
+        hints = _hints(cls)
         fields = {
             f.name: _decode(hints[f.name], data[f.name])
-            for f in dataclasses.fields(hint)
+            for f in dataclasses.fields(cls)
             if f.init and f.name in data
         }
-        return hint(**fields)
+        return cls(**fields)
     if hint is np.ndarray:
         return np.array([[math.inf if x is None else x for x in row] for row in data], float)
     if origin in (dict, Mapping, typing.Mapping) or hint in (dict, Mapping):

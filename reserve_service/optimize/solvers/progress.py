@@ -151,7 +151,7 @@ def cpsat_callback(monitor: SolveMonitor, name: str, constant: float) -> Any:
     """A CP-SAT solution callback that reports each new incumbent with the best bound."""
     from ortools.sat.python import cp_model
 
-    class Report(cp_model.CpSolverSolutionCallback):  # type: ignore[misc]
+    class Report(cp_model.CpSolverSolutionCallback):
         def on_solution_callback(self) -> None:
             best = self.objective_value + constant
             bound = self.best_objective_bound + constant
