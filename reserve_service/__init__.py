@@ -43,8 +43,8 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
         app.config.from_object(config)
     set_local_zone(app.config["TIME_ZONE"])
     app.json = StrictJSONProvider(app)
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
 
     Database().init_app(app)
     api = ProblemApi(app)
