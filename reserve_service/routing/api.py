@@ -11,9 +11,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from reserve_service.auth import current_principal, roles_required
-from reserve_service.errors import InvalidInput
 from reserve_service.extensions import session
-from reserve_service.inventory.tables import Depot, Region
 from reserve_service.routing import service
 from reserve_service.routing.errors import NoRouteError
 from reserve_service.routing.policy import default_policy
@@ -157,29 +155,5 @@ def matrix(data):
 @blp.response(200, ReachabilityResultSchema)
 def reachability(data):
     """Which townships the given depots reach within each of H hours, and the population covered."""
-    db = session()
-    depots_query = select(Depot).where(Depot.status == "operating")
-    if data["depots"]:
-        known = {d.code: d for d in db.scalars(select(Depot).where(Depot.code.in_(data["depots"])))}
-        missing = [c for c in data["depots"] if c not in known]
-        if missing:
-            raise InvalidInput.field("depots", f"unknown depots {missing}")
-        depots = [known[c] for c in data["depots"]]
-    else:
-        depots = list(db.scalars(depots_query))
-    towns = list(db.scalars(select(Region).where(Region.level == "township", Region.lat.is_not(None))))
-    graph, _ = service.road_graph(db)
-    hours = graph.leg_hours([(d.lat, d.lng) for d in depots], [(r.lat, r.lng) for r in towns],
-                            profile=data["profile"], depart=_moment(data))
-    best = hours.min(axis=0) if len(depots) else np.full(len(towns), np.inf)
-    total = sum(r.population for r in towns)
-    bands = []
-    for limit in sorted(data["hours"]):
-        inside = [r for r, h in zip(towns, best, strict=True) if h <= limit]
-        covered = sum(r.population for r in inside)
-        bands.append({"hours": limit, "regions": len(inside), "population": covered,
-                      "share": round(covered / total, 4) if total else None,
-                      "outside": [r.adcode for r, h in zip(towns, best, strict=True) if h > limit]})
-    return {"profile": data["profile"], "depots": [d.code for d in depots], "townships": len(towns),
-            "population": total, "bands": bands,
-            "unreachable": [r.adcode for r, h in zip(towns, best, strict=True) if not np.isfinite(h)]}
+    return service.reachability(session(), data["depots"], data["hours"], data["profile"],
+                                _moment(data))

@@ -7,19 +7,12 @@ Every problem with caller-supplied input is a :class:`RoutingInputError` (a ``Va
 
 from __future__ import annotations
 
-from typing import Any
-
 from reserve_service.errors import InputError
 
 
 class RoutingInputError(InputError):
-    """Input to the router is malformed or impossible; ``field`` names the problem.
-
-    Routing code still passes ``(message, field)``; the base class takes ``(field, message)``.
-    """
-
-    def __init__(self, message: str, field: str, **details: Any) -> None:
-        super().__init__(field, message, **details)
+    """Input to the router is malformed or impossible: ``RoutingInputError(field, message)``,
+    ``field`` naming the problem, like every other :class:`InputError`."""
 
 
 class NetworkFileError(RoutingInputError):
@@ -34,7 +27,7 @@ class UnknownProfileError(RoutingInputError):
     """A vehicle profile name is not declared in the policy."""
 
     def __init__(self, name: str, known: list[str]) -> None:
-        super().__init__(f"unknown vehicle profile {name!r}; known: {', '.join(known)}", "profile")
+        super().__init__("profile", f"unknown vehicle profile {name!r}; known: {', '.join(known)}")
         self.name = name
 
 
@@ -42,7 +35,7 @@ class UnknownNodeError(RoutingInputError):
     """A node id is not in the graph."""
 
     def __init__(self, node: object, field: str = "node") -> None:
-        super().__init__(f"node {node!r} is not in the road graph", field)
+        super().__init__(field, f"node {node!r} is not in the road graph")
         self.node = node
 
 
@@ -51,9 +44,9 @@ class SnapDistanceError(RoutingInputError):
 
     def __init__(self, lat: float, lng: float, distance_m: float, max_snap_m: float) -> None:
         super().__init__(
+            "point",
             f"point ({lat:.6f}, {lng:.6f}) is {distance_m:.0f} m from the nearest road node; "
             f"the maximum snap distance is {max_snap_m:.0f} m",
-            "point",
         )
         self.lat = lat
         self.lng = lng

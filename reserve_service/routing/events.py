@@ -48,7 +48,7 @@ def set_local_zone(name: str) -> tzinfo:
     try:
         return clock.set_local_zone(name)
     except ValueError as exc:
-        raise RoadEventError(str(exc), "TIME_ZONE") from exc
+        raise RoadEventError("TIME_ZONE", str(exc)) from exc
 
 
 def as_utc(moment: datetime | str | None, field_name: str = "at") -> datetime | None:
@@ -63,10 +63,10 @@ def as_utc(moment: datetime | str | None, field_name: str = "at") -> datetime | 
             moment = datetime.fromisoformat(moment)
         except ValueError as exc:
             raise RoadEventError(
-                f"{field_name} is not an ISO-8601 time: {moment!r}", field_name
+                field_name, f"{field_name} is not an ISO-8601 time: {moment!r}"
             ) from exc
     if not isinstance(moment, datetime):
-        raise RoadEventError(f"{field_name} must be a datetime, got {moment!r}", field_name)
+        raise RoadEventError(field_name, f"{field_name} must be a datetime, got {moment!r}")
     return clock.aware(moment).astimezone(UTC)
 
 
@@ -76,10 +76,10 @@ def _area_geometry(area: Mapping[str, Any]) -> BaseGeometry:
     try:
         geometry = shape(area)
     except (ValueError, TypeError, AttributeError, IndexError, shapely.errors.ShapelyError) as exc:
-        raise RoadEventError(f"area coordinates are malformed: {exc}", "area") from exc
+        raise RoadEventError("area", f"area coordinates are malformed: {exc}") from exc
     if geometry.is_empty or not geometry.is_valid:
         reason = shapely.is_valid_reason(geometry)
-        raise RoadEventError(f"area is not a valid polygon: {reason}", "area")
+        raise RoadEventError("area", f"area is not a valid polygon: {reason}")
     return geometry
 
 
@@ -102,17 +102,17 @@ class RoadEvent:
         except ValueError:
             known = ", ".join(k.value for k in EventKind)
             raise RoadEventError(
-                f"kind must be one of {known}, got {self.kind!r}", "kind"
+                "kind", f"kind must be one of {known}, got {self.kind!r}"
             ) from None
         object.__setattr__(self, "kind", kind)
         if bool(self.edge_ids) == (self.area is not None):
-            raise RoadEventError("give either edge_ids or an area, not both or neither", "edge_ids")
+            raise RoadEventError("edge_ids", "give either edge_ids or an area, not both or neither")
         if self.edge_ids:
             try:
                 ids = tuple(int(e) for e in self.edge_ids)
             except (TypeError, ValueError):
                 raise RoadEventError(
-                    f"edge_ids must be integers: {self.edge_ids!r}", "edge_ids"
+                    "edge_ids", f"edge_ids must be integers: {self.edge_ids!r}"
                 ) from None
             object.__setattr__(self, "edge_ids", ids)
         else:
@@ -122,11 +122,11 @@ class RoadEvent:
         object.__setattr__(self, "ends_at", ends)
         if starts is not None and ends is not None and ends <= starts:
             raise RoadEventError(
-                f"ends_at ({ends.isoformat()}) must be after starts_at ({starts.isoformat()})",
                 "ends_at",
+                f"ends_at ({ends.isoformat()}) must be after starts_at ({starts.isoformat()})",
             )
         if kind is EventKind.REPAIR and ends is None:
-            raise RoadEventError("a repair needs ends_at, the expected reopening time", "ends_at")
+            raise RoadEventError("ends_at", "a repair needs ends_at, the expected reopening time")
         if kind is EventKind.SLOWDOWN:
             factor = self.speed_factor
             if (
@@ -135,11 +135,11 @@ class RoadEvent:
                 or not (math.isfinite(factor) and 0 < factor < 1)
             ):
                 raise RoadEventError(
-                    f"a slowdown needs 0 < speed_factor < 1, got {factor!r}", "speed_factor"
+                    "speed_factor", f"a slowdown needs 0 < speed_factor < 1, got {factor!r}"
                 )
         elif self.speed_factor is not None:
             raise RoadEventError(
-                f"speed_factor applies only to slowdowns, not {kind}", "speed_factor"
+                "speed_factor", f"speed_factor applies only to slowdowns, not {kind}"
             )
 
     @property
@@ -191,9 +191,9 @@ class RoadEvent:
         known = {"id", "kind", "edge_ids", "area", "starts_at", "ends_at", "speed_factor", "cause"}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise RoadEventError(f"unknown event fields {unknown}", unknown[0])
+            raise RoadEventError(unknown[0], f"unknown event fields {unknown}")
         if "kind" not in data:
-            raise RoadEventError("an event needs a kind", "kind")
+            raise RoadEventError("kind", "an event needs a kind")
         values = {k: v for k, v in data.items() if v is not None}
         values["edge_ids"] = tuple(values.get("edge_ids") or ())
         return cls(**values)

@@ -235,7 +235,7 @@ class RoadGraph:
         arcs: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         if not max_snap_m > 0:
-            raise RoutingInputError(f"max_snap_m must be > 0, got {max_snap_m!r}", "max_snap_m")
+            raise RoutingInputError("max_snap_m", f"max_snap_m must be > 0, got {max_snap_m!r}")
         self.policy = policy or default_policy()
         self.max_snap_m = float(max_snap_m)
         self._tables = tables
@@ -384,7 +384,7 @@ class RoadGraph:
             i = self._edge_position[int(edge_id)]
         except (KeyError, TypeError, ValueError):
             raise RoutingInputError(
-                f"edge {edge_id!r} is not in the road graph", "edge_id"
+                "edge_id", f"edge {edge_id!r} is not in the road graph"
             ) from None
         return self._edge_attributes(i)
 
@@ -462,7 +462,7 @@ class RoadGraph:
             return []
         coords = np.asarray(points, dtype=np.float64)
         if coords.ndim != 2 or coords.shape[1] != 2 or not np.isfinite(coords).all():
-            raise RoutingInputError("points must be finite (lat, lng) pairs", "point")
+            raise RoutingInputError("point", "points must be finite (lat, lng) pairs")
         cos_lat, snappable, tree = self._projection
         _, found = tree.query(self._project(coords[:, 0], coords[:, 1], cos_lat))
         nearest = snappable[found]
@@ -559,25 +559,25 @@ class RoadGraph:
     def event_edge_ids(self, event_id: str) -> list[int]:
         """The edge ids an applied event covers."""
         if event_id not in self._event_edges:
-            raise RoadEventError(f"no applied event {event_id!r}", "event_id")
+            raise RoadEventError("event_id", f"no applied event {event_id!r}")
         return [int(e) for e in self._edge_ids[self._event_edges[event_id]]]
 
     def apply_event(self, event: RoadEvent) -> RoadEvent:
         """Apply a road event in place to every profile view; returns the event."""
         with self._lock:
             if event.id in self._events:
-                raise RoadEventError(f"event {event.id!r} is already applied", "id")
+                raise RoadEventError("id", f"event {event.id!r} is already applied")
             if event.area is not None:
                 edge_ids = self.edges_in_area(event.area)
                 if len(edge_ids) == 0:
                     raise RoadEventError(
-                        f"the area of {event.kind} event {event.id} crosses no road", "area"
+                        "area", f"the area of {event.kind} event {event.id} crosses no road"
                     )
             else:
                 edge_ids = np.asarray(event.edge_ids)
             unknown = [int(e) for e in edge_ids if int(e) not in self._edge_position]
             if unknown:
-                raise RoadEventError(f"edge ids not in the graph: {unknown[:10]}", "edge_ids")
+                raise RoadEventError("edge_ids", f"edge ids not in the graph: {unknown[:10]}")
             edges = np.unique([self._edge_position[int(e)] for e in edge_ids])
             self._events[event.id] = event
             self._event_edges[event.id] = edges
@@ -588,7 +588,7 @@ class RoadGraph:
         """Remove an applied event; touched edges are recomputed from the base times."""
         with self._lock:
             if event_id not in self._events:
-                raise RoadEventError(f"no applied event {event_id!r}", "event_id")
+                raise RoadEventError("event_id", f"no applied event {event_id!r}")
             event = self._events.pop(event_id)
             edges = self._event_edges.pop(event_id)
             self._refresh(edges)
@@ -736,7 +736,7 @@ class RoadGraph:
     ) -> dict[Any, float]:
         """Nodes reachable from any source within ``hours``, mapped to their fastest time."""
         if isinstance(hours, bool) or not isinstance(hours, numbers.Real) or not hours >= 0:
-            raise RoutingInputError(f"hours must be a number >= 0, got {hours!r}", "hours")
+            raise RoutingInputError("hours", f"hours must be a number >= 0, got {hours!r}")
         src = self._positions(sources, "sources")
         if len(src) == 0:
             return {}

@@ -161,7 +161,7 @@ def _flag(value: Any, field: str, where: str) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise NetworkFileError(f"{where}: {field} must be 0/1 (or true/false), got {value!r}", field)
+    raise NetworkFileError(field, f"{where}: {field} must be 0/1 (or true/false), got {value!r}")
 
 
 def _float(value: Any, field: str, where: str, *, minimum: float, strict: bool) -> float:
@@ -177,7 +177,7 @@ def _float(value: Any, field: str, where: str, *, minimum: float, strict: bool) 
         or (strict and number == minimum)
     ):
         bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
-        raise NetworkFileError(f"{where}: {field} must be a number {bound}, got {value!r}", field)
+        raise NetworkFileError(field, f"{where}: {field} must be a number {bound}, got {value!r}")
     return number
 
 
@@ -192,7 +192,7 @@ def _optional_int(value: Any, field: str, where: str, default: int) -> int:
         return default
     number = _float(value, field, where, minimum=1.0, strict=False)
     if number != int(number):
-        raise NetworkFileError(f"{where}: {field} must be a whole number, got {value!r}", field)
+        raise NetworkFileError(field, f"{where}: {field} must be a whole number, got {value!r}")
     return int(number)
 
 
@@ -200,8 +200,8 @@ def _road_class(value: Any, where: str) -> str:
     text = str(value or "").strip().lower()
     if text not in ROAD_CLASSES:
         raise NetworkFileError(
-            f"{where}: road_class must be one of {', '.join(ROAD_CLASSES)}, got {value!r}",
             "road_class",
+            f"{where}: road_class must be one of {', '.join(ROAD_CLASSES)}, got {value!r}",
         )
     return text
 
@@ -210,9 +210,9 @@ def _latlng(lat: Any, lng: Any, where: str) -> tuple[float, float]:
     lat_f = _float(lat, "lat", where, minimum=-90.0, strict=False)
     lng_f = _float(lng, "lng", where, minimum=-180.0, strict=False)
     if lat_f > 90.0:
-        raise NetworkFileError(f"{where}: lat must be within [-90, 90], got {lat!r}", "lat")
+        raise NetworkFileError("lat", f"{where}: lat must be within [-90, 90], got {lat!r}")
     if lng_f > 180.0:
-        raise NetworkFileError(f"{where}: lng must be within [-180, 180], got {lng!r}", "lng")
+        raise NetworkFileError("lng", f"{where}: lng must be within [-180, 180], got {lng!r}")
     return lat_f, lng_f
 
 
@@ -226,7 +226,7 @@ def _open_text(source: Source) -> Iterator[str] | IO[str]:
         try:
             return open(source, encoding="utf-8-sig", newline="")  # noqa: SIM115 - caller closes
         except OSError as exc:
-            raise NetworkFileError(f"cannot open {source}: {exc.strerror}", "file") from exc
+            raise NetworkFileError("file", f"cannot open {source}: {exc.strerror}") from exc
     if isinstance(source, io.TextIOBase):
         return source
     return io.TextIOWrapper(source, encoding="utf-8-sig", newline="")  # type: ignore[arg-type]
@@ -242,12 +242,12 @@ def _csv_columns(
         header = [h.strip() for h in next(reader, [])]
         missing = [c for c in required if c not in header]
         if missing:
-            raise NetworkFileError(f"{label} lacks column(s) {', '.join(missing)}", missing[0])
+            raise NetworkFileError(missing[0], f"{label} lacks column(s) {', '.join(missing)}")
         rows = list(reader)
     except UnicodeDecodeError as exc:
-        raise NetworkFileError(f"{label} is not UTF-8 text: {exc}", "file") from exc
+        raise NetworkFileError("file", f"{label} is not UTF-8 text: {exc}") from exc
     except csv.Error as exc:
-        raise NetworkFileError(f"{label} is not valid CSV: {exc}", "file") from exc
+        raise NetworkFileError("file", f"{label} is not valid CSV: {exc}") from exc
     finally:
         if isinstance(source, str | Path):
             stream.close()  # type: ignore[union-attr]
@@ -308,24 +308,24 @@ def read_csv(nodes_csv: Source, edges_csv: Source) -> NetworkTables:
     """
     count, nodes = _csv_columns(nodes_csv, "nodes.csv", ("id", "lat", "lng"))
     if count == 0:
-        raise NetworkFileError("nodes.csv has no rows", "id")
+        raise NetworkFileError("id", "nodes.csv has no rows")
     raw_ids = nodes["id"]
     integer_ids = all(i.removeprefix("-").isdigit() for i in raw_ids)
     node_ids: list[Any] = [int(i) for i in raw_ids] if integer_ids else list(raw_ids)
     position = {node: i for i, node in enumerate(node_ids)}
     if len(position) != count:
         line, node = next((i + 2, n) for i, n in enumerate(node_ids) if position[n] != i)
-        raise NetworkFileError(f"nodes.csv line {line}: node id {node!r} is repeated", "id")
+        raise NetworkFileError("id", f"nodes.csv line {line}: node id {node!r} is repeated")
     if "" in position:
         line = raw_ids.index("") + 2
-        raise NetworkFileError(f"nodes.csv line {line}: id is empty", "id")
+        raise NetworkFileError("id", f"nodes.csv line {line}: id is empty")
     lat = _number_column(nodes["lat"], "lat", "nodes.csv", minimum=-90.0, strict=False)
     lng = _number_column(nodes["lng"], "lng", "nodes.csv", minimum=-180.0, strict=False)
     for name, column, bound in (("lat", lat, 90.0), ("lng", lng, 180.0)):
         if (column > bound).any():
             line = int(np.argmax(column > bound)) + 2
             raise NetworkFileError(
-                f"nodes.csv line {line}: {name} must be within [-{bound:g}, {bound:g}]", name
+                name, f"nodes.csv line {line}: {name} must be within [-{bound:g}, {bound:g}]"
             )
 
     count, edges = _csv_columns(
@@ -343,7 +343,7 @@ def read_csv(nodes_csv: Source, edges_csv: Source) -> NetworkTables:
         if -1 in found:
             i = found.index(-1)
             raise NetworkFileError(
-                f"{label} line {i + 2}: {end}={edges[end][i]!r} is not in nodes.csv", end
+                end, f"{label} line {i + 2}: {end}={edges[end][i]!r} is not in nodes.csv"
             )
         ends[end] = found
     classes = _coded_column(edges["road_class"], "road_class", label, _road_class)
@@ -368,11 +368,11 @@ def read_csv(nodes_csv: Source, edges_csv: Source) -> NetworkTables:
     not_whole = (edge_ids != np.floor(edge_ids)) | (edge_ids >= 2.0**62)
     if not_whole.any():
         line = int(np.argmax(not_whole)) + 2
-        raise NetworkFileError(f"{label} line {line}: id must be a whole number < 2**62", "id")
+        raise NetworkFileError("id", f"{label} line {line}: id must be a whole number < 2**62")
     unique_ids, seen = np.unique(edge_ids, return_counts=True)
     if (seen > 1).any():
         raise NetworkFileError(
-            f"edge id {int(unique_ids[seen > 1][0])} is used more than once", "id"
+            "id", f"edge id {int(unique_ids[seen > 1][0])} is used more than once"
         )
     class_codes = np.array([ROAD_CLASSES.index(c) for c in classes], dtype=np.int8)
     default_lanes = np.array([DEFAULT_LANES[c] for c in ROAD_CLASSES])[class_codes]
@@ -424,9 +424,9 @@ def parse_geometry(value: str, where: str) -> list[LngLat] | None:
         try:
             lng, lat = (float(x) for x in parts)
         except ValueError:
-            raise NetworkFileError(f"{where}: geometry vertex {pair!r} is not 'lng lat'", "geometry") from None
+            raise NetworkFileError("geometry", f"{where}: geometry vertex {pair!r} is not 'lng lat'") from None
         if not (-180 <= lng <= 180 and -90 <= lat <= 90):
-            raise NetworkFileError(f"{where}: geometry vertex {pair!r} is out of range", "geometry")
+            raise NetworkFileError("geometry", f"{where}: geometry vertex {pair!r} is out of range")
         points.append((lng, lat))
     return points
 
@@ -481,30 +481,30 @@ def _pieces(keys: list[Any], split: set[Any]) -> Iterator[tuple[int, int]]:
 def _geojson_lines(feature: Any, index: int) -> list[list[LngLat]]:
     where = f"features[{index}]"
     if not isinstance(feature, Mapping) or feature.get("type") != "Feature":
-        raise NetworkFileError(f"{where} is not a GeoJSON Feature", "features")
+        raise NetworkFileError("features", f"{where} is not a GeoJSON Feature")
     geometry = feature.get("geometry")
     if not isinstance(geometry, Mapping):
-        raise NetworkFileError(f"{where} has no geometry", "geometry")
+        raise NetworkFileError("geometry", f"{where} has no geometry")
     kind, coords = geometry.get("type"), geometry.get("coordinates")
     if kind == "LineString":
         parts = [coords]
     elif kind == "MultiLineString":
         parts = coords if isinstance(coords, list) else [None]
     else:
-        raise NetworkFileError(f"{where}: geometry must be a LineString, got {kind!r}", "geometry")
+        raise NetworkFileError("geometry", f"{where}: geometry must be a LineString, got {kind!r}")
     lines: list[list[LngLat]] = []
     for part in parts:
         if not isinstance(part, list) or len(part) < 2:
-            raise NetworkFileError(f"{where}: a line needs at least two positions", "geometry")
+            raise NetworkFileError("geometry", f"{where}: a line needs at least two positions")
         line: list[LngLat] = []
         for position in part:
             if not isinstance(position, list | tuple) or len(position) < 2:
-                raise NetworkFileError(f"{where}: bad position {position!r}", "geometry")
+                raise NetworkFileError("geometry", f"{where}: bad position {position!r}")
             lat, lng = _latlng(position[1], position[0], where)
             if not line or line[-1] != (lng, lat):
                 line.append((lng, lat))
         if len(line) < 2:
-            raise NetworkFileError(f"{where}: a line has zero length", "geometry")
+            raise NetworkFileError("geometry", f"{where}: a line has zero length")
         lines.append(line)
     return lines
 
@@ -524,15 +524,15 @@ def read_geojson(source: Source | Mapping[str, Any], *, precision: int = 7) -> N
         try:
             document = json.load(stream)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise NetworkFileError(f"not valid GeoJSON: {exc}", "file") from exc
+            raise NetworkFileError("file", f"not valid GeoJSON: {exc}") from exc
         finally:
             if isinstance(source, str | Path):
                 stream.close()  # type: ignore[union-attr]
     if not isinstance(document, Mapping) or document.get("type") != "FeatureCollection":
-        raise NetworkFileError("GeoJSON must be a FeatureCollection", "type")
+        raise NetworkFileError("type", "GeoJSON must be a FeatureCollection")
     features = document.get("features")
     if not isinstance(features, list):
-        raise NetworkFileError("GeoJSON 'features' must be a list", "features")
+        raise NetworkFileError("features", "GeoJSON 'features' must be a list")
 
     def vertex_key(point: LngLat) -> tuple[float, float]:
         return round(point[0], precision), round(point[1], precision)
@@ -541,7 +541,7 @@ def read_geojson(source: Source | Mapping[str, Any], *, precision: int = 7) -> N
     for index, feature in enumerate(features):
         properties = (feature.get("properties") if isinstance(feature, Mapping) else None) or {}
         if not isinstance(properties, Mapping):
-            raise NetworkFileError(f"features[{index}]: properties must be an object", "properties")
+            raise NetworkFileError("properties", f"features[{index}]: properties must be an object")
         for line in _geojson_lines(feature, index):
             lines.append((line, properties, f"features[{index}]"))
     key_lists = [[vertex_key(p) for p in line] for line, _, _ in lines]
@@ -578,7 +578,7 @@ def read_geojson(source: Source | Mapping[str, Any], *, precision: int = 7) -> N
                 **attributes,
             )
     if not nodes.ids:
-        raise NetworkFileError("GeoJSON has no road lines", "features")
+        raise NetworkFileError("features", "GeoJSON has no road lines")
     return edges.tables(nodes.ids, nodes.lat, nodes.lng)
 
 

@@ -148,7 +148,7 @@ def _osm_input(source: Source) -> Any:
 
     if isinstance(source, str | Path):
         if not Path(source).is_file():
-            raise NetworkFileError(f"cannot open {source}: no such file", "file")
+            raise NetworkFileError("file", f"cannot open {source}: no such file")
         return str(source)
     data = source.read()
     if isinstance(data, str):
@@ -199,7 +199,7 @@ def read_osm(source: Source) -> NetworkTables:
                     ways.append((run_refs, run_points, tags, road_class))
                 run_refs, run_points = [], []
     except RuntimeError as exc:
-        raise NetworkFileError(f"cannot read OSM data: {exc}", "file") from exc
+        raise NetworkFileError("file", f"cannot read OSM data: {exc}") from exc
 
     split = _split_points([refs for refs, _, _, _ in ways]) | toll_booths
     nodes = _Junctions()
@@ -209,7 +209,7 @@ def read_osm(source: Source) -> NetworkTables:
             attributes = {**_osm_attributes(tags, road_class), "speed_kmh": speed, "oneway": oneway}
             _add_osm_pieces(edges, nodes, way_refs, way_points, split, toll_booths, attributes)
     if not nodes.ids:
-        raise NetworkFileError("the OSM data has no usable highway ways", "highway")
+        raise NetworkFileError("highway", "the OSM data has no usable highway ways")
     return edges.tables(nodes.ids, nodes.lat, nodes.lng)
 
 

@@ -89,37 +89,37 @@ class RoutingPolicy:
 def _number(value: Any, where: str, *, positive: bool) -> float:
     """Return ``value`` as a finite float, > 0 (``positive``) or >= 0, else raise PolicyError."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise PolicyError(f"{where} must be a number, got {value!r}", where)
+        raise PolicyError(where, f"{where} must be a number, got {value!r}")
     number = float(value)
     if not math.isfinite(number) or number < 0 or (positive and number == 0):
         bound = "> 0" if positive else ">= 0"
-        raise PolicyError(f"{where} must be finite and {bound}, got {value!r}", where)
+        raise PolicyError(where, f"{where} must be finite and {bound}, got {value!r}")
     return number
 
 
 def _flag(value: Any, where: str) -> bool:
     if not isinstance(value, bool):
-        raise PolicyError(f"{where} must be true or false, got {value!r}", where)
+        raise PolicyError(where, f"{where} must be true or false, got {value!r}")
     return value
 
 
 def _by_class(value: Any, where: str, *, positive: bool) -> dict[str, float]:
     """Validate a mapping road class → number covering exactly the known classes."""
     if not isinstance(value, Mapping):
-        raise PolicyError(f"{where} must map road class to a number", where)
+        raise PolicyError(where, f"{where} must map road class to a number")
     unknown = sorted(set(value) - set(ROAD_CLASSES))
     if unknown:
-        raise PolicyError(f"{where} has unknown road classes {unknown}", where)
+        raise PolicyError(where, f"{where} has unknown road classes {unknown}")
     missing = [c for c in ROAD_CLASSES if c not in value]
     if missing:
-        raise PolicyError(f"{where} is missing road classes {missing}", where)
+        raise PolicyError(where, f"{where} is missing road classes {missing}")
     return {c: _number(value[c], f"{where}.{c}", positive=positive) for c in ROAD_CLASSES}
 
 
 def _profile(name: str, body: Any) -> VehicleProfile:
     where = f"profiles.{name}"
     if not isinstance(body, Mapping):
-        raise PolicyError(f"{where} must be a mapping", where)
+        raise PolicyError(where, f"{where} must be a mapping")
     for key in (
         "green_channel_approved",
         "weight_t",
@@ -128,7 +128,7 @@ def _profile(name: str, body: Any) -> VehicleProfile:
         "toll_yuan_per_km",
     ):
         if key not in body:
-            raise PolicyError(f"{where} lacks {key!r}", f"{where}.{key}")
+            raise PolicyError(f"{where}.{key}", f"{where} lacks {key!r}")
     return VehicleProfile(
         name=name,
         description=str(body.get("description", "")),
@@ -149,18 +149,18 @@ def _profile(name: str, body: Any) -> VehicleProfile:
 def parse_policy(document: Mapping[str, Any]) -> RoutingPolicy:
     """Validate a policy document (already parsed from YAML/JSON) and return the policy."""
     if not isinstance(document, Mapping):
-        raise PolicyError("the policy document must be a mapping", "document")
+        raise PolicyError("document", "the policy document must be a mapping")
     if document.get("document") != "green_channel_policy":
-        raise PolicyError("'document' must be 'green_channel_policy'", "document")
+        raise PolicyError("document", "'document' must be 'green_channel_policy'")
     version = document.get("version")
     if not isinstance(version, str) or not version:
-        raise PolicyError("'version' must be a non-empty string such as '1.0.0'", "version")
+        raise PolicyError("version", "'version' must be a non-empty string such as '1.0.0'")
     classes = document.get("road_classes")
     if list(classes or []) != list(ROAD_CLASSES):
-        raise PolicyError(f"'road_classes' must be {list(ROAD_CLASSES)}", "road_classes")
+        raise PolicyError("road_classes", f"'road_classes' must be {list(ROAD_CLASSES)}")
     rules_doc = document.get("green_channel")
     if not isinstance(rules_doc, Mapping):
-        raise PolicyError("'green_channel' must be a mapping of rules", "green_channel")
+        raise PolicyError("green_channel", "'green_channel' must be a mapping of rules")
     rules = GreenChannelRules(
         **{
             key: _flag(rules_doc.get(key), f"green_channel.{key}")
@@ -174,12 +174,12 @@ def parse_policy(document: Mapping[str, Any]) -> RoutingPolicy:
     )
     if rules.passes_closures:
         raise PolicyError(
-            "no vehicle passes a physically closed edge; green_channel.passes_closures must be false",
             "green_channel.passes_closures",
+            "no vehicle passes a physically closed edge; green_channel.passes_closures must be false",
         )
     profiles_doc = document.get("profiles")
     if not isinstance(profiles_doc, Mapping) or not profiles_doc:
-        raise PolicyError("'profiles' must be a non-empty mapping", "profiles")
+        raise PolicyError("profiles", "'profiles' must be a non-empty mapping")
     profiles = {str(name): _profile(str(name), body) for name, body in profiles_doc.items()}
     return RoutingPolicy(
         version=version,
@@ -201,7 +201,7 @@ def load_policy(source: str | Path | IO[str] | Mapping[str, Any]) -> RoutingPoli
             text = source.read()
         document = yaml.safe_load(text)
     except (OSError, yaml.YAMLError) as exc:
-        raise PolicyError(f"cannot read the policy document: {exc}", "document") from exc
+        raise PolicyError("document", f"cannot read the policy document: {exc}") from exc
     return parse_policy(document)
 
 

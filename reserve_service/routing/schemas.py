@@ -6,9 +6,9 @@ import marshmallow as ma
 from marshmallow import INCLUDE, fields, validate, validates_schema
 
 from reserve_service.api_docs import ResponseBody
-from reserve_service.inventory.schemas import Schema
 from reserve_service.routing.errors import RoadEventError
 from reserve_service.routing.geojson import AREA_TYPES, check_area
+from reserve_service.schemas import Schema
 
 EVENT_KINDS = ("closure", "slowdown", "traffic_control", "repair")
 

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from reserve_service.auth import Principal
 from reserve_service.errors import Conflict, InvalidInput, NotFound
 from reserve_service.inventory.services import get_depot, get_region
+from reserve_service.inventory.tables import Depot, Region
 from reserve_service.routing import loaders, store
 from reserve_service.routing.errors import RoutingInputError
 from reserve_service.routing.events import RoadEvent
@@ -216,3 +217,33 @@ def resolve_location(
         raise InvalidInput.field(field, str(exc)) from exc
     return snapped.node, {**info, "node": snapped.node, "snap_m": round(snapped.distance_m, 1)}
 
+
+def reachability(
+    db: Session, depot_codes: list[str], hours: list[float], profile: str, depart: dt.datetime
+) -> dict[str, Any]:
+    """Which townships the depots (given codes, or every operating depot) reach within each of
+    ``hours``, the population covered per band, and the townships no depot reaches at all."""
+    if depot_codes:
+        known = {d.code: d for d in db.scalars(select(Depot).where(Depot.code.in_(depot_codes)))}
+        missing = [c for c in depot_codes if c not in known]
+        if missing:
+            raise InvalidInput.field("depots", f"unknown depots {missing}")
+        depots = [known[c] for c in depot_codes]
+    else:
+        depots = list(db.scalars(select(Depot).where(Depot.status == "operating")))
+    towns = list(db.scalars(select(Region).where(Region.level == "township", Region.lat.is_not(None))))
+    graph, _ = road_graph(db)
+    leg = graph.leg_hours([(d.lat, d.lng) for d in depots], [(r.lat, r.lng) for r in towns],
+                          profile=profile, depart=depart)
+    best = leg.min(axis=0) if len(depots) else np.full(len(towns), np.inf)
+    total = sum(r.population for r in towns)
+    bands = []
+    for limit in sorted(hours):
+        inside = [r for r, h in zip(towns, best, strict=True) if h <= limit]
+        covered = sum(r.population for r in inside)
+        bands.append({"hours": limit, "regions": len(inside), "population": covered,
+                      "share": round(covered / total, 4) if total else None,
+                      "outside": [r.adcode for r, h in zip(towns, best, strict=True) if h > limit]})
+    return {"profile": profile, "depots": [d.code for d in depots], "townships": len(towns),
+            "population": total, "bands": bands,
+            "unreachable": [r.adcode for r, h in zip(towns, best, strict=True) if not np.isfinite(h)]}

@@ -8,7 +8,6 @@ DEP-A holds 100 tents (LOT-A1) and water in LOT-W1 (1000 L, expires in 20 days) 
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import pytest
 from sqlalchemy import select
@@ -28,16 +27,6 @@ def incident(**extra):
             "fleet": [TRUCK], "routing_time_limit_s": 2, **extra}
 
 
-def wait(client, roads, url):
-    for _ in range(600):
-        job = client.get(url, headers=roads.headers("dispatcher")).json
-        if job["status"] in ("succeeded", "failed", "cancelled"):
-            assert job["status"] == "succeeded", job
-            return job["result"]
-        time.sleep(0.1)
-    pytest.fail("dispatch job did not finish")
-
-
 def checked(client, roads, plan_id, skip_stops=None):
     """The stored plan, after the independent plan checker passed it; its JSON as served."""
     from reserve_service.optimize.dispatch import service
@@ -50,12 +39,12 @@ def checked(client, roads, plan_id, skip_stops=None):
     return client.get(f"/api/v1/dispatch-plans/{plan_id}", headers=roads.headers("viewer")).json
 
 
-def make_plan(client, roads, **extra):
+def make_plan(client, roads, wait_for_job, **extra):
     created = client.post("/api/v1/incidents", headers=roads.headers("dispatcher"), json=incident(**extra))
     assert created.status_code == 201, created.json
     job = client.post(f"/api/v1/incidents/{created.json['id']}/plans", headers=roads.headers("dispatcher"))
     assert job.status_code == 202
-    result = wait(client, roads, job.json["url"])
+    result = wait_for_job(job.json["url"], roads.headers("dispatcher"))["result"]
     return checked(client, roads, result["plan_id"])
 
 
@@ -63,8 +52,8 @@ def lots(db) -> dict[str, int]:
     return dict(db.execute(select(StockLot.lot_no, StockLot.quantity)).all())
 
 
-def test_plan_serves_the_township_in_time_from_the_earliest_expiring_lot(client, roads):
-    plan = make_plan(client, roads)
+def test_plan_serves_the_township_in_time_from_the_earliest_expiring_lot(client, roads, wait_for_job):
+    plan = make_plan(client, roads, wait_for_job)
     region = plan["regions"][0]
     assert region["fully_served_by_deadline"] and region["shortfalls"] == []
     assert region["on_time"] == {"1010101": 20, "1030101": 300}
@@ -79,8 +68,8 @@ def test_plan_serves_the_township_in_time_from_the_earliest_expiring_lot(client,
     assert csv.status_code == 200 and "LOT-W1" in csv.data.decode("utf-8-sig")
 
 
-def test_approve_issues_the_lots_once_and_cancel_returns_them(client, roads, db):
-    plan = make_plan(client, roads)
+def test_approve_issues_the_lots_once_and_cancel_returns_them(client, roads, db, wait_for_job):
+    plan = make_plan(client, roads, wait_for_job)
     url = f"/api/v1/dispatch-plans/{plan['id']}"
     first = client.post(f"{url}/approve", headers=roads.headers("dispatcher"))
     assert first.status_code == 200 and first.json["movements"] == 2
@@ -93,8 +82,8 @@ def test_approve_issues_the_lots_once_and_cancel_returns_them(client, roads, db)
     assert ledger_mismatches(db) == []
 
 
-def test_approve_after_stock_changed_is_409_and_books_nothing(client, roads, db):
-    plan = make_plan(client, roads)
+def test_approve_after_stock_changed_is_409_and_books_nothing(client, roads, db, wait_for_job):
+    plan = make_plan(client, roads, wait_for_job)
     client.post("/api/v1/movements/issues", headers=roads.headers("admin"),
                 json={"depot": "DEP-A", "item": "1010101", "quantity": 90})
     response = client.post(f"/api/v1/dispatch-plans/{plan['id']}/approve", headers=roads.headers("dispatcher"))
@@ -106,8 +95,8 @@ def test_approve_after_stock_changed_is_409_and_books_nothing(client, roads, db)
     assert status == "draft"
 
 
-def test_vehicle_lifecycle_to_delivered(client, roads):
-    plan = make_plan(client, roads)
+def test_vehicle_lifecycle_to_delivered(client, roads, wait_for_job):
+    plan = make_plan(client, roads, wait_for_job)
     url = f"/api/v1/dispatch-plans/{plan['id']}"
     early = client.post(f"{url}/vehicles/T1/dispatch", headers=roads.headers("dispatcher"))
     assert early.status_code == 409  # not approved yet
@@ -121,15 +110,15 @@ def test_vehicle_lifecycle_to_delivered(client, roads):
     assert client.get(url, headers=roads.headers("viewer")).json["status"] == "delivered"
 
 
-def test_replan_after_the_township_road_floods(client, roads):
-    plan = make_plan(client, roads)
+def test_replan_after_the_township_road_floods(client, roads, wait_for_job):
+    plan = make_plan(client, roads, wait_for_job)
     closure = client.post("/api/v1/routing/events", headers=roads.headers("dispatcher"),
                           json={"kind": "closure", "edge_ids": [0], "cause": "flooded"})
     assert closure.status_code == 201
     job = client.post(f"/api/v1/dispatch-plans/{plan['id']}/replan", headers=roads.headers("dispatcher"),
                       json={"now_h": 0.1})
     assert job.status_code == 202
-    result = wait(client, roads, job.json["url"])
+    result = wait_for_job(job.json["url"], roads.headers("dispatcher"))["result"]
     new = client.get(f"/api/v1/dispatch-plans/{result['plan_id']}", headers=roads.headers("viewer")).json
     assert new["generation"] == 1 and new["parent_id"] == plan["id"]
     reasons = {s["reason"] for s in new["regions"][0]["shortfalls"]}
@@ -139,15 +128,15 @@ def test_replan_after_the_township_road_floods(client, roads):
     assert old["status"] == "superseded"
 
 
-def test_replan_keeps_a_dispatched_truck_and_does_not_issue_its_load_twice(client, roads, db):
-    plan = make_plan(client, roads)
+def test_replan_keeps_a_dispatched_truck_and_does_not_issue_its_load_twice(client, roads, db, wait_for_job):
+    plan = make_plan(client, roads, wait_for_job)
     url = f"/api/v1/dispatch-plans/{plan['id']}"
     client.post(f"{url}/approve", headers=roads.headers("dispatcher"))
     client.post(f"{url}/vehicles/T1/dispatch", headers=roads.headers("dispatcher"))
     client.post("/api/v1/routing/events", headers=roads.headers("dispatcher"),
                 json={"kind": "slowdown", "edge_ids": [0], "speed_factor": 0.5})
     job = client.post(f"{url}/replan", headers=roads.headers("dispatcher"), json={"now_h": 0.05})
-    result = wait(client, roads, job.json["url"])
+    result = wait_for_job(job.json["url"], roads.headers("dispatcher"))["result"]
     new_url = f"/api/v1/dispatch-plans/{result['plan_id']}"
     new = client.get(new_url, headers=roads.headers("viewer")).json
     assert new["vehicle_status"] == {"T1": "dispatched"}
@@ -158,8 +147,8 @@ def test_replan_keeps_a_dispatched_truck_and_does_not_issue_its_load_twice(clien
     assert ledger_mismatches(db) == []
 
 
-def test_empty_fleet_is_an_explained_shortfall(client, roads):
-    plan = make_plan(client, roads, fleet=[])
+def test_empty_fleet_is_an_explained_shortfall(client, roads, wait_for_job):
+    plan = make_plan(client, roads, wait_for_job, fleet=[])
     assert {s["reason"] for s in plan["regions"][0]["shortfalls"]} == {"no_vehicle"}
     assert plan["summary"]["share_people_fully_served"] == 0.0
 
@@ -220,13 +209,13 @@ def manifest_totals(plan, vehicles=None) -> dict[str, int]:
     return out
 
 
-def replan(client, roads, plan_id, now_h):
+def replan(client, roads, wait_for_job, plan_id, now_h):
     """Re-plan; the checker skips the stops the vehicles that had left have done."""
     parent = client.get(f"/api/v1/dispatch-plans/{plan_id}", headers=roads.headers("viewer")).json
     job = client.post(f"/api/v1/dispatch-plans/{plan_id}/replan", headers=roads.headers("dispatcher"),
                       json={"now_h": now_h})
     assert job.status_code == 202, job.json
-    result = wait(client, roads, job.json["url"])
+    result = wait_for_job(job.json["url"], roads.headers("dispatcher"))["result"]
     new = client.get(f"/api/v1/dispatch-plans/{result['plan_id']}", headers=roads.headers("viewer")).json
     done = {}
     for vehicle in new["vehicles"]:
@@ -245,24 +234,24 @@ def post(client, roads, url, body=None):
     return client.post(url, headers=roads.headers("dispatcher"), json=body if body is not None else {})
 
 
-def test_approve_replan_approve_reads_the_ledger_as_it_is_now(client, roads, db):
+def test_approve_replan_approve_reads_the_ledger_as_it_is_now(client, roads, db, wait_for_job):
     """A draft plan takes 500 L from LOT-W1; another incident's approved plan then takes 800 L
     of it. The re-plan reads the ledger (200 left in LOT-W1) and loads the rest from LOT-W2,
     so it can be approved; re-planning the approved plan and approving again issues the same
     water once more only after the first issue came back."""
-    first = make_plan(client, roads, regions=[{"region": TOWN, "needs": {"1030101": 500}}])
+    first = make_plan(client, roads, wait_for_job, regions=[{"region": TOWN, "needs": {"1030101": 500}}])
     assert manifest_totals(first) == {"LOT-W1": 500}
-    other = make_plan(client, roads, regions=[{"region": TOWN, "needs": {"1030101": 800}}])
+    other = make_plan(client, roads, wait_for_job, regions=[{"region": TOWN, "needs": {"1030101": 800}}])
     assert post(client, roads, f"/api/v1/dispatch-plans/{other['id']}/approve").status_code == 200
     assert lots(db)["LOT-W1"] == 200
 
-    second = replan(client, roads, first["id"], 0.1)
+    second = replan(client, roads, wait_for_job, first["id"], 0.1)
     assert manifest_totals(second) == {"LOT-W1": 200, "LOT-W2": 300}
     approved = post(client, roads, f"/api/v1/dispatch-plans/{second['id']}/approve")
     assert approved.status_code == 200, approved.json
     assert lots(db)["LOT-W1"] == 0 and lots(db)["LOT-W2"] == 200
 
-    third = replan(client, roads, second["id"], 0.2)
+    third = replan(client, roads, wait_for_job, second["id"], 0.2)
     assert lots(db)["LOT-W1"] == 200 and lots(db)["LOT-W2"] == 500  # the superseded plan's stock is back
     assert post(client, roads, f"/api/v1/dispatch-plans/{third['id']}/approve").status_code == 200
     assert lots(db)["LOT-W1"] + lots(db)["LOT-W2"] == 1500 - 800 - 500
@@ -272,11 +261,11 @@ def test_approve_replan_approve_reads_the_ledger_as_it_is_now(client, roads, db)
     assert ledger_mismatches(db) == []
 
 
-def test_dispatch_replan_approve_issues_the_new_loads_and_never_the_cargo_again(client, roads, db):
+def test_dispatch_replan_approve_issues_the_new_loads_and_never_the_cargo_again(client, roads, db, wait_for_job):
     """One 500 kg truck needs two trips (10 tents, 380 kg; 400 L, 400 kg). It leaves with its
     first trip; the re-plan keeps that cargo on board and gives the truck its second load
     again; approving the re-plan issues only the second load."""
-    plan = make_plan(client, roads, fleet=[truck("T1", kg=500)],
+    plan = make_plan(client, roads, wait_for_job, fleet=[truck("T1", kg=500)],
                      regions=[{"region": TOWN, "needs": {"1010101": 10, "1030101": 400}}])
     assert plan["vehicles"][0]["trips"] == 2
     url = f"/api/v1/dispatch-plans/{plan['id']}"
@@ -292,7 +281,7 @@ def test_dispatch_replan_approve_issues_the_new_loads_and_never_the_cargo_again(
         if line["order"] in first_trip:
             carried[line["lot_no"]] = carried.get(line["lot_no"], 0) + line["quantity"]
 
-    new = replan(client, roads, plan["id"], 0.05)
+    new = replan(client, roads, wait_for_job, plan["id"], 0.05)
     assert new["vehicle_status"] == {"T1": "dispatched"}
     before = lots(db)
     approved = post(client, roads, f"/api/v1/dispatch-plans/{new['id']}/approve")
@@ -310,11 +299,11 @@ def test_dispatch_replan_approve_issues_the_new_loads_and_never_the_cargo_again(
     assert ledger_mismatches(db) == []
 
 
-def test_deliver_some_then_cancel_returns_the_rest(client, roads, db):
+def test_deliver_some_then_cancel_returns_the_rest(client, roads, db, wait_for_job):
     """Two 400 kg trucks share 10 tents and 400 L. The first is dispatched and confirms one
     unit less than it carried; cancel returns the second truck's load and that unit, and the
     ledger then holds exactly the initial stock less what was delivered."""
-    plan = make_plan(client, roads, fleet=[truck("T1", kg=400), truck("T2", kg=400)],
+    plan = make_plan(client, roads, wait_for_job, fleet=[truck("T1", kg=400), truck("T2", kg=400)],
                      regions=[{"region": TOWN, "needs": {"1010101": 10, "1030101": 400}}])
     used = [v["vehicle_id"] for v in plan["vehicles"]]
     assert sorted(used) == ["T1", "T2"]
@@ -348,8 +337,8 @@ def test_deliver_some_then_cancel_returns_the_rest(client, roads, db):
                     {"region": TOWN, "item": "1010101", "quantity": 6}]}, "delivered.1.quantity"),
     ({"delivered": [{"region": TOWN, "item": "1010101"}]}, "delivered.0.quantity"),
 ])
-def test_deliver_is_checked_against_the_vehicle_manifest(client, roads, body, field):
-    plan = make_plan(client, roads)
+def test_deliver_is_checked_against_the_vehicle_manifest(client, roads, body, field, wait_for_job):
+    plan = make_plan(client, roads, wait_for_job)
     url = f"/api/v1/dispatch-plans/{plan['id']}"
     post(client, roads, f"{url}/approve")
     post(client, roads, f"{url}/vehicles/T1/dispatch")
@@ -359,7 +348,7 @@ def test_deliver_is_checked_against_the_vehicle_manifest(client, roads, body, fi
     assert client.get(url, headers=roads.headers("viewer")).json["vehicle_status"] == {"T1": "dispatched"}
 
 
-def test_a_lot_expired_at_pickup_is_not_loaded(client, roads, app, db):
+def test_a_lot_expired_at_pickup_is_not_loaded(client, roads, app, db, wait_for_job):
     """LOT-WX expires today (Shanghai). The incident starts at 23:40 today, stock is ready
     30 min later, after midnight: the truck loads LOT-W1 instead."""
     from zoneinfo import ZoneInfo
@@ -374,17 +363,17 @@ def test_a_lot_expired_at_pickup_is_not_loaded(client, roads, app, db):
                        expires_on=today))
         s.commit()
     start = dt.datetime.combine(today, dt.time(23, 40), tzinfo=shanghai).isoformat()
-    plan = make_plan(client, roads, start_at=start)
+    plan = make_plan(client, roads, wait_for_job, start_at=start)
     water = {m["lot_no"] for m in plan["vehicles"][0]["manifest"] if m["item"] == "1030101"}
     assert water == {"LOT-W1"}
     assert plan["regions"][0]["on_time"]["1030101"] == 300
 
 
-def test_each_route_is_drawn_with_its_vehicles_profile(client, roads):
+def test_each_route_is_drawn_with_its_vehicles_profile(client, roads, wait_for_job):
     """Traffic control on the expressway: a truck without green-channel approval goes by the
     national road through m, and its drawn route does too (not the relief truck's path)."""
     post(client, roads, "/api/v1/routing/events", {"kind": "traffic_control", "edge_ids": [3]})
-    plan = make_plan(client, roads, fleet=[truck("P1", green_channel=False)],
+    plan = make_plan(client, roads, wait_for_job, fleet=[truck("P1", green_channel=False)],
                      regions=[{"region": COUNTY_B, "needs": {"1010101": 5}}])
     vehicle = plan["vehicles"][0]
     assert vehicle["profile"] == "public_truck"
@@ -395,11 +384,11 @@ def test_each_route_is_drawn_with_its_vehicles_profile(client, roads):
     assert vehicle["slower_legs"] == []
 
 
-def test_a_closure_that_starts_after_the_delivery_does_not_stop_it(client, roads):
+def test_a_closure_that_starts_after_the_delivery_does_not_stop_it(client, roads, wait_for_job):
     """The township's only road closes in 3 h; the plan delivers within the first hour."""
     start = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)).isoformat()
     post(client, roads, "/api/v1/routing/events", {"kind": "closure", "edge_ids": [0], "starts_at": start})
-    plan = make_plan(client, roads)
+    plan = make_plan(client, roads, wait_for_job)
     assert plan["regions"][0]["fully_served_by_deadline"] and plan["regions"][0]["shortfalls"] == []
 
 
@@ -414,21 +403,23 @@ def test_a_vehicle_off_the_road_is_refused_at_post(client, roads):
     assert client.post("/api/v1/incidents", headers=roads.headers("dispatcher"), json=near).status_code == 201
 
 
-def test_dispatch_needs_follow_the_one_relief_norm(client, roads):
+def test_dispatch_needs_follow_the_one_relief_norm(client, roads, wait_for_job):
     """100 relocated people and no reported needs: the plan's need is the relief norm's (tents
     0.33 per person; water 3 L per person-day over the incident's relief days: one by default,
     the first day's basic relief; over the item's own 3 norm days it is what the alerts use)."""
     from reserve_service.config import HOUSEHOLD_SIZE
     from reserve_service.inventory.norms import ReliefNorm, relief_need
 
-    plan = make_plan(client, roads, regions=[{"region": TOWN, "relocated_people": 100}])
+    plan = make_plan(client, roads, wait_for_job, regions=[{"region": TOWN, "relocated_people": 100}])
     need = plan["regions"][0]["need"]
     assert need["1010101"] == relief_need(ReliefNorm("per_person", 0.33), 100, household_size=HOUSEHOLD_SIZE) == 33
     assert need["1030101"] == relief_need(ReliefNorm("per_person_day", 3), 100, household_size=HOUSEHOLD_SIZE,
                                           relief_days=1) == 300
-    two_days = make_plan(client, roads, regions=[{"region": TOWN, "relocated_people": 100}], relief_days=2)
+    two_days = make_plan(client, roads, wait_for_job, regions=[{"region": TOWN, "relocated_people": 100}],
+                         relief_days=2)
     assert two_days["regions"][0]["need"]["1030101"] == 600
-    norm_days = make_plan(client, roads, regions=[{"region": TOWN, "relocated_people": 100}], relief_days=3)
+    norm_days = make_plan(client, roads, wait_for_job, regions=[{"region": TOWN, "relocated_people": 100}],
+                          relief_days=3)
     assert norm_days["regions"][0]["need"]["1030101"] == relief_need(
         ReliefNorm("per_person_day", 3, 3), 100, household_size=HOUSEHOLD_SIZE) == 900
 
@@ -442,17 +433,17 @@ def test_an_incident_start_without_a_zone_is_shanghai_time(client, roads):
     assert abs((start - dt.datetime.now(dt.UTC)).total_seconds() + 300) < 120
 
 
-def test_deliver_replan_approve_keeps_what_arrived(client, roads, db):
+def test_deliver_replan_approve_keeps_what_arrived(client, roads, db, wait_for_job):
     """One of two trucks has delivered; the re-plan counts its delivery as done, keeps its
     record, and approving it issues the other truck's load once more after it came back."""
-    plan = make_plan(client, roads, fleet=[truck("T1", kg=400), truck("T2", kg=400)],
+    plan = make_plan(client, roads, wait_for_job, fleet=[truck("T1", kg=400), truck("T2", kg=400)],
                      regions=[{"region": TOWN, "needs": {"1010101": 10, "1030101": 400}}])
     url = f"/api/v1/dispatch-plans/{plan['id']}"
     post(client, roads, f"{url}/approve")
     first = plan["vehicles"][0]
     post(client, roads, f"{url}/vehicles/{first['vehicle_id']}/dispatch")
     assert post(client, roads, f"{url}/vehicles/{first['vehicle_id']}/deliver").status_code == 200
-    new = replan(client, roads, plan["id"], 0.3)
+    new = replan(client, roads, wait_for_job, plan["id"], 0.3)
     assert new["vehicle_status"][first["vehicle_id"]] == "delivered"
     delivered = {(line["item"]): line["quantity"] for line in first["manifest"]}
     for item, quantity in delivered.items():
@@ -467,12 +458,12 @@ def test_deliver_replan_approve_keeps_what_arrived(client, roads, db):
     assert ledger_mismatches(db) == []
 
 
-def test_a_road_under_repair_is_used_once_it_reopens(client, roads):
+def test_a_road_under_repair_is_used_once_it_reopens(client, roads, wait_for_job):
     """The township's only road is under repair for 1.5 h: the truck waits for it and delivers
     just after it reopens (not 'unreachable'), and its drawn route is that road."""
     reopens = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1.5)
     post(client, roads, "/api/v1/routing/events", {"kind": "repair", "edge_ids": [0], "ends_at": reopens.isoformat()})
-    plan = make_plan(client, roads)
+    plan = make_plan(client, roads, wait_for_job)
     region = plan["regions"][0]
     assert region["fully_served_by_deadline"], region
     start = dt.datetime.fromisoformat(plan["start_at"])

@@ -115,3 +115,43 @@ def test_the_snapshot_in_seed_columns_has_no_expired_lot(db, reserves):
     assert {row["lot_no"] for row in tables["stock_lots.csv"]} == {"LOT-A1", "LOT-WT", "LOT-W1", "LOT-W2"}
     assert [row["code"] for row in tables["agreement_reserves.csv"]] == ["AG-OK"]
     assert tables["capacity_reserves.csv"] == []  # CP-OK has no location
+
+
+def _prepositioning_instance(db, people):
+    """The pre-positioning instance built from the service's tables, one scenario displacing
+    ``people`` in the township."""
+    from reserve_service.optimize import prepositioning as pp
+    from reserve_service.optimize.prepositioning.scenarios import Scenario
+    from reserve_service.optimize.prepositioning.service import tables
+    from reserve_service.routing.service import road_graph
+
+    graph, _ = road_graph(db, cache_key="test-supply")
+    scenario = Scenario(id="S1", hazard="flood", probability=1.0, affected={"341302001000": people})
+    return pp.instance_from_tables(tables(db), [scenario], graph, items=["1010101", "1030101"])
+
+
+def test_prepositioning_needs_follow_the_one_relief_norm(db, roads):
+    """1,001 displaced people: 331 tents (0.33 each, rounded up) and 9,009 L of water (3 L × 3
+    days), the same as dispatch and the below-norm alert compute for that township."""
+    instance = _prepositioning_instance(db, 1001)
+    town = instance.region_ids.index("341302001000")
+    need = dict(zip(instance.item_ids, instance.scenarios[0].need[town], strict=True))
+    assert need["1010101"] == relief_need(ReliefNorm("per_person", 0.33), 1001,
+                                          household_size=HOUSEHOLD_SIZE) == 331
+    assert need["1030101"] == relief_need(ReliefNorm("per_person_day", 3, 3), 1001,
+                                          household_size=HOUSEHOLD_SIZE) == 9009
+
+
+def test_an_expired_lot_is_never_prepositioned_stock(db, roads, reserves):
+    """DEP-A's water: LOT-WT (expires today) 30 + LOT-W1 1,000 + LOT-W2 500, never the 70 of
+    LOT-W0 that expired yesterday; the candidate depot's tents are no start stock either."""
+    agreement = db.scalar(select(AgreementReserve).where(AgreementReserve.code == "AG-OK"))
+    agreement.lat, agreement.lng = 33.64, 116.98
+    db.commit()  # the agreement's supplier next to DEP-A, on the tiny road network
+    instance = _prepositioning_instance(db, 100)
+    stock = {(d, i): instance.current_stock[k, j]
+             for k, d in enumerate(instance.depot_ids) for j, i in enumerate(instance.item_ids)}
+    assert stock[("DEP-A", "1030101")] == 30 + 1000 + 500
+    assert stock[("DEP-A", "1010101")] == 100
+    assert stock.get(("DEP-C", "1010101"), 0) == 0
+    assert sum(stock.values()) == 100 + 1530

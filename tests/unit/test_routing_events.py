@@ -4,13 +4,10 @@ validity windows, areas, and exact restoration of travel times on removal."""
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import networkx as nx
 import numpy as np
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, shape
@@ -24,86 +21,22 @@ from reserve_service.routing.events import (
     set_local_zone,
 )
 from reserve_service.routing.graph import RoadGraph
-from reserve_service.routing.policy import DEFAULT_POLICY_PATH
+from tests.unit.road_networks import Row, networks, oracle_graph, oracle_matrix
 
-POLICY = yaml.safe_load(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))
-CLASSES = ["expressway", "national", "provincial", "county", "township", "village"]
 T0 = datetime(2026, 7, 10, 6, 0, tzinfo=UTC)
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@dataclass(frozen=True)
-class Row:
-    id: int
-    u: int
-    v: int
-    length_m: float
-    road_class: str
-    speed_kmh: float
-    oneway: bool
-    toll_plaza: bool
-
-
-def oracle_hours(row: Row, profile: str, events: list[RoadEvent]) -> float | None:
-    """Hours of one edge under the events given; None when closed to this vehicle."""
-    spec = POLICY["profiles"][profile]
-    mine = [e for e in events if row.id in e.edge_ids]
-    if any(e.kind in ("closure", "repair") for e in mine):
-        return None
-    if any(e.kind == "traffic_control" for e in mine) and not spec["green_channel_approved"]:
-        return None
-    speed = min(row.speed_kmh, spec["speed_kmh"][row.road_class])
-    for e in mine:
-        if e.kind == "slowdown":
-            speed *= e.speed_factor
-    queue = 0.0 if spec["green_channel_approved"] else spec["toll_plaza_queue_minutes"] / 60
-    return row.length_m / 1000 / speed + (queue if row.toll_plaza else 0.0)
-
-
-def oracle_matrix(n: int, rows: list[Row], profile: str, events: list[RoadEvent]) -> np.ndarray:
-    g = nx.MultiDiGraph()
-    g.add_nodes_from(range(n))
-    for row in rows:
-        h = oracle_hours(row, profile, events)
-        if h is not None:
-            g.add_edge(row.u, row.v, hours=h)
-            if not row.oneway:
-                g.add_edge(row.v, row.u, hours=h)
-    out = np.full((n, n), np.inf)
-    for s in range(n):
-        for t, d in nx.single_source_dijkstra_path_length(g, s, weight="hours").items():
-            out[s, t] = d
-    return out
-
-
-def build(n: int, rows: list[Row]) -> RoadGraph:
-    nodes = "id,lat,lng\n" + "".join(
-        f"{i},{33.5 + 0.01 * (i % 5)},{117 + 0.01 * i}\n" for i in range(n)
-    )
-    edges = "id,u,v,length_m,road_class,speed_kmh,oneway,toll_plaza\n" + "".join(
-        f"{r.id},{r.u},{r.v},{r.length_m},{r.road_class},{r.speed_kmh},{int(r.oneway)},{int(r.toll_plaza)}\n"
-        for r in rows
-    )
-    return RoadGraph.from_csv(io.StringIO(nodes), io.StringIO(edges))
+def oracle(n: int, rows: list[Row], profile: str, events: list[RoadEvent]) -> np.ndarray:
+    """The oracle's node-by-node hours under ``events``."""
+    return oracle_matrix(oracle_graph(n, rows, profile, events), range(n), range(n))
 
 
 @st.composite
 def networks_with_events(draw: st.DrawFn):
-    n = draw(st.integers(2, 10))
-    m = draw(st.integers(1, 3 * n))
-    rows = [
-        Row(
-            id=i,
-            u=draw(st.integers(0, n - 1)),
-            v=draw(st.integers(0, n - 1)),
-            length_m=draw(st.sampled_from([0.0, 333.3, 2500.0, 12345.6])),
-            road_class=draw(st.sampled_from(CLASSES)),
-            speed_kmh=draw(st.sampled_from([20.0, 60.0, 110.0])),
-            oneway=draw(st.booleans()),
-            toll_plaza=draw(st.booleans()),
-        )
-        for i in range(m)
-    ]
+    n, rows, graph = draw(networks(max_nodes=10, min_edges=1, lengths=(0.0, 333.3, 2500.0, 12345.6),
+                                   speeds=(20.0, 60.0, 110.0), weight_limits=(None,)))
+    edge_ids = [r.id for r in rows]
     events = []
     for _ in range(draw(st.integers(1, 5))):
         kind = draw(st.sampled_from(list(EventKind)))
@@ -116,7 +49,7 @@ def networks_with_events(draw: st.DrawFn):
         events.append(
             RoadEvent(
                 kind,
-                edge_ids=tuple(draw(st.sets(st.integers(0, m - 1), min_size=1, max_size=m))),
+                edge_ids=tuple(draw(st.sets(st.sampled_from(edge_ids), min_size=1, max_size=len(edge_ids)))),
                 starts_at=starts_at,
                 ends_at=ends_at,
                 speed_factor=draw(st.sampled_from([0.1, 0.5, 0.77]))
@@ -124,14 +57,13 @@ def networks_with_events(draw: st.DrawFn):
                 else None,
             )
         )
-    return n, rows, events
+    return n, rows, graph, events
 
 
 @SETTINGS
 @given(case=networks_with_events(), data=st.data())
 def test_events_match_the_oracle_and_removal_restores_times_exactly(case, data):
-    n, rows, events = case
-    graph = build(n, rows)
+    n, rows, graph, events = case
     nodes = list(range(n))
     profiles = ("relief_truck", "public_truck")
     before = {p: graph.travel_time_matrix(nodes, nodes, profile=p) for p in profiles}
@@ -143,7 +75,7 @@ def test_events_match_the_oracle_and_removal_restores_times_exactly(case, data):
         "public_truck",
         "van",
     ):  # "van" is first built with events in place
-        expected = oracle_matrix(n, rows, profile, events)
+        expected = oracle(n, rows, profile, events)
         got = graph.travel_time_matrix(nodes, nodes, profile=profile)
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
         # more sources than targets: answered on the transposed graph, which events update too
@@ -153,7 +85,7 @@ def test_events_match_the_oracle_and_removal_restores_times_exactly(case, data):
     active = [e for e in events if e.in_force_at(moment)]
     got = graph.travel_time_matrix(nodes, nodes, profile="public_truck", at=moment)
     np.testing.assert_allclose(
-        got, oracle_matrix(n, rows, "public_truck", active), rtol=1e-12, atol=1e-12
+        got, oracle(n, rows, "public_truck", active), rtol=1e-12, atol=1e-12
     )
     for event in data.draw(st.permutations(events)):
         graph.remove_event(event.id)
@@ -385,8 +317,7 @@ def test_an_event_met_halfway_lengthens_the_leg(ladder):
 def test_leg_hours_meet_exactly_the_events_of_their_own_drive(case, depart):
     """Each leg's hours equal the oracle's under the events in force during that very drive,
     and are never shorter than the snapshot at departure."""
-    n, rows, events = case
-    graph = build(n, rows)
+    n, rows, graph, events = case
     for event in events:
         graph.apply_event(event)
     leave = T0 + timedelta(hours=depart)
@@ -398,7 +329,7 @@ def test_leg_hours_meet_exactly_the_events_of_their_own_drive(case, depart):
             if not np.isfinite(hours[s, t]):
                 continue
             during = [e for e in events if e.in_force_during(leave, leave + timedelta(hours=hours[s, t]))]
-            expected = oracle_matrix(n, rows, "relief_truck", during)[s, t]
+            expected = oracle(n, rows, "relief_truck", during)[s, t]
             assert hours[s, t] == pytest.approx(expected, abs=1e-9)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
@@ -27,100 +26,10 @@ from reserve_service.routing.errors import (
 )
 from reserve_service.routing.graph import RoadGraph
 from reserve_service.routing.policy import DEFAULT_POLICY_PATH, load_policy
+from tests.unit.road_networks import POLICY, networks, oracle_graph, oracle_hours, oracle_matrix
 
-CLASSES = ["expressway", "national", "provincial", "county", "township", "village"]
-POLICY = yaml.safe_load(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))
 PROFILES = ["relief_truck", "public_truck", "heavy_truck"]
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-@dataclass(frozen=True)
-class Row:
-    """One edges.csv row as the test wrote it."""
-
-    id: int
-    u: int
-    v: int
-    length_m: float
-    road_class: str
-    speed_kmh: float
-    oneway: bool
-    toll: bool
-    toll_plaza: bool
-    max_weight_t: float | None
-
-
-def oracle_hours(row: Row, profile: str) -> float | None:
-    """Hours on one edge from the YAML alone; None when the vehicle may not use it."""
-    spec = POLICY["profiles"][profile]
-    if row.max_weight_t is not None and row.max_weight_t < spec["weight_t"]:
-        return None
-    speed = min(row.speed_kmh, spec["speed_kmh"][row.road_class])
-    queue = 0.0 if spec["green_channel_approved"] else spec["toll_plaza_queue_minutes"] / 60
-    return row.length_m / 1000 / speed + (queue if row.toll_plaza else 0.0)
-
-
-def oracle_graph(n: int, rows: list[Row], profile: str, hours=oracle_hours) -> nx.MultiDiGraph:
-    g = nx.MultiDiGraph()
-    g.add_nodes_from(range(n))
-    for row in rows:
-        h = hours(row, profile)
-        if h is None:
-            continue
-        g.add_edge(row.u, row.v, key=row.id, hours=h)
-        if not row.oneway:
-            g.add_edge(row.v, row.u, key=row.id, hours=h)
-    return g
-
-
-def oracle_matrix(g: nx.MultiDiGraph, sources: list[int], targets: list[int]) -> np.ndarray:
-    out = np.full((len(sources), len(targets)), np.inf)
-    for i, s in enumerate(sources):
-        dist = nx.single_source_dijkstra_path_length(g, s, weight="hours")
-        for j, t in enumerate(targets):
-            out[i, j] = dist.get(t, np.inf)
-    return out
-
-
-def write_csv(
-    n: int, rows: list[Row], coords: list[tuple[float, float]]
-) -> tuple[io.StringIO, io.StringIO]:
-    nodes = io.StringIO(
-        "id,lat,lng\n" + "".join(f"{i},{la},{ln}\n" for i, (la, ln) in enumerate(coords))
-    )
-    lines = ["id,u,v,length_m,road_class,speed_kmh,oneway,toll,toll_plaza,max_weight_t"]
-    for r in rows:
-        weight = "" if r.max_weight_t is None else r.max_weight_t
-        lines.append(
-            f"{r.id},{r.u},{r.v},{r.length_m},{r.road_class},{r.speed_kmh},{int(r.oneway)},"
-            f"{int(r.toll)},{int(r.toll_plaza)},{weight}"
-        )
-    return nodes, io.StringIO("\n".join(lines) + "\n")
-
-
-@st.composite
-def networks(draw: st.DrawFn, max_nodes: int = 12) -> tuple[int, list[Row], RoadGraph]:
-    """Random small road networks with parallel edges, self-loops, one-ways, tolls and limits."""
-    n = draw(st.integers(2, max_nodes))
-    m = draw(st.integers(0, 3 * n))
-    ids = draw(st.lists(st.integers(0, 10_000), min_size=m, max_size=m, unique=True))
-    rows = [
-        Row(
-            id=edge_id,
-            u=draw(st.integers(0, n - 1)),
-            v=draw(st.integers(0, n - 1)),
-            length_m=draw(st.sampled_from([0.0, 1.5, 250.0, 1234.5, 5000.0, 17000.0])),
-            road_class=draw(st.sampled_from(CLASSES)),
-            speed_kmh=draw(st.sampled_from([15.0, 45.0, 60.0, 90.0, 120.0])),
-            oneway=draw(st.booleans()),
-            toll=draw(st.booleans()),
-            toll_plaza=draw(st.booleans()),
-            max_weight_t=draw(st.sampled_from([None, None, 10.0, 20.0, 40.0])),
-        )
-        for edge_id in ids
-    ]
-    coords = [(33.5 + 0.01 * draw(st.integers(0, 50)), 117.0 + 0.01 * i) for i in range(n)]
-    return n, rows, RoadGraph.from_csv(*write_csv(n, rows, coords))
 
 
 @SETTINGS

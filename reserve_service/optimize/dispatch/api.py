@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from reserve_service.api_docs import CSV_BODY, LOCATION_HEADER
 from reserve_service.auth import current_principal, roles_required
+from reserve_service.db import get_or_404
 from reserve_service.errors import Conflict, NotFound
 from reserve_service.extensions import session
 from reserve_service.jobs.api import submit
@@ -31,17 +32,11 @@ blp = Blueprint("dispatch", __name__, url_prefix="/api/v1",
 
 
 def _incident(incident_id: str) -> Incident:
-    incident = session().get(Incident, incident_id)
-    if incident is None:
-        raise NotFound(f"no incident {incident_id}", {"incident_id": ["unknown"]})
-    return incident
+    return get_or_404(session(), Incident, incident_id, "incident_id", "incident")
 
 
 def _plan(plan_id: str) -> DispatchPlanRow:
-    row = session().get(DispatchPlanRow, plan_id)
-    if row is None:
-        raise NotFound(f"no dispatch plan {plan_id}", {"plan_id": ["unknown"]})
-    return row
+    return get_or_404(session(), DispatchPlanRow, plan_id, "plan_id", "dispatch plan")
 
 
 def plan_dump(row: DispatchPlanRow, full: bool = True) -> dict:

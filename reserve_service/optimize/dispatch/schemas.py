@@ -8,8 +8,8 @@ import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 
 from reserve_service import clock
-from reserve_service.inventory.schemas import Schema
 from reserve_service.optimize.dispatch.service import DEFAULT_MODES
+from reserve_service.schemas import Schema
 
 MODES = DEFAULT_MODES
 MAX_START_AHEAD = dt.timedelta(days=2)

@@ -13,18 +13,14 @@ import datetime as dt
 import math
 from typing import Any, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from reserve_service.config import DEFAULT_MODE_LEAD_HOURS
 from reserve_service.errors import InvalidInput
-from reserve_service.inventory.tables import (
-    AgreementReserve,
-    CapacityReserve,
-    Depot,
-    Item,
-    Region,
-    StockLot,
-)
+from reserve_service.inventory.services import today as inventory_today
+from reserve_service.inventory.supply import usable_supply
+from reserve_service.inventory.tables import Depot, Item, Region, StockLot
 from reserve_service.jobs import JobContext
 from reserve_service.optimize import prepositioning as pp
 from reserve_service.optimize.prepositioning import scenarios as sc
@@ -70,9 +66,10 @@ def _text(value: Any) -> str:
 
 
 def tables(session: Session) -> dict[str, list[dict[str, str]]]:
-    """The database in the seed files' columns; stock is today's unexpired lots, agreements
-    those in force today."""
-    today = dt.date.today()
+    """The database in the seed files' columns; stock and reserves are today's supply snapshot
+    (:func:`reserve_service.inventory.supply.usable_supply`: unexpired lots of operating depots,
+    agreements and capacity reserves in force today)."""
+    today = inventory_today()  # the availability view's today
     out: dict[str, list[dict[str, str]]] = {}
     out["regions.csv"] = [
         {
@@ -120,51 +117,9 @@ def tables(session: Session) -> dict[str, list[dict[str, str]]]:
             .order_by(Depot.code)
         )
     ]
-    out["stock_lots.csv"] = [
-        {
-            "depot_code": lot.depot.code,
-            "item_code": lot.item.code,
-            "lot_no": lot.lot_no,
-            "quantity": str(lot.quantity),
-            "mode": lot.mode,
-        }
-        for lot in session.scalars(
-            select(StockLot)
-            .where(
-                StockLot.quantity > 0,
-                or_(StockLot.expires_on.is_(None), StockLot.expires_on > today),
-            )
-            .order_by(StockLot.id)
-        )
-    ]
-    out["agreement_reserves.csv"] = [
-        {
-            "code": a.code,
-            "item_code": a.item.code,
-            "committed_quantity": str(a.committed_quantity),
-            "activation_lead_hours": str(a.activation_lead_hours),
-            "lat": _text(a.lat),
-            "lng": _text(a.lng),
-        }
-        for a in session.scalars(
-            select(AgreementReserve)
-            .where(AgreementReserve.valid_from <= today, AgreementReserve.valid_to >= today)
-            .order_by(AgreementReserve.code)
-        )
-        if a.lat is not None
-    ]
-    out["capacity_reserves.csv"] = [
-        {
-            "code": c.code,
-            "item_code": c.item.code,
-            "units_per_day": str(c.units_per_day),
-            "lead_hours": str(c.lead_hours),
-            "lat": _text(c.lat),
-            "lng": _text(c.lng),
-        }
-        for c in session.scalars(select(CapacityReserve).order_by(CapacityReserve.code))
-        if c.lat is not None
-    ]
+    out.update(
+        usable_supply(session, today, mode_lead_hours=DEFAULT_MODE_LEAD_HOURS).as_seed_tables()
+    )
     return out
 
 

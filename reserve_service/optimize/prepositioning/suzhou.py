@@ -8,6 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from reserve_service.config import HOUSEHOLD_SIZE, RELIEF_DAYS
+from reserve_service.inventory.norms import ReliefNorm, relief_need
+
 from .instance import (
     ExternalSource,
     PrepositioningInputError,
@@ -88,6 +91,8 @@ def instance_from_tables(
     transport_yuan_m3h: float = 20.0,
     move_fixed_yuan_m3: float = 30.0,
     profile: str = "relief_truck",
+    household_size: float = HOUSEHOLD_SIZE,
+    relief_days: float = RELIEF_DAYS,
 ) -> PrepositioningInstance:
     """The 宿州 instance from tables with the seed files' columns, scenarios and the road graph.
 
@@ -96,8 +101,10 @@ def instance_from_tables(
     Depots: city depots, county depots, candidates and the ``township_depots`` township points
     with the most people (planned/candidate sites get size classes half / full capacity at
     0.6 / 1.0 × their fixed cost). Enterprise-held lots, agreement and capacity reserves become
-    external sources. Need = displaced × item norm (per household ÷ 2.74; per person-day ×
-    days). Prices :data:`SEED_PRICES` (**A**); penalty = ``penalty_factor`` × price (**A**);
+    external sources. Need = the service's relief norm of the displaced people
+    (:func:`reserve_service.inventory.norms.relief_need` with ``household_size`` and
+    ``relief_days``, by default from ``config``), so a township and an item need the same
+    units here as in dispatch and the availability view. Prices :data:`SEED_PRICES` (**A**); penalty = ``penalty_factor`` × price (**A**);
     holding = ``hold_share`` × price + storage per m³ (**A**); release = ``release_share`` ×
     price (**A**); moves cost a fixed part plus driving per m³ (**A**). Travel times: the
     scenario's road events applied to ``graph`` (events whose area crosses no road are skipped),
@@ -138,9 +145,15 @@ def instance_from_tables(
     np.fill_diagonal(move_cost, 0.0)
 
     _check_scenario_ids(scenarios, set(region_ids), {d["code"] for d in depot_rows})
-    norm = _per_person_norm(item_rows, item_ids)
+    norms = [_relief_norm(item_rows[i]) for i in item_ids]
+
+    def need(people: float, norm: ReliefNorm) -> int:
+        return relief_need(
+            norm, round(people), household_size=household_size, relief_days=relief_days
+        )
+
     data = [
-        _scenario_data(sc, graph, sources, targets, profile, region_ids, depot_ids, norm)
+        _scenario_data(sc, graph, sources, targets, profile, region_ids, depot_ids, norms, need)
         for sc in scenarios
     ]
     return PrepositioningInstance(
@@ -209,21 +222,12 @@ def _size_classes(chosen: list[Mapping[str, Any]]) -> dict[str, list[SizeClass]]
     }
 
 
-def _per_person_norm(item_rows: Mapping[str, Mapping[str, Any]], item_ids: list[str]) -> np.ndarray:
-    """Units per displaced person: per household ÷ 2.74, per person-day × days."""
-    per_person = []
-    for i in item_ids:
-        row = item_rows[i]
-        q = float(row["norm_quantity"] or 0)
-        basis = row["norm_basis"]
-        if basis == "per_household":
-            q /= 2.74
-        elif basis == "per_person_day":
-            q *= float(row["norm_days"] or 1)
-        elif basis != "per_person":
-            q = 0.0
-        per_person.append(q)
-    return np.array(per_person)
+def _relief_norm(row: Mapping[str, Any]) -> ReliefNorm:
+    """An ``items.csv`` row's relief norm."""
+    days = row.get("norm_days")
+    return ReliefNorm(
+        row["norm_basis"], float(row["norm_quantity"] or 0), float(days) if days else None
+    )
 
 
 def _external_sources(
@@ -301,9 +305,11 @@ def _scenario_data(
     profile: str,
     region_ids: list[str],
     depot_ids: list[str],
-    norm: np.ndarray,
+    norms: list[ReliefNorm],
+    need_of: Callable[[float, ReliefNorm], int],
 ) -> ScenarioData:
-    """One scenario: need = displaced × norm, travel times with its road events applied."""
+    """One scenario: need = the relief norm of the displaced, travel times with its road
+    events applied."""
     from reserve_service.routing.errors import RoadEventError
 
     applied = []
@@ -318,9 +324,9 @@ def _scenario_data(
         for event_id in applied:
             graph.remove_event(event_id)
     rpos = {r: k for k, r in enumerate(region_ids)}
-    need = np.zeros((len(region_ids), len(norm)))
+    need = np.zeros((len(region_ids), len(norms)))
     for region, people in sc.affected.items():
-        need[rpos[region]] = np.round(people * norm)
+        need[rpos[region]] = [need_of(people, norm) for norm in norms]
     loss = np.array([float(sc.damaged_depots.get(d, 0.0)) for d in depot_ids])
     nd = len(depot_ids)
     return ScenarioData(sc.id, float(sc.probability), need, hours[:nd], hours[nd:], loss, sc.hazard)
