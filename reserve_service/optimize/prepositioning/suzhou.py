@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from reserve_service.config import HOUSEHOLD_SIZE, RELIEF_DAYS
+from reserve_service.config import DEFAULT_MODE_LEAD_HOURS, HOUSEHOLD_SIZE, RELIEF_DAYS
 from reserve_service.inventory.norms import ReliefNorm, relief_need
 
 from .instance import (
@@ -170,7 +170,7 @@ def instance_from_tables(
         scenarios=data,
         move_cost_m3=move_cost,
         transport_cost_m3h=transport_yuan_m3h,
-        depot_lead_hours=np.full(nd, 0.5),
+        depot_lead_hours=np.full(nd, DEFAULT_MODE_LEAD_HOURS["government"]),
         candidate_sizes=_size_classes(chosen),
         external=external,
         deadline_hours=deadline_hours,
@@ -246,7 +246,7 @@ def _external_sources(
                 "enterprise_held",
                 item,
                 quantity=qty,
-                lead_hours=2.0,
+                lead_hours=DEFAULT_MODE_LEAD_HOURS["enterprise_held"],
                 unit_cost=0.05 * SEED_PRICES[item],
             )
         )
